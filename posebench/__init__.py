@@ -1,0 +1,7 @@
+"""posebench: evaluation and robustness benchmarking for human pose estimation."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,1 @@
+"""The ``posebench`` command line: one entry point, one module per subcommand."""

@@ -1,0 +1,232 @@
+"""``posebench score``: score a predictions file against ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from posebench.errors import InputError
+from posebench.samples import resolve
+from posebench.signature import make_signature, sigmas_name
+
+EXAMPLES = """\
+examples:
+  posebench score --gt sample:coco-val2017-4 --pred sample:coco-val2017-4-results
+  posebench score --gt person_keypoints_val2017.json --pred submission.json --format json
+  posebench score --gt crowdpose_test.json --pred results.json --mode crowdpose
+  posebench score --gt gt.json --pred res.json --sigmas 0.26,0.25,...  (K values)
+"""
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "score",
+        help="score predictions against ground truth (OKS AP/AR)",
+        description="Score a COCO-format keypoint results file against ground truth. The COCO "
+        "statistics are bit-identical to pycocotools 2.0.11; --mode crowdpose to xtcocotools "
+        "1.14.3 keypoints_crowd.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--gt", required=True, help="ground-truth JSON (.json/.json.gz) or sample:NAME")
+    p.add_argument("--pred", required=True, help="results JSON (.json/.json.gz) or sample:NAME")
+    p.add_argument("--mode", choices=("coco", "crowdpose"), default="coco")
+    p.add_argument(
+        "--sigmas",
+        help="OKS sigmas: a skeleton name (coco17, crowdpose14) or K comma-separated values "
+        "(default: coco17 for --mode coco, crowdpose14 for crowdpose)",
+    )
+    p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
+    p.add_argument("--max-dets", type=int, default=20, help="detections kept per image (20)")
+    p.add_argument(
+        "--scale",
+        choices=("area", "bbox"),
+        help="OKS object scale: GT segment area (coco default) or 0.53*w*h of the GT box "
+        "(crowdpose default, xtcocotools use_area=False)",
+    )
+    p.add_argument(
+        "--gt-ignore",
+        choices=("num_keypoints", "visible"),
+        default="num_keypoints",
+        help="ignore GT whose num_keypoints field is 0 (pycocotools) or that has no v>0 keypoint",
+    )
+    p.add_argument(
+        "--gt-id0",
+        choices=("match", "pycocotools"),
+        default="match",
+        help="a match to a GT with annotation id 0 counts (default) or is a false positive "
+        "(pycocotools' bug)",
+    )
+    p.add_argument(
+        "--zero-score-dets",
+        choices=("keep", "drop"),
+        help="detections whose keypoint scores are all 0: keep (pycocotools, coco default) or "
+        "drop (xtcocotools, crowdpose default)",
+    )
+    p.add_argument(
+        "--crowd-buckets",
+        default="xtcocotools",
+        help="crowd-index bucket edges: xtcocotools (0.2/0.8, default), paper (0.1/0.8) or A,B",
+    )
+    p.add_argument(
+        "--crowd-ap",
+        choices=("xtcocotools", "valid"),
+        default="xtcocotools",
+        help="bucket AP as xtcocotools (mean incl. -1 entries, rounded to 4 places) or over "
+        "defined entries only",
+    )
+    p.add_argument("--per-keypoint", action="store_true", help="also report AP per keypoint")
+    p.set_defaults(func=run)
+
+
+def _parse_sigmas(text: str | None, mode: str) -> tuple[np.ndarray, str]:
+    from posebench.skeletons import SKELETONS
+
+    name = text or ("coco17" if mode == "coco" else "crowdpose14")
+    if name in SKELETONS:
+        return SKELETONS[name].oks_sigmas(), name
+    try:
+        vals = np.array([float(v) for v in name.split(",")], dtype=np.float64)
+    except ValueError:
+        raise InputError(
+            f"expected a skeleton name ({', '.join(SKELETONS)}) or comma-separated numbers",
+            field="--sigmas",
+        ) from None
+    if not (np.isfinite(vals).all() and (vals > 0).all()):
+        raise InputError("sigmas must be positive finite numbers", field="--sigmas")
+    return vals, sigmas_name(vals)
+
+
+def _crowd_buckets(text: str) -> str | tuple[float, float]:
+    if "," not in text:
+        return text
+    try:
+        a, b = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError("expected a name or two numbers A,B", field="--crowd-buckets") from None
+    return (a, b)
+
+
+def run(args: argparse.Namespace) -> int:
+    from posebench.formats import coco
+    from posebench.metrics import cocoeval
+
+    t0 = time.perf_counter()
+    gt_path, pred_path = resolve(args.gt), resolve(args.pred)
+    gt = coco.read_gt(gt_path)
+    t1 = time.perf_counter()
+    dt = coco.read_results(pred_path, gt)
+    t2 = time.perf_counter()
+
+    sigmas, sig_name = _parse_sigmas(args.sigmas, args.mode)
+    if len(sigmas) != gt.num_joints:
+        raise InputError(
+            f"{len(sigmas)} sigmas for {gt.num_joints} keypoints in the ground truth",
+            field="--sigmas",
+        )
+    crowd = args.mode == "crowdpose"
+    scale = args.scale or ("bbox" if crowd else "area")
+    zero = args.zero_score_dets or ("drop" if crowd else "keep")
+    if args.max_dets < 1:
+        raise InputError("must be at least 1", field="--max-dets")
+    params = cocoeval.OksParams(
+        sigmas=sigmas,
+        max_dets=(args.max_dets,),
+        use_area=scale == "area",
+        gt_ignore=args.gt_ignore,
+        drop_zero_score_dets=zero == "drop",
+        gt_id0=args.gt_id0,
+    )
+    buckets = _crowd_buckets(args.crowd_buckets)
+    ev = cocoeval.evaluate_oks(
+        gt.poses,
+        dt,
+        gt.images,
+        params,
+        category_ids=gt.category_ids,
+        mode=args.mode,
+        crowd_buckets=buckets,
+        crowd_ap=args.crowd_ap,
+        gt_file=gt_path,
+        pred_file=pred_path,
+    )
+    per_kp = None
+    if args.per_keypoint:
+        names = next((c[2] for c in gt.categories if c[2]), ())
+        names = names or tuple(f"kp{j}" for j in range(gt.num_joints))
+        per_kp = cocoeval.keypoint_ap(gt.poses, dt, gt.images, params, names, category_id=gt.category_ids[0])
+    t3 = time.perf_counter()
+
+    parts = {
+        "mode": args.mode,
+        "sigmas": sig_name,
+        "scale": scale,
+        "maxdets": str(args.max_dets),
+        "gtignore": args.gt_ignore,
+        "gtid0": args.gt_id0,
+        "zerodets": zero,
+    }
+    if crowd:
+        parts["buckets"] = args.crowd_buckets
+        parts["bucketap"] = args.crowd_ap
+    signature = make_signature("oks", parts)
+    timings = {
+        "load_gt": t1 - t0,
+        "load_pred": t2 - t1,
+        "evaluate": t3 - t2,
+        "total": t3 - t0,
+    }
+    counts = {
+        "images": len(gt.images),
+        "gt_instances": len(gt.poses),
+        "predictions": len(dt),
+    }
+    if args.fmt == "json":
+        out: dict[str, Any] = {
+            "metrics": {k: _json_float(v) for k, v in ev.stats.items()},
+            "signature": signature,
+            "counts": counts,
+            "timings": timings,
+            "gt": gt_path,
+            "pred": pred_path,
+        }
+        if per_kp is not None:
+            out["per_keypoint_ap"] = {k: _json_float(v) for k, v in per_kp.items()}
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_table(ev.stats, signature, counts, per_kp))
+    return 0
+
+
+def _json_float(v: float) -> float | None:
+    return None if math.isnan(v) else v
+
+
+def format_table(
+    stats: dict[str, float],
+    signature: str,
+    counts: dict[str, int],
+    per_kp: dict[str, float] | None = None,
+) -> str:
+    """A readable table of the statistics (values x100, 3 decimals as the reference prints)."""
+    width = max(len(k) for k in stats)
+    lines = [f"{'metric':<{width}}  value"]
+    lines += [f"{k:<{width}}  {'n/a' if math.isnan(v) else f'{100 * v:6.3f}'}" for k, v in stats.items()]
+    if per_kp:
+        lines.append("")
+        kw = max(len(k) for k in per_kp)
+        lines.append(f"{'keypoint':<{kw}}  AP")
+        lines += [f"{k:<{kw}}  {'n/a' if math.isnan(v) else f'{100 * v:6.3f}'}" for k, v in per_kp.items()]
+    lines.append("")
+    lines.append(
+        f"{counts['images']} images, {counts['gt_instances']} GT instances, "
+        f"{counts['predictions']} predictions"
+    )
+    lines.append(f"signature: {signature}")
+    return "\n".join(lines) + "\n"

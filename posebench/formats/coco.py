@@ -1,0 +1,533 @@
+"""COCO keypoint annotations and results <-> the columnar data model.
+
+Readers validate as they go and raise :class:`~posebench.errors.InputError` naming the file, the
+record (``annotations[12]``, ``results[40311]``) and the field. Results files, which can hold
+hundreds of thousands of detections, take a vectorised path: parse (two processes on two cores
+for big files), pull each field out as one array, then check whole columns at once; only when a
+check fails is the file walked record by record to say exactly where.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import operator
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from posebench.errors import InputError
+from posebench.formats.jsonio import dump_json, gc_paused, json_type, parse_json, read_bytes
+from posebench.poseset import ImageTable, PoseSet
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Results files larger than this are parsed in two halves on two cores.
+PARALLEL_PARSE_BYTES = 8 << 20
+
+
+@dataclass(frozen=True, eq=False)
+class CocoGroundTruth:
+    """A COCO-style keypoint ground-truth file as arrays.
+
+    Attributes:
+        path: where it was read from.
+        images: the images table (``crowd_index`` from ``images[].crowdIndex`` when present).
+        poses: the annotations; ``extra`` holds ``has_num_keypoints`` (N,) bool (the file stated
+            ``num_keypoints``) and ``segment_area`` is the ``area`` column (NaN where absent).
+        categories: ``(id, name, keypoint names)`` per category.
+        num_joints: K.
+    """
+
+    path: str
+    images: ImageTable
+    poses: PoseSet
+    categories: tuple[tuple[int, str, tuple[str, ...]], ...]
+    num_joints: int
+
+    @property
+    def category_ids(self) -> tuple[int, ...]:
+        return tuple(c[0] for c in self.categories)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_number(
+    v: object, *, file: str, record: str, field: str, finite: bool = True, nonneg: bool = False
+) -> float:
+    if not _is_number(v):
+        raise InputError(f"expected a number, got {json_type(v)}", file=file, record=record, field=field)
+    f = float(v)  # type: ignore[arg-type]
+    if finite and not math.isfinite(f):
+        raise InputError(f"expected a finite number, got {f!r}", file=file, record=record, field=field)
+    if nonneg and f < 0:
+        raise InputError(f"expected a non-negative number, got {v!r}", file=file, record=record, field=field)
+    return f
+
+
+def _check_int(v: object, *, file: str, record: str, field: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        raise InputError(f"expected an integer, got {json_type(v)} {v!r}"[:120], file=file, record=record, field=field)
+    return v
+
+
+def _require(rec: dict[str, Any], key: str, *, file: str, record: str) -> Any:
+    if key not in rec:
+        raise InputError("missing field", file=file, record=record, field=key)
+    return rec[key]
+
+
+def _number_list(
+    v: object, length: int | None, *, file: str, record: str, field: str, what: str
+) -> list[float]:
+    if not isinstance(v, list):
+        raise InputError(f"expected an array ({what}), got {json_type(v)}", file=file, record=record, field=field)
+    if length is not None and len(v) != length:
+        raise InputError(f"expected {length} numbers ({what}), got {len(v)}", file=file, record=record, field=field)
+    out = []
+    for i, x in enumerate(v):
+        if not _is_number(x):
+            raise InputError(
+                f"element {i} is {json_type(x)}, expected a number", file=file, record=record, field=field
+            )
+        if not math.isfinite(x):
+            raise InputError(f"element {i} is {x!r}; NaN and infinity are not allowed", file=file, record=record, field=field)
+        out.append(float(x))
+    return out
+
+
+# ----------------------------------------------------------------------------- ground truth
+
+
+def read_gt(path: str | Path, *, num_joints: int | None = None) -> CocoGroundTruth:
+    """Read a COCO keypoint ground-truth file (``.json`` or ``.json.gz``).
+
+    Args:
+        path: the file.
+        num_joints: K; by default the length of the first category's ``keypoints`` names.
+
+    Ground truth without ``iscrowd`` counts as not crowd, without ``num_keypoints`` as the count of
+    ``v > 0``; ``area`` and ``bbox`` may be absent (NaN) and are checked by the evaluator that
+    needs them.
+    """
+    file = str(path)
+    data = parse_json(read_bytes(path), file=file)
+    if not isinstance(data, dict):
+        raise InputError(
+            f"top level is {json_type(data)}; a ground-truth file is an object with "
+            "'images', 'annotations' and 'categories'",
+            file=file,
+        )
+    for key in ("images", "annotations", "categories"):
+        if key not in data:
+            raise InputError("missing top-level field", file=file, field=key)
+        if not isinstance(data[key], list):
+            raise InputError(f"expected an array, got {json_type(data[key])}", file=file, field=key)
+
+    categories = []
+    for i, c in enumerate(data["categories"]):
+        rec = f"categories[{i}]"
+        if not isinstance(c, dict):
+            raise InputError(f"expected an object, got {json_type(c)}", file=file, record=rec)
+        cid = _check_int(_require(c, "id", file=file, record=rec), file=file, record=rec, field="id")
+        names = c.get("keypoints", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise InputError("expected an array of names", file=file, record=rec, field="keypoints")
+        categories.append((cid, str(c.get("name", "")), tuple(names)))
+    if num_joints is None:
+        named = [len(c[2]) for c in categories if c[2]]
+        num_joints = named[0] if named else None
+    cat_ids = {c[0] for c in categories}
+
+    images = _read_images(data["images"], file)
+    image_ids = set(images.id.tolist())
+    anns = data["annotations"]
+    if num_joints is None:
+        first = next((a for a in anns if isinstance(a, dict) and isinstance(a.get("keypoints"), list)), None)
+        if first is None:
+            raise InputError("no category lists keypoint names and no annotation has keypoints", file=file)
+        num_joints = len(first["keypoints"]) // 3
+    k = num_joints
+
+    n = len(anns)
+    kpts = np.zeros((n, k, 3))
+    bbox = np.full((n, 4), np.nan)
+    area = np.full(n, np.nan)
+    iscrowd = np.zeros(n, bool)
+    num_kp = np.zeros(n, np.int64)
+    has_nk = np.zeros(n, bool)
+    ann_id = np.zeros(n, np.int64)
+    img_id = np.zeros(n, np.int64)
+    cat_id = np.zeros(n, np.int64)
+    seen: dict[int, int] = {}
+    for i, a in enumerate(anns):
+        rec = f"annotations[{i}]"
+        if not isinstance(a, dict):
+            raise InputError(f"expected an object, got {json_type(a)}", file=file, record=rec)
+        aid = _check_int(_require(a, "id", file=file, record=rec), file=file, record=rec, field="id")
+        if aid in seen:
+            raise InputError(
+                f"duplicate annotation id {aid} (also annotations[{seen[aid]}])", file=file, record=rec, field="id"
+            )
+        seen[aid] = i
+        iid = _check_int(_require(a, "image_id", file=file, record=rec), file=file, record=rec, field="image_id")
+        if iid not in image_ids:
+            raise InputError(f"image id {iid} is not in 'images'", file=file, record=rec, field="image_id")
+        cid = _check_int(
+            _require(a, "category_id", file=file, record=rec), file=file, record=rec, field="category_id"
+        )
+        if cid not in cat_ids:
+            raise InputError(f"category id {cid} is not in 'categories'", file=file, record=rec, field="category_id")
+        kp = _number_list(
+            _require(a, "keypoints", file=file, record=rec), 3 * k, file=file, record=rec,
+            field="keypoints", what=f"{k} keypoints x (x, y, v)",
+        )  # fmt: skip
+        kpts[i] = np.asarray(kp).reshape(k, 3)
+        if "bbox" in a:
+            bbox[i] = _number_list(a["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h")
+        if "area" in a:
+            area[i] = _check_number(a["area"], file=file, record=rec, field="area", nonneg=True)
+        if "iscrowd" in a:
+            ic = a["iscrowd"]
+            if ic not in (0, 1) or isinstance(ic, float | str):
+                raise InputError(f"expected 0 or 1, got {ic!r}", file=file, record=rec, field="iscrowd")
+            iscrowd[i] = bool(ic)
+        if "num_keypoints" in a:
+            nk = _check_int(a["num_keypoints"], file=file, record=rec, field="num_keypoints")
+            if nk < 0:
+                raise InputError(f"expected >= 0, got {nk}", file=file, record=rec, field="num_keypoints")
+            num_kp[i] = nk
+            has_nk[i] = True
+        ann_id[i], img_id[i], cat_id[i] = aid, iid, cid
+    vis = kpts[:, :, 2].copy()
+    num_kp[~has_nk] = np.count_nonzero(vis[~has_nk] > 0, axis=1)
+    if (ann_id == 0).any():
+        j = int(np.flatnonzero(ann_id == 0)[0])
+        log.warning(
+            "%s: annotations[%d] has id 0; pycocotools counts a match to it as a false positive. "
+            "posebench counts it as a true positive (gt_id0='match'); pass gt_id0='pycocotools' "
+            "to reproduce the reference.",
+            file,
+            j,
+        )
+    poses = PoseSet(
+        image_id=img_id,
+        keypoints=np.ascontiguousarray(kpts[:, :, :2]),
+        visibility=vis,
+        score=np.full(n, np.nan),
+        bbox=bbox,
+        area=area,
+        iscrowd=iscrowd,
+        num_keypoints=num_kp,
+        ann_id=ann_id,
+        category_id=cat_id,
+        extra={"has_num_keypoints": has_nk},
+    )
+    return CocoGroundTruth(
+        path=file, images=images, poses=poses, categories=tuple(categories), num_joints=k
+    )
+
+
+def _read_images(images: list[Any], file: str) -> ImageTable:
+    n = len(images)
+    ids = np.zeros(n, np.int64)
+    names = np.full(n, "", dtype=object)
+    width = np.zeros(n, np.int64)
+    height = np.zeros(n, np.int64)
+    crowd = np.full(n, np.nan)
+    seen: dict[int, int] = {}
+    for i, im in enumerate(images):
+        rec = f"images[{i}]"
+        if not isinstance(im, dict):
+            raise InputError(f"expected an object, got {json_type(im)}", file=file, record=rec)
+        iid = _check_int(_require(im, "id", file=file, record=rec), file=file, record=rec, field="id")
+        if iid in seen:
+            raise InputError(f"duplicate image id {iid} (also images[{seen[iid]}])", file=file, record=rec, field="id")
+        seen[iid] = i
+        ids[i] = iid
+        fn = im.get("file_name", "")
+        names[i] = fn if isinstance(fn, str) else ""
+        for key, col in (("width", width), ("height", height)):
+            if key in im:
+                col[i] = _check_int(im[key], file=file, record=rec, field=key)
+        if "crowdIndex" in im:
+            crowd[i] = _check_number(im["crowdIndex"], file=file, record=rec, field="crowdIndex", nonneg=True)
+    return ImageTable(id=ids, file=names, width=width, height=height, crowd_index=crowd)
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def read_results(
+    path: str | Path, gt: CocoGroundTruth | None = None, *, num_joints: int | None = None
+) -> PoseSet:
+    """Read a COCO keypoint results file: a JSON array of ``{image_id, category_id, keypoints,
+    score[, bbox]}``.
+
+    Args:
+        path: the file (``.json`` / ``.json.gz``).
+        gt: when given, image and category ids are checked against it and K is taken from it.
+        num_joints: K when no ``gt`` is given (default: from the first record).
+
+    Returns:
+        A PoseSet with ``keypoints`` (N, K, 2), ``keypoint_scores`` (N, K), ``score`` (N,),
+        ``bbox`` (N, 4) (NaN rows where a record has none), ``ann_id`` = 1..N in file order and
+        ``extra["has_bbox"]`` (N,) bool.
+    """
+    file = str(path)
+    data = read_bytes(path)
+    k = gt.num_joints if gt is not None else num_joints
+    cols = None
+    if len(data) > PARALLEL_PARSE_BYTES and k is not None:
+        cols = _parse_parallel(data, k)
+    if cols is None:
+        records = parse_json(data, file=file)
+        if not isinstance(records, list):
+            raise InputError(
+                f"top level is {json_type(records)}; a results file is an array of objects", file=file
+            )
+        if k is None:
+            first = records[0] if records else None
+            if isinstance(first, dict) and isinstance(first.get("keypoints"), list):
+                k = len(first["keypoints"]) // 3
+            elif records:
+                _strict_results(records, 0, file)  # names what is wrong with records[0]
+            else:
+                k = 0
+        assert k is not None
+        cols = _columns_fast(records, k, b'"' in data and data.count(b'"'))
+        if cols is None:
+            cols = _strict_results(records, k, file)
+        del records
+    poses = _poses_from_columns(cols, k)
+    if gt is not None:
+        check_results_against_gt(poses, gt, file=file)
+    return poses
+
+
+def _parse_half(data: bytes, k: int) -> dict[str, np.ndarray] | None:
+    try:
+        with gc_paused():
+            import orjson
+
+            records = orjson.loads(data)
+    except Exception:
+        return None
+    if not isinstance(records, list):
+        return None
+    return _columns_fast(records, k, data.count(b'"'))
+
+
+def _parse_parallel(data: bytes, k: int) -> dict[str, np.ndarray] | None:
+    """Parse the two halves of a results array in two processes (fork), or None when the layout
+    is not a plain array of flat objects or anything else is off (the caller then takes the
+    ordinary path, which produces precise errors)."""
+    if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return None
+    body = data.strip()
+    if body[:1] != b"[" or body[-1:] != b"]":
+        return None
+    mid = len(body) // 2
+    cut = body.find(b"},", mid)
+    if cut < 0:
+        return None
+    # Each half must parse as an array on its own; a cut anywhere but between two top-level
+    # records leaves an unbalanced half and the parse fails, so validity implies a correct cut.
+    first = body[: cut + 1] + b"]"
+    second = b"[" + body[cut + 2 :]
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: parse the second half, send the columns back, exit without cleanup
+        try:
+            os.close(rfd)
+            cols = _parse_half(second, k)
+            payload = pickle.dumps(cols, protocol=5)
+            with os.fdopen(wfd, "wb") as w:
+                w.write(payload)
+        finally:
+            os._exit(0)
+    os.close(wfd)
+    try:
+        cols_a = _parse_half(first, k)
+    finally:
+        with os.fdopen(rfd, "rb") as r:
+            payload = r.read()
+        os.waitpid(pid, 0)
+    try:
+        cols_b = pickle.loads(payload) if payload else None  # our own child's bytes, not input data
+    except Exception:
+        return None
+    if cols_a is None or cols_b is None:
+        return None
+    return {name: np.concatenate([cols_a[name], cols_b[name]]) for name in cols_a}
+
+
+_RESULT_FIELDS = ("image_id", "category_id", "keypoints", "score")
+
+
+def _columns_fast(records: list[Any], k: int, quote_count: int) -> dict[str, np.ndarray] | None:
+    """Columns of a regular results array, or None when any record needs a closer look.
+
+    Checks, all vectorised: every record is an object with the four fields; no string, boolean or
+    null values anywhere (the number of quote characters in the file equals twice the number of
+    keys); ids integral; keypoints exactly 3K long; everything finite; scores non-negative.
+    """
+    n = len(records)
+    try:
+        if not all(type(r) is dict for r in records):
+            return None
+        n_keys = sum(map(len, records))
+        if quote_count != 2 * n_keys:
+            return None
+        kp_lists = list(map(operator.itemgetter("keypoints"), records))
+        if not all(type(x) is list for x in kp_lists):
+            return None
+        lens = np.fromiter(map(len, kp_lists), np.int64, n)
+        if n and (lens != 3 * k).any():
+            return None
+        kp = np.fromiter(itertools.chain.from_iterable(kp_lists), np.float64, n * 3 * k)
+        score = np.fromiter(map(operator.itemgetter("score"), records), np.float64, n)
+        img = np.array(list(map(operator.itemgetter("image_id"), records)))
+        cat = np.array(list(map(operator.itemgetter("category_id"), records)))
+        has_bbox = np.fromiter(("bbox" in r for r in records), bool, n)
+        bbox = np.full((n, 4), np.nan)
+        if has_bbox.any():
+            bb_lists = [r["bbox"] for r in itertools.compress(records, has_bbox)]
+            if not all(type(b) is list and len(b) == 4 for b in bb_lists):
+                return None
+            bbox[has_bbox] = np.array(bb_lists, dtype=np.float64).reshape(-1, 4)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if n and (img.dtype.kind != "i" or cat.dtype.kind != "i"):
+        return None
+    if not (np.isfinite(kp).all() and np.isfinite(score).all() and (score >= 0).all()):
+        return None
+    if not np.isfinite(bbox[has_bbox]).all():
+        return None
+    return {
+        "image_id": img.astype(np.int64).reshape(n),
+        "category_id": cat.astype(np.int64).reshape(n),
+        "keypoints": kp.reshape(n, k, 3),
+        "score": score,
+        "bbox": bbox,
+        "has_bbox": has_bbox,
+    }
+
+
+def _strict_results(records: list[Any], k: int, file: str) -> dict[str, np.ndarray]:
+    """Record-by-record validation; raises on the first problem, naming record and field."""
+    n = len(records)
+    kp = np.zeros((n, k, 3))
+    score = np.zeros(n)
+    img = np.zeros(n, np.int64)
+    cat = np.zeros(n, np.int64)
+    bbox = np.full((n, 4), np.nan)
+    has_bbox = np.zeros(n, bool)
+    for i, r in enumerate(records):
+        rec = f"results[{i}]"
+        if not isinstance(r, dict):
+            raise InputError(f"expected an object, got {json_type(r)}", file=file, record=rec)
+        for key in _RESULT_FIELDS:
+            if key not in r:
+                raise InputError("missing field", file=file, record=rec, field=key)
+        img[i] = _check_int(r["image_id"], file=file, record=rec, field="image_id")
+        cat[i] = _check_int(r["category_id"], file=file, record=rec, field="category_id")
+        kp[i] = np.asarray(
+            _number_list(r["keypoints"], 3 * k, file=file, record=rec, field="keypoints",
+                         what=f"{k} keypoints x (x, y, score)")
+        ).reshape(k, 3)  # fmt: skip
+        score[i] = _check_number(r["score"], file=file, record=rec, field="score")
+        if score[i] < 0:
+            raise InputError(f"negative score {r['score']!r}", file=file, record=rec, field="score")
+        if "bbox" in r:
+            bbox[i] = _number_list(r["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h")
+            has_bbox[i] = True
+    return {
+        "image_id": img,
+        "category_id": cat,
+        "keypoints": kp,
+        "score": score,
+        "bbox": bbox,
+        "has_bbox": has_bbox,
+    }
+
+
+def _poses_from_columns(cols: dict[str, np.ndarray], k: int) -> PoseSet:
+    kp = cols["keypoints"]
+    n = len(kp)
+    return PoseSet(
+        image_id=cols["image_id"],
+        keypoints=np.ascontiguousarray(kp[:, :, :2]),
+        keypoint_scores=np.ascontiguousarray(kp[:, :, 2]),
+        score=cols["score"],
+        bbox=cols["bbox"],
+        area=np.full(n, np.nan),
+        iscrowd=np.zeros(n, bool),
+        num_keypoints=np.full(n, k, np.int64),
+        ann_id=np.arange(1, n + 1, dtype=np.int64),
+        category_id=cols["category_id"],
+        extra={"has_bbox": cols["has_bbox"]},
+    )
+
+
+def check_results_against_gt(poses: PoseSet, gt: CocoGroundTruth, *, file: str) -> None:
+    """Image ids must exist in the ground truth and categories must be known."""
+    if len(poses) == 0:
+        return
+    known = np.isin(poses.image_id, gt.images.id)
+    if not known.all():
+        bad = np.flatnonzero(~known)
+        ids = list(dict.fromkeys(poses.image_id[bad].tolist()))
+        shown = ", ".join(map(str, ids[:5])) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        raise InputError(
+            f"{len(ids)} image id(s) not in the ground truth {gt.path}: {shown}",
+            file=file,
+            record=f"results[{int(bad[0])}]",
+            field="image_id",
+        )
+    cats = np.isin(poses.category_id, np.asarray(gt.category_ids, dtype=np.int64))
+    if not cats.all():
+        i = int(np.flatnonzero(~cats)[0])
+        raise InputError(
+            f"unknown category {int(poses.category_id[i])}; the ground truth has {list(gt.category_ids)}",
+            file=file,
+            record=f"results[{i}]",
+            field="category_id",
+        )
+
+
+def results_records(poses: PoseSet) -> list[dict[str, Any]]:
+    """COCO results records (plain Python) for a prediction PoseSet."""
+    n, k = len(poses), poses.num_joints
+    scores = poses.keypoint_scores if poses.keypoint_scores is not None else np.ones((n, k))
+    trip = np.concatenate([poses.keypoints[:, :, :2], scores[:, :, None]], axis=2).reshape(n, 3 * k)
+    has_bbox = poses.extra.get("has_bbox", np.isfinite(poses.bbox).all(axis=1))
+    out = []
+    for i in range(n):
+        r: dict[str, Any] = {
+            "image_id": int(poses.image_id[i]),
+            "category_id": int(poses.category_id[i]),
+            "keypoints": trip[i].tolist(),
+            "score": float(poses.score[i]),
+        }
+        if has_bbox[i]:
+            r["bbox"] = poses.bbox[i].tolist()
+        out.append(r)
+    return out
+
+
+def write_results(path: str | Path, poses: PoseSet) -> None:
+    """Write predictions as a COCO results JSON (``.gz`` compresses), atomically."""
+    dump_json(results_records(poses), Path(path))

@@ -1,0 +1,682 @@
+"""OKS average precision and recall, bit-identical to pycocotools and xtcocotools, vectorised.
+
+The reference evaluators loop in Python over images, area ranges, thresholds, detections and
+ground truth. Here every stage runs over arrays covering all images at once:
+
+1. detections are sorted per image by score (stable, as pycocotools' mergesort) and cut to
+   ``max_dets``; OKS is computed for every (detection, ground truth) pair of the same image;
+2. the greedy matching, which is sequential only *within* an image, runs as ``max_dets`` steps,
+   step r matching the r-th detection of every image for all area ranges and thresholds at once;
+3. precision/recall accumulate with one stable sort and cumulative sums per area range.
+
+Reference quirks reproduced on purpose (each marked "pycocotools:" or "xtcocotools:" below):
+``np.linspace`` thresholds, stable sorts, ties in matching going to the *last* maximum, the
+``np.spacing`` guards, ignored ground truth (crowd or no keypoints) absorbing detections, the
+detection area taken from the bbox or from the keypoint extent according to the *first* result,
+inclusive area ranges, detections beyond ``max_dets`` per image dropped before anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from posebench.errors import InputError
+from posebench.metrics.oks import oks_pairs
+from posebench.poseset import ImageTable, PoseSet
+
+log = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+# pycocotools Params.setKpParams: np.arange causes trouble, hence linspace.
+IOU_THRS: FloatArray = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+REC_THRS: FloatArray = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+AREA_RANGES: tuple[tuple[float, float], ...] = ((0**2, 1e5**2), (32**2, 96**2), (96**2, 1e5**2))
+AREA_LABELS: tuple[str, ...] = ("all", "medium", "large")
+
+COCO_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+CROWDPOSE_STATS = ("AP", "AP50", "AP75", "AR", "AR50", "AR75", "AP_easy", "AP_medium", "AP_hard")
+
+#: Crowd-index bucket edges by name: (easy < first <= medium < second <= hard).
+CROWD_BUCKETS: dict[str, tuple[float, float]] = {
+    # xtcocotools 1.14.3 summarize() calls get_type_result(first=0.2, second=0.8); published
+    # CrowdPose numbers (mmpose, HigherHRNet, DEKR, ...) were produced with it.
+    "xtcocotools": (0.2, 0.8),
+    # The CrowdPose paper (Li et al. 2019) describes easy [0, 0.1], medium [0.1, 0.8], hard [0.8, 1].
+    "paper": (0.1, 0.8),
+}
+
+
+@dataclass(frozen=True)
+class OksParams:
+    """What an OKS evaluation means; every field goes into the signature.
+
+    Attributes:
+        sigmas: (K,) per-keypoint OKS sigmas.
+        iou_thrs: (T,) OKS thresholds.
+        rec_thrs: (R,) recall points of the interpolated precision.
+        max_dets: detections kept per image, sorted ascending; the last also cuts before matching.
+        area_ranges: (lo, hi) inclusive ranges; the first must be "all".
+        area_labels: names of the ranges.
+        use_area: scale from the GT ``area``; False uses 0.53·w·h of the GT box (xtcocotools
+            ``use_area=False``, as CrowdPose evaluation does).
+        gt_ignore: which ground truth is ignored besides crowds: ``"num_keypoints"`` (pycocotools and
+            xtcocotools ``keypoints_crowd``: the file's ``num_keypoints == 0``) or ``"visible"`` (the
+            count of ``v > 0``, as xtcocotools ``keypoints`` mode).
+        drop_zero_score_dets: drop detections whose per-keypoint scores are all 0 (xtcocotools does,
+            pycocotools does not).
+        gt_id0: ``"match"`` (a match to a GT with annotation id 0 counts, the default) or
+            ``"pycocotools"`` (it counts as a false positive, the reference's bug).
+        det_area: how a detection's area (for area-range ignoring) is taken: ``"first-result"``
+            (pycocotools: bbox w·h for all when the first result has a bbox, else keypoint extent),
+            ``"bbox"`` or ``"keypoints"``.
+    """
+
+    sigmas: FloatArray
+    iou_thrs: FloatArray = field(default_factory=lambda: IOU_THRS.copy())
+    rec_thrs: FloatArray = field(default_factory=lambda: REC_THRS.copy())
+    max_dets: tuple[int, ...] = (20,)
+    area_ranges: tuple[tuple[float, float], ...] = AREA_RANGES
+    area_labels: tuple[str, ...] = AREA_LABELS
+    use_area: bool = True
+    gt_ignore: Literal["num_keypoints", "visible"] = "num_keypoints"
+    drop_zero_score_dets: bool = False
+    gt_id0: Literal["match", "pycocotools"] = "match"
+    det_area: Literal["first-result", "bbox", "keypoints"] = "first-result"
+
+
+@dataclass(frozen=True, eq=False)
+class OksMatches:
+    """Per-detection and per-ground-truth match records of one OKS evaluation.
+
+    Detections are the evaluated ones (per image, sorted by score, at most ``max_dets``), in
+    image order then rank; ground truth in image order then file order.
+
+    Attributes:
+        image_ids: (I,) evaluated image ids, sorted.
+        det_row: (D,) row of each evaluated detection in the predictions PoseSet.
+        det_image: (D,) index into ``image_ids``.
+        det_rank: (D,) rank of the detection within its image (0 = highest score).
+        det_score: (D,) detection scores.
+        det_match: (A, T, D) matched row of the GT PoseSet, -1 when unmatched.
+        det_ignore: (A, T, D) detection ignored (matched an ignored GT, or unmatched out of range).
+        det_tp: (A, T, D) counts as a true positive.
+        gt_row: (G,) row in the GT PoseSet.
+        gt_image: (G,) index into ``image_ids``.
+        gt_ignore: (A, G) ignored ground truth per area range.
+        gt_match: (A, T, G) matched row of the predictions PoseSet, -1 when unmatched.
+        pair_det, pair_gt, pair_oks: (P,) every (detection, GT) pair of the same image as rows of
+            the two PoseSets, with its OKS.
+    """
+
+    image_ids: IntArray
+    det_row: IntArray
+    det_image: IntArray
+    det_rank: IntArray
+    det_score: FloatArray
+    det_match: IntArray
+    det_ignore: BoolArray
+    det_tp: BoolArray
+    gt_row: IntArray
+    gt_image: IntArray
+    gt_ignore: BoolArray
+    gt_match: IntArray
+    pair_det: IntArray
+    pair_gt: IntArray
+    pair_oks: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class OksResult:
+    """Accumulated OKS evaluation of one category.
+
+    Attributes:
+        precision: (T, R, A, M) interpolated precision, -1 where undefined (as the reference).
+        recall: (T, A, M) recall, -1 where undefined.
+        scores: (T, R, A, M) score at each recall point.
+        matches: the per-detection and per-GT records.
+        params: what was computed.
+    """
+
+    precision: FloatArray
+    recall: FloatArray
+    scores: FloatArray
+    matches: OksMatches
+    params: OksParams
+
+
+def _stable_rank_in_group(group: IntArray) -> IntArray:
+    """(N,) position of each element within its run of equal, contiguous ``group`` values."""
+    n = len(group)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    start = np.r_[True, group[1:] != group[:-1]]
+    first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+    return np.arange(n) - first
+
+
+def prepare_detections(
+    dt: PoseSet, params: OksParams, category_id: int, image_ids: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Select, sort and cut detections the way the reference does.
+
+    Returns:
+        rows: (D,) rows of ``dt`` kept, ordered by image (as ``image_ids``), then score
+            descending, ties in file order (pycocotools' mergesort on -score).
+        image_index: (D,) index into ``image_ids``.
+        rank: (D,) rank within the image.
+    """
+    keep = dt.category_id == category_id
+    if params.drop_zero_score_dets and dt.keypoint_scores is not None:
+        # xtcocotools _prepare: "ignore all-zero keypoints" (no keypoint score > 0).
+        keep &= (dt.keypoint_scores > 0).any(axis=1)
+    img_idx = np.searchsorted(image_ids, dt.image_id)
+    img_idx = np.minimum(img_idx, max(len(image_ids) - 1, 0))
+    keep &= image_ids[img_idx] == dt.image_id if len(image_ids) else np.zeros(len(dt), bool)
+    rows = np.flatnonzero(keep)
+    order = np.lexsort((-dt.score[rows], img_idx[rows]))  # lexsort is stable
+    rows = rows[order]
+    image_index = img_idx[rows]
+    rank = _stable_rank_in_group(image_index)
+    cut = rank < params.max_dets[-1]
+    return rows[cut], image_index[cut], rank[cut]
+
+
+def _det_area(dt: PoseSet, rows: IntArray, params: OksParams, file: str) -> FloatArray:
+    has_bbox = dt.extra.get("has_bbox", np.isfinite(dt.bbox).all(axis=1))
+    mode = params.det_area
+    if mode == "first-result":
+        # pycocotools COCO.loadRes decides by the first record of the whole results list.
+        mode = "bbox" if len(dt) and bool(has_bbox[0]) else "keypoints"
+        if mode == "bbox" and not has_bbox[rows].all():
+            i = int(rows[np.flatnonzero(~has_bbox[rows])[0]])
+            log.warning(
+                "%s: results[%d] has no bbox while the first result has one (pycocotools raises "
+                "KeyError here); its area is taken from its keypoint extent",
+                file,
+                i,
+            )
+    kp = dt.keypoints[rows]
+    ext = (kp[:, :, 0].max(axis=1) - kp[:, :, 0].min(axis=1)) * (
+        kp[:, :, 1].max(axis=1) - kp[:, :, 1].min(axis=1)
+    )
+    if mode == "keypoints":
+        return ext
+    bb = dt.bbox[rows]
+    return np.where(has_bbox[rows], bb[:, 2] * bb[:, 3], ext)
+
+
+def _gt_scale(gt: PoseSet, rows: IntArray, params: OksParams, file: str) -> FloatArray:
+    if params.use_area:
+        area = gt.area[rows]
+        bad = ~np.isfinite(area)
+        if bad.any():
+            i = int(rows[np.flatnonzero(bad)[0]])
+            raise InputError(
+                "missing 'area', needed for the OKS scale (or evaluate with use_area=False)",
+                file=file,
+                record=f"annotations[{i}]",
+                field="area",
+            )
+        return area
+    bb = gt.bbox[rows]
+    bad = ~np.isfinite(bb).all(axis=1)
+    if bad.any():
+        i = int(rows[np.flatnonzero(bad)[0]])
+        raise InputError(
+            "missing 'bbox', needed for the OKS scale with use_area=False",
+            file=file,
+            record=f"annotations[{i}]",
+            field="bbox",
+        )
+    # xtcocotools: tmparea = bbox[3] * bbox[2] * 0.53 (w*h == h*w exactly in IEEE arithmetic).
+    return bb[:, 3] * bb[:, 2] * 0.53
+
+
+def match_detections(
+    gt: PoseSet,
+    dt: PoseSet,
+    images: ImageTable,
+    params: OksParams,
+    *,
+    category_id: int = 1,
+    gt_file: str = "<ground truth>",
+    pred_file: str = "<predictions>",
+    keypoint: int | None = None,
+) -> OksMatches:
+    """Per-image greedy OKS matching for all area ranges and thresholds at once.
+
+    Args:
+        gt: ground truth (visibility, bbox, area, iscrowd, num_keypoints, ann_id used).
+        dt: predictions (keypoints, score, bbox, keypoint_scores used).
+        images: the images evaluated (pycocotools: every GT image).
+        params: see :class:`OksParams`.
+        category_id: the category evaluated.
+        keypoint: score this keypoint alone (per-keypoint AP): OKS over that keypoint only, and
+            ground truth without it labelled is ignored and absorbs nothing.
+    """
+    image_ids = np.unique(images.id)
+    n_img = len(image_ids)
+    d_rows, d_img, d_rank = prepare_detections(dt, params, category_id, image_ids)
+    g_sel = np.flatnonzero((gt.category_id == category_id) & np.isin(gt.image_id, image_ids))
+    g_img_all = np.searchsorted(image_ids, gt.image_id[g_sel])
+    g_order = np.argsort(g_img_all, kind="stable")
+    g_rows = g_sel[g_order]
+    g_img = g_img_all[g_order]
+    n_det, n_gt = len(d_rows), len(g_rows)
+
+    vis = gt.visibility if gt.visibility is not None else np.full(gt.keypoints.shape[:2], 2.0)
+    if keypoint is not None:
+        only = np.zeros(vis.shape[1], bool)
+        only[keypoint] = True
+        vis = np.where(only[None, :], vis, 0.0)
+    if params.gt_ignore == "num_keypoints" and keypoint is None:
+        no_kp = gt.num_keypoints[g_rows] == 0
+    else:
+        no_kp = np.count_nonzero(vis[g_rows] > 0, axis=1) == 0
+    crowd = gt.iscrowd[g_rows]
+    base_ignore = crowd | no_kp
+    g_scale = _gt_scale(gt, g_rows, params, gt_file) if n_gt else np.zeros(0)
+    # Area used for the range test: the GT area, or the same 0.53·w·h stand-in (xtcocotools).
+    g_area = g_scale
+
+    # ---- OKS of all (detection, GT) pairs of the same image
+    gt_start = np.searchsorted(g_img, np.arange(n_img))
+    gt_count = np.searchsorted(g_img, np.arange(n_img), side="right") - gt_start
+    per_det = gt_count[d_img] if n_det else np.zeros(0, np.int64)
+    p_det = np.repeat(np.arange(n_det), per_det)
+    offs = np.arange(len(p_det)) - np.repeat(np.cumsum(per_det) - per_det, per_det)
+    p_gt = (np.repeat(gt_start[d_img], per_det) + offs) if n_det else np.zeros(0, np.int64)
+    pg_rows = g_rows[p_gt]
+    need_box = np.count_nonzero(vis[pg_rows] > 0, axis=1) == 0
+    if need_box.any() and not np.isfinite(gt.bbox[pg_rows[need_box]]).all():
+        bad = pg_rows[need_box][~np.isfinite(gt.bbox[pg_rows[need_box]]).all(axis=1)]
+        raise InputError(
+            "ground truth without labelled keypoints needs a 'bbox' to be scored against",
+            file=gt_file,
+            record=f"annotations[{int(bad[0])}]",
+            field="bbox",
+        )
+    sigmas = params.sigmas
+    p_oks = oks_pairs(
+        dt.keypoints[d_rows[p_det], :, :2],
+        gt.keypoints[pg_rows, :, :2],
+        vis[pg_rows],
+        gt.bbox[pg_rows],
+        g_scale[p_gt],
+        sigmas,
+    )
+    if keypoint is not None:
+        p_oks[no_kp[p_gt]] = 0.0
+
+    # ---- greedy matching, one detection rank at a time, all images/areas/thresholds at once
+    n_area, n_thr = len(params.area_ranges), len(params.iou_thrs)
+    lo = np.array([a[0] for a in params.area_ranges], dtype=np.float64)[:, None]
+    hi = np.array([a[1] for a in params.area_ranges], dtype=np.float64)[:, None]
+    g_ignore = base_ignore[None, :] | (g_area[None, :] < lo) | (g_area[None, :] > hi)  # (A, G)
+    thr = np.minimum(params.iou_thrs, 1 - 1e-10)  # pycocotools: iou = min([t, 1-1e-10])
+    matched = np.zeros((n_area, n_thr, n_gt), bool)
+    det_match = np.full((n_area, n_thr, n_det), -1, np.int64)
+
+    cand = np.flatnonzero(p_oks >= thr.min())  # a pair below every threshold never matches
+    c_det, c_gt, c_oks = p_det[cand], p_gt[cand], p_oks[cand]
+    c_rank = d_rank[c_det]
+    order = np.lexsort((c_gt, c_det, c_rank))
+    c_det, c_gt, c_oks, c_rank = c_det[order], c_gt[order], c_oks[order], c_rank[order]
+    bounds = np.searchsorted(c_rank, np.arange(params.max_dets[-1] + 1))
+    for r in range(params.max_dets[-1]):
+        s, e = bounds[r], bounds[r + 1]
+        if s == e:
+            continue
+        bd, bg, bo = c_det[s:e], c_gt[s:e], c_oks[s:e]
+        seg = np.flatnonzero(np.r_[True, bd[1:] != bd[:-1]])
+        seg_len = np.diff(np.r_[seg, len(bd)])
+        pos = np.arange(len(bd))
+        ok = (~matched[:, :, bg] | crowd[bg]) & (bo >= thr[:, None])  # (A, T, Pb)
+        ign = g_ignore[:, None, bg]  # (A, 1, Pb)
+        pick = np.full((n_area, n_thr, len(seg)), -1, np.int64)
+        # Regular ground truth first; ignored ground truth only when no regular one matches
+        # (pycocotools sorts ignored GT last and breaks once a regular match exists).
+        for group in (~ign, ign):
+            cg = ok & group
+            v = np.where(cg, bo, -1.0)
+            best = np.maximum.reduceat(v, seg, axis=2)
+            # pycocotools: `if ious < iou: continue` lets an equal later value win -> last max.
+            at_best = cg & (v == np.repeat(best, seg_len, axis=2))
+            last = np.maximum.reduceat(np.where(at_best, pos, -1), seg, axis=2)
+            pick = np.where(pick >= 0, pick, last)
+        hit = pick >= 0
+        aa, tt, ss = np.nonzero(hit)
+        pp = pick[hit]
+        matched[aa, tt, bg[pp]] = True
+        det_match[aa, tt, bd[seg[ss]]] = bg[pp]
+
+    # ---- ignore flags and true positives
+    has = det_match >= 0
+    safe = np.where(has, det_match, 0)
+    if n_gt:
+        det_ignore = has & g_ignore[np.arange(n_area)[:, None, None], safe]
+    else:
+        det_ignore = np.zeros((n_area, n_thr, n_det), bool)
+    counts_as_match = has.copy()
+    if params.gt_id0 == "pycocotools" and n_det:
+        # pycocotools stores the GT *id* as the match and tests it for truth: id 0 reads unmatched.
+        counts_as_match &= gt.ann_id[g_rows[safe]] != 0 if n_gt else has
+    d_area = _det_area(dt, d_rows, params, pred_file) if n_det else np.zeros(0)
+    out_of_range = (d_area[None, :] < lo) | (d_area[None, :] > hi)  # (A, D)
+    det_ignore |= ~counts_as_match & out_of_range[:, None, :]
+    det_tp = counts_as_match & ~det_ignore
+
+    gt_match = np.full((n_area, n_thr, n_gt), -1, np.int64)
+    aa, tt, dd = np.nonzero(has)
+    gt_match[aa, tt, det_match[aa, tt, dd]] = d_rows[dd]
+    # Crowd GT can absorb many detections; gt_match keeps the last one.
+    return OksMatches(
+        image_ids=image_ids,
+        det_row=d_rows,
+        det_image=d_img,
+        det_rank=d_rank,
+        det_score=dt.score[d_rows],
+        det_match=np.where(has, g_rows[safe] if n_gt else -1, -1),
+        det_ignore=det_ignore,
+        det_tp=det_tp,
+        gt_row=g_rows,
+        gt_image=g_img,
+        gt_ignore=g_ignore,
+        gt_match=gt_match,
+        pair_det=d_rows[p_det],
+        pair_gt=pg_rows,
+        pair_oks=p_oks,
+    )
+
+
+def accumulate(
+    m: OksMatches, params: OksParams, image_mask: BoolArray | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Precision/recall arrays as pycocotools ``accumulate`` (one category).
+
+    Args:
+        m: match records.
+        params: the evaluation parameters.
+        image_mask: (I,) restrict to these images of ``m.image_ids`` (crowd buckets, bootstrap).
+
+    Returns:
+        precision (T, R, A, M), recall (T, A, M), scores (T, R, A, M); -1 where undefined.
+    """
+    n_thr, n_rec = len(params.iou_thrs), len(params.rec_thrs)
+    n_area, n_md = len(params.area_ranges), len(params.max_dets)
+    precision = -np.ones((n_thr, n_rec, n_area, n_md))
+    recall = -np.ones((n_thr, n_area, n_md))
+    scores = -np.ones((n_thr, n_rec, n_area, n_md))
+    d_in = np.ones(len(m.det_row), bool) if image_mask is None else image_mask[m.det_image]
+    g_in = np.ones(len(m.gt_row), bool) if image_mask is None else image_mask[m.gt_image]
+    if not d_in.any() and not g_in.any():
+        return precision, recall, scores  # pycocotools: no image has GT or detections
+    for mi, max_det in enumerate(params.max_dets):
+        sel = np.flatnonzero(d_in & (m.det_rank < max_det))
+        d_scores = m.det_score[sel]
+        # pycocotools: mergesort on -score over detections concatenated in image order.
+        inds = np.argsort(-d_scores, kind="mergesort")
+        scores_sorted = d_scores[inds]
+        nd = len(inds)
+        for a in range(n_area):
+            npig = int(np.count_nonzero(~m.gt_ignore[a, g_in]))
+            if npig == 0:
+                continue
+            tp = m.det_tp[a][:, sel][:, inds]
+            fp = ~m.det_ignore[a][:, sel][:, inds] & ~tp
+            tp_sum = np.cumsum(tp, axis=1).astype(np.float64)
+            fp_sum = np.cumsum(fp, axis=1).astype(np.float64)
+            rc = tp_sum / npig
+            pr = tp_sum / (fp_sum + tp_sum + np.spacing(1))
+            recall[:, a, mi] = rc[:, -1] if nd else 0
+            # Interpolated precision: running maximum from the right (no arithmetic, exact).
+            pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+            for t in range(n_thr):
+                idx = np.searchsorted(rc[t], params.rec_thrs, side="left")
+                ok = idx < nd
+                q = np.zeros(n_rec)
+                ss = np.zeros(n_rec)
+                q[ok] = pr[t, idx[ok]]
+                ss[ok] = scores_sorted[idx[ok]]
+                precision[t, :, a, mi] = q
+                scores[t, :, a, mi] = ss
+    return precision, recall, scores
+
+
+def summarize_stat(
+    precision: FloatArray,
+    recall: FloatArray,
+    params: OksParams,
+    *,
+    ap: bool,
+    iou_thr: float | None = None,
+    area: str = "all",
+    max_dets: int = 20,
+) -> float:
+    """One summary number as pycocotools ``_summarize``: mean over the entries > -1, NaN if none.
+
+    ``precision`` is (T, R, K, A, M) and ``recall`` (T, K, A, M), K categories.
+    """
+    aind = [i for i, lbl in enumerate(params.area_labels) if lbl == area]
+    mind = [i for i, md in enumerate(params.max_dets) if md == max_dets]
+    s = precision if ap else recall
+    if iou_thr is not None:
+        s = s[np.where(iou_thr == params.iou_thrs)[0]]
+    s = s[:, :, :, aind, mind] if ap else s[:, :, aind, mind]
+    valid = s[s > -1]
+    # pycocotools returns -1 for "undefined"; posebench returns NaN.
+    return float(np.mean(valid)) if len(valid) else float("nan")
+
+
+def coco_stats(precision: FloatArray, recall: FloatArray, params: OksParams) -> dict[str, float]:
+    """The 10 COCO keypoint statistics (pycocotools ``_summarizeKps``)."""
+    md = params.max_dets[-1]
+
+    def s(ap: bool, thr: float | None = None, area: str = "all") -> float:
+        return summarize_stat(precision, recall, params, ap=ap, iou_thr=thr, area=area, max_dets=md)
+
+    return {
+        "AP": s(True),
+        "AP50": s(True, 0.5),
+        "AP75": s(True, 0.75),
+        "APm": s(True, area="medium"),
+        "APl": s(True, area="large"),
+        "AR": s(False),
+        "AR50": s(False, 0.5),
+        "AR75": s(False, 0.75),
+        "ARm": s(False, area="medium"),
+        "ARl": s(False, area="large"),
+    }
+
+
+def coco_params(sigmas: FloatArray, **overrides: object) -> OksParams:
+    """pycocotools ``COCOeval(iouType='keypoints')`` semantics."""
+    return OksParams(sigmas=np.asarray(sigmas, dtype=np.float64), **overrides)  # type: ignore[arg-type]
+
+
+def crowdpose_params(sigmas: FloatArray, **overrides: object) -> OksParams:
+    """xtcocotools ``COCOeval(iouType='keypoints_crowd', use_area=False)`` semantics."""
+    base: dict[str, object] = {"use_area": False, "drop_zero_score_dets": True}
+    base.update(overrides)
+    return OksParams(sigmas=np.asarray(sigmas, dtype=np.float64), **base)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, eq=False)
+class OksEvaluation:
+    """A complete OKS evaluation.
+
+    Attributes:
+        stats: the headline numbers by name (COCO_STATS or CROWDPOSE_STATS), NaN where undefined.
+        precision: (T, R, K, A, M) as pycocotools ``eval['precision']`` (-1 where undefined).
+        recall: (T, K, A, M) as pycocotools ``eval['recall']``.
+        scores: (T, R, K, A, M).
+        category_ids: (K,) the categories, sorted.
+        per_category: the match records of each category.
+        params: what was computed.
+        mode: ``"coco"`` or ``"crowdpose"``.
+    """
+
+    stats: dict[str, float]
+    precision: FloatArray
+    recall: FloatArray
+    scores: FloatArray
+    category_ids: tuple[int, ...]
+    per_category: tuple[OksMatches, ...]
+    params: OksParams
+    mode: str
+
+
+def evaluate_oks(
+    gt: PoseSet,
+    dt: PoseSet,
+    images: ImageTable,
+    params: OksParams,
+    *,
+    category_ids: tuple[int, ...] | None = None,
+    mode: Literal["coco", "crowdpose"] = "coco",
+    crowd_buckets: str | tuple[float, float] = "xtcocotools",
+    crowd_ap: Literal["xtcocotools", "valid"] = "xtcocotools",
+    gt_file: str = "<ground truth>",
+    pred_file: str = "<predictions>",
+) -> OksEvaluation:
+    """OKS AP/AR of predictions against ground truth, every image of ``images`` evaluated.
+
+    Args:
+        gt, dt: ground truth and predictions.
+        images: the evaluated images (pycocotools: all images of the GT file).
+        params: :func:`coco_params` or :func:`crowdpose_params`, possibly changed.
+        category_ids: categories to evaluate (default: those of the GT, sorted).
+        mode: ``"coco"`` gives COCO_STATS, ``"crowdpose"`` CROWDPOSE_STATS.
+        crowd_buckets: name in CROWD_BUCKETS or explicit (first, second) edges.
+        crowd_ap: ``"xtcocotools"`` averages the bucket precision including -1 entries and rounds
+            to 4 decimals, as xtcocotools ``get_type_result`` (published numbers); ``"valid"``
+            averages only defined entries, unrounded, NaN for an empty bucket.
+    """
+    cats = tuple(sorted(set(gt.category_id.tolist()))) if category_ids is None else category_ids
+    per_cat = []
+    n_t, n_r = len(params.iou_thrs), len(params.rec_thrs)
+    n_a, n_m = len(params.area_ranges), len(params.max_dets)
+    precision = -np.ones((n_t, n_r, len(cats), n_a, n_m))
+    recall = -np.ones((n_t, len(cats), n_a, n_m))
+    scores = -np.ones((n_t, n_r, len(cats), n_a, n_m))
+    for k, cat in enumerate(cats):
+        m = match_detections(
+            gt, dt, images, params, category_id=cat, gt_file=gt_file, pred_file=pred_file
+        )
+        per_cat.append(m)
+        precision[:, :, k], recall[:, k], scores[:, :, k] = accumulate(m, params)
+    md = params.max_dets[-1]
+
+    def s(ap: bool, thr: float | None = None, area: str = "all") -> float:
+        return summarize_stat(precision, recall, params, ap=ap, iou_thr=thr, area=area, max_dets=md)
+
+    if mode == "coco":
+        stats = coco_stats(precision, recall, params)
+    elif mode == "crowdpose":
+        stats = {
+            "AP": s(True),
+            "AP50": s(True, 0.5),
+            "AP75": s(True, 0.75),
+            "AR": s(False),
+            "AR50": s(False, 0.5),
+            "AR75": s(False, 0.75),
+        }
+        stats.update(
+            crowd_bucket_ap(
+                per_cat, images, params, crowd_buckets, crowd_ap, gt_file=gt_file
+            )
+        )
+    else:
+        raise ValueError(f"unknown mode {mode!r}; expected 'coco' or 'crowdpose'")
+    return OksEvaluation(
+        stats=stats,
+        precision=precision,
+        recall=recall,
+        scores=scores,
+        category_ids=cats,
+        per_category=tuple(per_cat),
+        params=params,
+        mode=mode,
+    )
+
+
+def crowd_bucket_ap(
+    per_cat: list[OksMatches],
+    images: ImageTable,
+    params: OksParams,
+    buckets: str | tuple[float, float] = "xtcocotools",
+    crowd_ap: Literal["xtcocotools", "valid"] = "xtcocotools",
+    *,
+    gt_file: str = "<ground truth>",
+) -> dict[str, float]:
+    """AP_easy / AP_medium / AP_hard by image crowd index (CrowdPose).
+
+    Matching is per image, so a bucket's AP only re-accumulates the bucket's images (xtcocotools
+    re-runs the whole evaluation on each bucket's image list, with the same result).
+    """
+    if isinstance(buckets, str):
+        try:
+            first, second = CROWD_BUCKETS[buckets]
+        except KeyError:
+            raise ValueError(
+                f"unknown crowd buckets {buckets!r}; known: {', '.join(CROWD_BUCKETS)}"
+            ) from None
+    else:
+        first, second = buckets
+    ci = images.crowd_index[np.argsort(images.id)]  # aligned with the sorted, unique image_ids
+    if np.isnan(ci).any():
+        i = int(np.flatnonzero(np.isnan(images.crowd_index))[0])
+        raise InputError(
+            "missing crowd index (CrowdPose mode needs images[].crowdIndex)",
+            file=gt_file,
+            record=f"images[{i}]",
+            field="crowdIndex",
+        )
+    masks = {
+        "AP_easy": ci < first,
+        "AP_medium": (ci >= first) & (ci < second),
+        "AP_hard": ci >= second,
+    }
+    out: dict[str, float] = {}
+    for name, mask in masks.items():
+        prec = np.stack([accumulate(m, params, mask)[0] for m in per_cat], axis=2)
+        score = prec[:, :, :, 0, :]  # xtcocotools: eval['precision'][:, :, :, 0, :], area "all"
+        if crowd_ap == "xtcocotools":
+            # xtcocotools get_type_result: np.mean over every entry, -1 ("undefined") included,
+            # then round(..., 4).
+            out[name] = float(round(np.mean(score), 4))
+        else:
+            valid = score[score > -1]
+            out[name] = float(np.mean(valid)) if len(valid) else float("nan")
+    return out
+
+
+def keypoint_ap(
+    gt: PoseSet,
+    dt: PoseSet,
+    images: ImageTable,
+    params: OksParams,
+    names: tuple[str, ...],
+    *,
+    category_id: int = 1,
+) -> dict[str, float]:
+    """AP (OKS 0.50:0.95, all areas) of each keypoint scored alone.
+
+    A detection's OKS to a ground truth is the similarity of that one keypoint; ground truth
+    without the keypoint labelled is ignored. NaN where a keypoint is never labelled.
+    """
+    out = {}
+    for j, name in enumerate(names):
+        m = match_detections(gt, dt, images, params, category_id=category_id, keypoint=j)
+        prec = accumulate(m, params)[0][:, :, 0, -1]
+        valid = prec[prec > -1]
+        out[name] = float(np.mean(valid)) if len(valid) else float("nan")
+    return out

@@ -1,0 +1,292 @@
+"""Keypoint layouts: names, OKS sigmas, left/right flip pairs, limbs and normalisers.
+
+Every built-in skeleton uses one vocabulary of canonical joint names (``left_shoulder``,
+``head_top``, ...) so that a mapping between two skeletons is a lookup by name. The tables
+below are explicit on purpose: a reader can find any skeleton by grepping its name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A keypoint layout.
+
+    Attributes:
+        name: short identifier used in signatures (``coco17``).
+        keypoints: K canonical joint names, in the dataset's order.
+        sigmas: (K,) OKS per-keypoint standard deviations, or ``None`` when the dataset defines none.
+        flip_pairs: (left, right) index pairs swapped by a horizontal flip.
+        limbs: (a, b) index pairs drawn as bones and scored by PCP.
+        torso: (a, b) index pair whose distance is the torso diameter (PDJ, PCK@torso), or ``None``.
+        head: (a, b) index pair spanning the head (PCK@head when no head box is given), or ``None``.
+    """
+
+    name: str
+    keypoints: tuple[str, ...]
+    sigmas: tuple[float, ...] | None = None
+    flip_pairs: tuple[tuple[int, int], ...] = ()
+    limbs: tuple[tuple[int, int], ...] = ()
+    torso: tuple[int, int] | None = None
+    head: tuple[int, int] | None = None
+    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        k = len(self.keypoints)
+        if len(set(self.keypoints)) != k:
+            raise ValueError(f"skeleton {self.name!r}: duplicate keypoint names")
+        if self.sigmas is not None and len(self.sigmas) != k:
+            raise ValueError(f"skeleton {self.name!r}: {len(self.sigmas)} sigmas for {k} keypoints")
+        pairs = [*self.flip_pairs, *self.limbs]
+        pairs += [p for p in (self.torso, self.head) if p is not None]
+        for a, b in pairs:
+            if not (0 <= a < k and 0 <= b < k):
+                raise ValueError(f"skeleton {self.name!r}: index pair {(a, b)} outside 0..{k - 1}")
+        self._index.update({n: i for i, n in enumerate(self.keypoints)})
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.keypoints)
+
+    def index(self, name: str) -> int:
+        """Position of keypoint ``name``; KeyError names the skeleton."""
+        try:
+            return self._index[name]
+        except KeyError:
+            raise KeyError(f"skeleton {self.name!r} has no keypoint {name!r}") from None
+
+    def oks_sigmas(self) -> FloatArray:
+        """(K,) sigmas as float64; ValueError when the skeleton defines none."""
+        if self.sigmas is None:
+            raise ValueError(f"skeleton {self.name!r} defines no OKS sigmas; pass sigmas explicitly")
+        # pycocotools builds its sigmas as np.array([.26, ...]) / 10.0; the tables below hold the
+        # same literals (x10) so that the float64 values are bit-identical to the reference.
+        return np.array(self.sigmas, dtype=np.float64) / 10.0
+
+    def flip_permutation(self) -> IntArray:
+        """(K,) index permutation that swaps every left/right pair."""
+        perm = np.arange(self.num_keypoints, dtype=np.int64)
+        for a, b in self.flip_pairs:
+            perm[a], perm[b] = b, a
+        return perm
+
+
+def _pairs(names: tuple[str, ...], spec: tuple[tuple[str, str], ...]) -> tuple[tuple[int, int], ...]:
+    idx = {n: i for i, n in enumerate(names)}
+    return tuple((idx[a], idx[b]) for a, b in spec)
+
+
+def _lr_pairs(names: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """Flip pairs found by name: every ``left_x`` with its ``right_x``."""
+    idx = {n: i for i, n in enumerate(names)}
+    return tuple(
+        (i, idx["right_" + n[5:]])
+        for i, n in enumerate(names)
+        if n.startswith("left_") and "right_" + n[5:] in idx
+    )
+
+
+_LIMBS_BODY = (
+    ("left_shoulder", "left_elbow"),
+    ("left_elbow", "left_wrist"),
+    ("right_shoulder", "right_elbow"),
+    ("right_elbow", "right_wrist"),
+    ("left_hip", "left_knee"),
+    ("left_knee", "left_ankle"),
+    ("right_hip", "right_knee"),
+    ("right_knee", "right_ankle"),
+)
+
+_COCO17 = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
+COCO17 = Skeleton(
+    name="coco17",
+    keypoints=_COCO17,
+    # pycocotools COCOeval Params.kpt_oks_sigmas (x10).
+    sigmas=(.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89),
+    flip_pairs=_lr_pairs(_COCO17),
+    limbs=_pairs(
+        _COCO17,
+        (*_LIMBS_BODY, ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
+         ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("nose", "left_eye"),
+         ("nose", "right_eye"), ("left_eye", "left_ear"), ("right_eye", "right_ear")),
+    ),
+    torso=(_COCO17.index("left_shoulder"), _COCO17.index("right_hip")),
+    head=(_COCO17.index("left_ear"), _COCO17.index("right_ear")),
+)  # fmt: skip
+
+_CROWDPOSE14 = (
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "head_top", "neck",
+)  # fmt: skip
+CROWDPOSE14 = Skeleton(
+    name="crowdpose14",
+    keypoints=_CROWDPOSE14,
+    # CrowdPose / mmpose crowdpose.py sigmas (x10).
+    sigmas=(.79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89, .79, .79),
+    flip_pairs=_lr_pairs(_CROWDPOSE14),
+    limbs=_pairs(
+        _CROWDPOSE14,
+        (*_LIMBS_BODY, ("head_top", "neck"), ("neck", "left_shoulder"), ("neck", "right_shoulder"),
+         ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "right_hip")),
+    ),
+    torso=(_CROWDPOSE14.index("left_shoulder"), _CROWDPOSE14.index("right_hip")),
+    head=(_CROWDPOSE14.index("head_top"), _CROWDPOSE14.index("neck")),
+)  # fmt: skip
+
+_MPII16 = (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+    "pelvis", "thorax", "neck", "head_top",
+    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
+)  # fmt: skip
+MPII16 = Skeleton(
+    name="mpii16",
+    keypoints=_MPII16,
+    flip_pairs=_lr_pairs(_MPII16),
+    limbs=_pairs(
+        _MPII16,
+        (*_LIMBS_BODY, ("pelvis", "thorax"), ("thorax", "neck"), ("neck", "head_top"),
+         ("left_hip", "pelvis"), ("right_hip", "pelvis"), ("thorax", "left_shoulder"),
+         ("thorax", "right_shoulder")),
+    ),
+    torso=(_MPII16.index("left_shoulder"), _MPII16.index("right_hip")),
+    # MPII's upper neck is stored as "neck"; PCKh itself uses the annotated head box.
+    head=(_MPII16.index("neck"), _MPII16.index("head_top")),
+)  # fmt: skip
+
+_LSP14 = (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
+    "neck", "head_top",
+)  # fmt: skip
+LSP14 = Skeleton(
+    name="lsp14",
+    keypoints=_LSP14,
+    flip_pairs=_lr_pairs(_LSP14),
+    # The ten PCP limbs of the LSP protocol: eight limb segments, torso and head.
+    limbs=_pairs(
+        _LSP14,
+        (*_LIMBS_BODY, ("neck", "head_top")),
+    ) + ((_LSP14.index("neck"), _LSP14.index("right_hip")),),
+    torso=(_LSP14.index("left_shoulder"), _LSP14.index("right_hip")),
+    head=(_LSP14.index("neck"), _LSP14.index("head_top")),
+)  # fmt: skip
+
+_H36M17 = (
+    "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+    "spine", "thorax", "neck", "head_top",
+    "left_shoulder", "left_elbow", "left_wrist", "right_shoulder", "right_elbow", "right_wrist",
+)  # fmt: skip
+H36M17 = Skeleton(
+    name="h36m17",
+    keypoints=_H36M17,
+    flip_pairs=_lr_pairs(_H36M17),
+    limbs=_pairs(
+        _H36M17,
+        (*_LIMBS_BODY, ("pelvis", "left_hip"), ("pelvis", "right_hip"), ("pelvis", "spine"),
+         ("spine", "thorax"), ("thorax", "neck"), ("neck", "head_top"),
+         ("thorax", "left_shoulder"), ("thorax", "right_shoulder")),
+    ),
+    torso=(_H36M17.index("left_shoulder"), _H36M17.index("right_hip")),
+    head=(_H36M17.index("neck"), _H36M17.index("head_top")),
+)  # fmt: skip
+
+_SMPL24 = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
+    "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck",
+    "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand",
+)  # fmt: skip
+SMPL24 = Skeleton(
+    name="smpl24",
+    keypoints=_SMPL24,
+    flip_pairs=_lr_pairs(_SMPL24),
+    limbs=_pairs(
+        _SMPL24,
+        (*_LIMBS_BODY, ("pelvis", "left_hip"), ("pelvis", "right_hip"), ("pelvis", "spine1"),
+         ("spine1", "spine2"), ("spine2", "spine3"), ("spine3", "neck"), ("neck", "head"),
+         ("spine3", "left_collar"), ("spine3", "right_collar"), ("left_collar", "left_shoulder"),
+         ("right_collar", "right_shoulder"), ("left_ankle", "left_foot"),
+         ("right_ankle", "right_foot"), ("left_wrist", "left_hand"), ("right_wrist", "right_hand")),
+    ),
+    torso=(_SMPL24.index("left_shoulder"), _SMPL24.index("right_hip")),
+    head=(_SMPL24.index("neck"), _SMPL24.index("head")),
+)  # fmt: skip
+
+_BLAZEPOSE33 = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb",
+    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)  # fmt: skip
+BLAZEPOSE33 = Skeleton(
+    name="blazepose33",
+    keypoints=_BLAZEPOSE33,
+    flip_pairs=_lr_pairs(_BLAZEPOSE33) + ((9, 10),),
+    limbs=_pairs(
+        _BLAZEPOSE33,
+        (*_LIMBS_BODY, ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
+         ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+         ("left_ankle", "left_heel"), ("right_ankle", "right_heel"),
+         ("left_heel", "left_foot_index"), ("right_heel", "right_foot_index")),
+    ),
+    torso=(_BLAZEPOSE33.index("left_shoulder"), _BLAZEPOSE33.index("right_hip")),
+    head=(_BLAZEPOSE33.index("left_ear"), _BLAZEPOSE33.index("right_ear")),
+)  # fmt: skip
+
+SKELETONS: dict[str, Skeleton] = {
+    s.name: s for s in (COCO17, CROWDPOSE14, MPII16, LSP14, H36M17, SMPL24, BLAZEPOSE33)
+}
+
+# Joints that differ in name but stand for the same body point in another skeleton. Each entry is
+# (target skeleton, target joint) -> source joint name, used only when names do not already match.
+_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("coco17", "nose"): ("nose",),
+    ("crowdpose14", "head_top"): ("head_top", "head"),
+    ("crowdpose14", "neck"): ("neck", "thorax"),
+    ("lsp14", "head_top"): ("head_top", "head"),
+    ("mpii16", "head_top"): ("head_top", "head"),
+    ("h36m17", "head_top"): ("head_top", "head"),
+    ("smpl24", "head"): ("head", "head_top"),
+    ("smpl24", "neck"): ("neck",),
+}
+
+
+def get_skeleton(name: str) -> Skeleton:
+    """Built-in skeleton by name, with the known names listed on a miss."""
+    try:
+        return SKELETONS[name]
+    except KeyError:
+        raise KeyError(f"unknown skeleton {name!r}; known: {', '.join(SKELETONS)}") from None
+
+
+def mapping(src: Skeleton, dst: Skeleton) -> tuple[IntArray, IntArray]:
+    """Joint correspondence from ``src`` to ``dst``.
+
+    Returns:
+        (src_idx, dst_idx): two (M,) int64 arrays; ``dst_kpts[:, dst_idx] = src_kpts[:, src_idx]``.
+        Joints of ``dst`` with no counterpart in ``src`` are simply absent.
+    """
+    src_pos = {n: i for i, n in enumerate(src.keypoints)}
+    s_idx, d_idx = [], []
+    for j, name in enumerate(dst.keypoints):
+        for cand in _ALIASES.get((dst.name, name), (name,)):
+            if cand in src_pos:
+                s_idx.append(src_pos[cand])
+                d_idx.append(j)
+                break
+    return np.asarray(s_idx, dtype=np.int64), np.asarray(d_idx, dtype=np.int64)

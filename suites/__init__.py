@@ -1,0 +1,1 @@
+"""Declarative suite files (YAML), installed as package data of ``posebench.suites``."""

@@ -1,0 +1,50 @@
+"""Shared fixtures: paths to the real test data and the reference evaluators.
+
+Reference tools are test dependencies. When one cannot be imported its tests are skipped with
+the reason spelled out, except under ``POSEBENCH_REQUIRE_REFERENCES=1`` (set by ``.ci/run``),
+where a missing reference is a failure: CI must never pass a parity test it did not run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def reference(module: str, hint: str) -> ModuleType:
+    """Import a reference tool or skip loudly (fail under POSEBENCH_REQUIRE_REFERENCES=1)."""
+    try:
+        return importlib.import_module(module)
+    except Exception as e:  # ImportError, or a binary built against another numpy
+        msg = f"REFERENCE TOOL MISSING: {module} could not be imported ({e!r}); install: {hint}"
+        if os.environ.get("POSEBENCH_REQUIRE_REFERENCES") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+PYCOCOTOOLS_HINT = "pip install pycocotools==2.0.11"
+XTCOCOTOOLS_HINT = (
+    "pip install cython wheel && pip install --no-binary xtcocotools --no-build-isolation "
+    "xtcocotools==1.14.3"
+)
+
+
+@contextlib.contextmanager
+def quiet() -> Any:
+    """Silence the reference tools' prints."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
