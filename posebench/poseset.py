@@ -155,6 +155,12 @@ class PoseSet:
         """K, the number of keypoints per instance."""
         return int(self.keypoints.shape[1])
 
+    def has_bbox(self) -> BoolArray:
+        """(N,) which instances carry a box (``extra["has_bbox"]`` when a reader recorded it)."""
+        if "has_bbox" in self.extra:
+            return np.asarray(self.extra["has_bbox"], dtype=bool)
+        return np.asarray(np.isfinite(self.bbox).all(axis=1), dtype=bool)
+
     def take(self, rows: npt.ArrayLike) -> PoseSet:
         """The instances selected by an index or boolean array (a copy)."""
         r = np.asarray(rows)

@@ -48,8 +48,8 @@ def signature_differences(a: str, b: str, *, ignore: tuple[str, ...] = ("v",)) -
 def sigmas_name(sigmas: npt.NDArray[np.float64]) -> str:
     """The built-in skeleton whose sigmas these are, else ``custom-<hash>``."""
     for sk in SKELETONS.values():
-        if sk.sigmas is not None and len(sk.sigmas) == len(sigmas):
-            if np.array_equal(sk.oks_sigmas(), sigmas):
-                return sk.name
+        ok = sk.sigmas is not None and len(sk.sigmas) == len(sigmas)
+        if ok and np.array_equal(sk.oks_sigmas(), sigmas):
+            return sk.name
     digest = hashlib.sha256(np.ascontiguousarray(sigmas, dtype=np.float64).tobytes()).hexdigest()
     return f"custom-{digest[:8]}"

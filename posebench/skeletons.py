@@ -23,7 +23,7 @@ class Skeleton:
     Attributes:
         name: short identifier used in signatures (``coco17``).
         keypoints: K canonical joint names, in the dataset's order.
-        sigmas: (K,) OKS per-keypoint standard deviations, or ``None`` when the dataset defines none.
+        sigmas: (K,) OKS per-keypoint standard deviations, or ``None`` when the dataset has none.
         flip_pairs: (left, right) index pairs swapped by a horizontal flip.
         limbs: (a, b) index pairs drawn as bones and scored by PCP.
         torso: (a, b) index pair whose distance is the torso diameter (PDJ, PCK@torso), or ``None``.
@@ -66,7 +66,9 @@ class Skeleton:
     def oks_sigmas(self) -> FloatArray:
         """(K,) sigmas as float64; ValueError when the skeleton defines none."""
         if self.sigmas is None:
-            raise ValueError(f"skeleton {self.name!r} defines no OKS sigmas; pass sigmas explicitly")
+            raise ValueError(
+                f"skeleton {self.name!r} defines no OKS sigmas; pass sigmas explicitly"
+            )
         # pycocotools builds its sigmas as np.array([.26, ...]) / 10.0; the tables below hold the
         # same literals (x10) so that the float64 values are bit-identical to the reference.
         return np.array(self.sigmas, dtype=np.float64) / 10.0
@@ -79,7 +81,9 @@ class Skeleton:
         return perm
 
 
-def _pairs(names: tuple[str, ...], spec: tuple[tuple[str, str], ...]) -> tuple[tuple[int, int], ...]:
+def _pairs(
+    names: tuple[str, ...], spec: tuple[tuple[str, str], ...]
+) -> tuple[tuple[int, int], ...]:
     idx = {n: i for i, n in enumerate(names)}
     return tuple((idx[a], idx[b]) for a, b in spec)
 
@@ -175,11 +179,12 @@ LSP14 = Skeleton(
     name="lsp14",
     keypoints=_LSP14,
     flip_pairs=_lr_pairs(_LSP14),
-    # The ten PCP limbs of the LSP protocol: eight limb segments, torso and head.
-    limbs=_pairs(
-        _LSP14,
-        (*_LIMBS_BODY, ("neck", "head_top")),
-    ) + ((_LSP14.index("neck"), _LSP14.index("right_hip")),),
+    # Ten PCP sticks: eight limb segments, head, and a torso stick. LSP has no pelvis joint, so the
+    # torso runs neck -> right hip here (an approximation; override with pcp(limbs=...)).
+    limbs=(
+        *_pairs(_LSP14, (*_LIMBS_BODY, ("neck", "head_top"))),
+        (_LSP14.index("neck"), _LSP14.index("right_hip")),
+    ),
     torso=(_LSP14.index("left_shoulder"), _LSP14.index("right_hip")),
     head=(_LSP14.index("neck"), _LSP14.index("head_top")),
 )  # fmt: skip
@@ -236,7 +241,7 @@ _BLAZEPOSE33 = (
 BLAZEPOSE33 = Skeleton(
     name="blazepose33",
     keypoints=_BLAZEPOSE33,
-    flip_pairs=_lr_pairs(_BLAZEPOSE33) + ((9, 10),),
+    flip_pairs=(*_lr_pairs(_BLAZEPOSE33), (9, 10)),
     limbs=_pairs(
         _BLAZEPOSE33,
         (*_LIMBS_BODY, ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),

@@ -23,7 +23,12 @@ def noisy_predictions(gt: dict[str, Any], seed: int, *, bbox: bool = False) -> l
         }
         if bbox:
             x0, y0 = kp[:, 0].min(), kp[:, 1].min()
-            rec["bbox"] = [float(x0), float(y0), float(kp[:, 0].max() - x0), float(kp[:, 1].max() - y0)]
+            rec["bbox"] = [
+                float(x0),
+                float(y0),
+                float(kp[:, 0].max() - x0),
+                float(kp[:, 1].max() - y0),
+            ]
         out.append(rec)
 
     def score() -> float:
@@ -35,7 +40,9 @@ def noisy_predictions(gt: dict[str, Any], seed: int, *, bbox: bool = False) -> l
         x, y, w, h = a["bbox"]
         if a.get("iscrowd") or (kp[:, 2] > 0).sum() == 0:
             if rng.random() < 0.4:  # detections inside crowd regions / unlabeled people
-                pts = np.c_[rng.uniform(x, x + w + 1, k), rng.uniform(y, y + h + 1, k), rng.random(k)]
+                pts = np.c_[
+                    rng.uniform(x, x + w + 1, k), rng.uniform(y, y + h + 1, k), rng.random(k)
+                ]
                 emit(a["image_id"], pts, score())
             continue
         if rng.random() < 0.1:

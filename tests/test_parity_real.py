@@ -109,12 +109,16 @@ def test_crowdpose_val_coco_mode_matches_pycocotools(
     g = coco.read_gt(gt_path)
     # the CrowdPose file has no 'area'; pycocotools needs one: use the 0.53*w*h stand-in
     areas = [a["bbox"][2] * a["bbox"][3] * 0.53 for a in gt["annotations"]]
-    gt2 = dict(gt, annotations=[dict(a, area=ar) for a, ar in zip(gt["annotations"], areas, strict=True)])
+    gt2 = dict(
+        gt, annotations=[dict(a, area=ar) for a, ar in zip(gt["annotations"], areas, strict=True)]
+    )
     gt2_path = tmp_path / "gt_area.json"
     gt2_path.write_text(json.dumps(gt2))
     g = coco.read_gt(gt2_path)
     dt = coco.read_results(res_path, g)
-    ours = cocoeval.evaluate_oks(g.poses, dt, g.images, cocoeval.coco_params(CROWDPOSE14.oks_sigmas()))
+    ours = cocoeval.evaluate_oks(
+        g.poses, dt, g.images, cocoeval.coco_params(CROWDPOSE14.oks_sigmas())
+    )
     ref = pycocotools_eval(gt2_path, res_path, sigmas=CROWDPOSE14.oks_sigmas())
     assert [ours.stats[k] for k in cocoeval.COCO_STATS] == ref.stats.tolist()
     assert np.array_equal(ours.precision, ref.eval["precision"])

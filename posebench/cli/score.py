@@ -160,7 +160,9 @@ def run(args: argparse.Namespace) -> int:
     if args.per_keypoint:
         names = next((c[2] for c in gt.categories if c[2]), ())
         names = names or tuple(f"kp{j}" for j in range(gt.num_joints))
-        per_kp = cocoeval.keypoint_ap(gt.poses, dt, gt.images, params, names, category_id=gt.category_ids[0])
+        per_kp = cocoeval.keypoint_ap(
+            gt.poses, dt, gt.images, params, names, category_id=gt.category_ids[0]
+        )
     t3 = time.perf_counter()
 
     parts = {
@@ -217,12 +219,16 @@ def format_table(
     """A readable table of the statistics (values x100, 3 decimals as the reference prints)."""
     width = max(len(k) for k in stats)
     lines = [f"{'metric':<{width}}  value"]
-    lines += [f"{k:<{width}}  {'n/a' if math.isnan(v) else f'{100 * v:6.3f}'}" for k, v in stats.items()]
+    lines += [
+        f"{k:<{width}}  {'n/a' if math.isnan(v) else f'{100 * v:6.3f}'}" for k, v in stats.items()
+    ]
     if per_kp:
         lines.append("")
         kw = max(len(k) for k in per_kp)
         lines.append(f"{'keypoint':<{kw}}  AP")
-        lines += [f"{k:<{kw}}  {'n/a' if math.isnan(v) else f'{100 * v:6.3f}'}" for k, v in per_kp.items()]
+        lines += [
+            f"{k:<{kw}}  {'n/a' if math.isnan(v) else f'{100 * v:6.3f}'}" for k, v in per_kp.items()
+        ]
     lines.append("")
     lines.append(
         f"{counts['images']} images, {counts['gt_instances']} GT instances, "

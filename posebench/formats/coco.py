@@ -66,12 +66,18 @@ def _check_number(
     v: object, *, file: str, record: str, field: str, finite: bool = True, nonneg: bool = False
 ) -> float:
     if not _is_number(v):
-        raise InputError(f"expected a number, got {json_type(v)}", file=file, record=record, field=field)
+        raise InputError(
+            f"expected a number, got {json_type(v)}", file=file, record=record, field=field
+        )
     f = float(v)  # type: ignore[arg-type]
     if finite and not math.isfinite(f):
-        raise InputError(f"expected a finite number, got {f!r}", file=file, record=record, field=field)
+        raise InputError(
+            f"expected a finite number, got {f!r}", file=file, record=record, field=field
+        )
     if nonneg and f < 0:
-        raise InputError(f"expected a non-negative number, got {v!r}", file=file, record=record, field=field)
+        raise InputError(
+            f"expected a non-negative number, got {v!r}", file=file, record=record, field=field
+        )
     return f
 
 
@@ -79,7 +85,12 @@ def _check_int(v: object, *, file: str, record: str, field: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         if isinstance(v, float) and v.is_integer():
             return int(v)
-        raise InputError(f"expected an integer, got {json_type(v)} {v!r}"[:120], file=file, record=record, field=field)
+        raise InputError(
+            f"expected an integer, got {json_type(v)} {v!r}"[:120],
+            file=file,
+            record=record,
+            field=field,
+        )
     return v
 
 
@@ -93,17 +104,32 @@ def _number_list(
     v: object, length: int | None, *, file: str, record: str, field: str, what: str
 ) -> list[float]:
     if not isinstance(v, list):
-        raise InputError(f"expected an array ({what}), got {json_type(v)}", file=file, record=record, field=field)
+        raise InputError(
+            f"expected an array ({what}), got {json_type(v)}", file=file, record=record, field=field
+        )
     if length is not None and len(v) != length:
-        raise InputError(f"expected {length} numbers ({what}), got {len(v)}", file=file, record=record, field=field)
+        raise InputError(
+            f"expected {length} numbers ({what}), got {len(v)}",
+            file=file,
+            record=record,
+            field=field,
+        )
     out = []
     for i, x in enumerate(v):
         if not _is_number(x):
             raise InputError(
-                f"element {i} is {json_type(x)}, expected a number", file=file, record=record, field=field
+                f"element {i} is {json_type(x)}, expected a number",
+                file=file,
+                record=record,
+                field=field,
             )
         if not math.isfinite(x):
-            raise InputError(f"element {i} is {x!r}; NaN and infinity are not allowed", file=file, record=record, field=field)
+            raise InputError(
+                f"element {i} is {x!r}; NaN and infinity are not allowed",
+                file=file,
+                record=record,
+                field=field,
+            )
         out.append(float(x))
     return out
 
@@ -141,7 +167,9 @@ def read_gt(path: str | Path, *, num_joints: int | None = None) -> CocoGroundTru
         rec = f"categories[{i}]"
         if not isinstance(c, dict):
             raise InputError(f"expected an object, got {json_type(c)}", file=file, record=rec)
-        cid = _check_int(_require(c, "id", file=file, record=rec), file=file, record=rec, field="id")
+        cid = _check_int(
+            _require(c, "id", file=file, record=rec), file=file, record=rec, field="id"
+        )
         names = c.get("keypoints", [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise InputError("expected an array of names", file=file, record=rec, field="keypoints")
@@ -155,62 +183,23 @@ def read_gt(path: str | Path, *, num_joints: int | None = None) -> CocoGroundTru
     image_ids = set(images.id.tolist())
     anns = data["annotations"]
     if num_joints is None:
-        first = next((a for a in anns if isinstance(a, dict) and isinstance(a.get("keypoints"), list)), None)
+        first = next(
+            (a for a in anns if isinstance(a, dict) and isinstance(a.get("keypoints"), list)), None
+        )
         if first is None:
-            raise InputError("no category lists keypoint names and no annotation has keypoints", file=file)
+            raise InputError(
+                "no category lists keypoint names and no annotation has keypoints", file=file
+            )
         num_joints = len(first["keypoints"]) // 3
     k = num_joints
 
+    cols = _gt_columns_fast(anns, k, images.id, cat_ids)
+    if cols is None:
+        cols = _gt_columns_strict(anns, k, image_ids, cat_ids, file)
+    kpts, bbox, area = cols["keypoints"], cols["bbox"], cols["area"]
+    iscrowd, num_kp, has_nk = cols["iscrowd"], cols["num_keypoints"], cols["has_num_keypoints"]
+    ann_id, img_id, cat_id = cols["id"], cols["image_id"], cols["category_id"]
     n = len(anns)
-    kpts = np.zeros((n, k, 3))
-    bbox = np.full((n, 4), np.nan)
-    area = np.full(n, np.nan)
-    iscrowd = np.zeros(n, bool)
-    num_kp = np.zeros(n, np.int64)
-    has_nk = np.zeros(n, bool)
-    ann_id = np.zeros(n, np.int64)
-    img_id = np.zeros(n, np.int64)
-    cat_id = np.zeros(n, np.int64)
-    seen: dict[int, int] = {}
-    for i, a in enumerate(anns):
-        rec = f"annotations[{i}]"
-        if not isinstance(a, dict):
-            raise InputError(f"expected an object, got {json_type(a)}", file=file, record=rec)
-        aid = _check_int(_require(a, "id", file=file, record=rec), file=file, record=rec, field="id")
-        if aid in seen:
-            raise InputError(
-                f"duplicate annotation id {aid} (also annotations[{seen[aid]}])", file=file, record=rec, field="id"
-            )
-        seen[aid] = i
-        iid = _check_int(_require(a, "image_id", file=file, record=rec), file=file, record=rec, field="image_id")
-        if iid not in image_ids:
-            raise InputError(f"image id {iid} is not in 'images'", file=file, record=rec, field="image_id")
-        cid = _check_int(
-            _require(a, "category_id", file=file, record=rec), file=file, record=rec, field="category_id"
-        )
-        if cid not in cat_ids:
-            raise InputError(f"category id {cid} is not in 'categories'", file=file, record=rec, field="category_id")
-        kp = _number_list(
-            _require(a, "keypoints", file=file, record=rec), 3 * k, file=file, record=rec,
-            field="keypoints", what=f"{k} keypoints x (x, y, v)",
-        )  # fmt: skip
-        kpts[i] = np.asarray(kp).reshape(k, 3)
-        if "bbox" in a:
-            bbox[i] = _number_list(a["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h")
-        if "area" in a:
-            area[i] = _check_number(a["area"], file=file, record=rec, field="area", nonneg=True)
-        if "iscrowd" in a:
-            ic = a["iscrowd"]
-            if ic not in (0, 1) or isinstance(ic, float | str):
-                raise InputError(f"expected 0 or 1, got {ic!r}", file=file, record=rec, field="iscrowd")
-            iscrowd[i] = bool(ic)
-        if "num_keypoints" in a:
-            nk = _check_int(a["num_keypoints"], file=file, record=rec, field="num_keypoints")
-            if nk < 0:
-                raise InputError(f"expected >= 0, got {nk}", file=file, record=rec, field="num_keypoints")
-            num_kp[i] = nk
-            has_nk[i] = True
-        ann_id[i], img_id[i], cat_id[i] = aid, iid, cid
     vis = kpts[:, :, 2].copy()
     num_kp[~has_nk] = np.count_nonzero(vis[~has_nk] > 0, axis=1)
     if (ann_id == 0).any():
@@ -240,6 +229,158 @@ def read_gt(path: str | Path, *, num_joints: int | None = None) -> CocoGroundTru
     )
 
 
+def _gt_columns_strict(
+    anns: list[Any], k: int, image_ids: set[int], cat_ids: set[int], file: str
+) -> dict[str, np.ndarray]:
+    """Annotation columns, validated record by record (raises on the first problem)."""
+    n = len(anns)
+    kpts = np.zeros((n, k, 3))
+    bbox = np.full((n, 4), np.nan)
+    area = np.full(n, np.nan)
+    iscrowd = np.zeros(n, bool)
+    num_kp = np.zeros(n, np.int64)
+    has_nk = np.zeros(n, bool)
+    ann_id = np.zeros(n, np.int64)
+    img_id = np.zeros(n, np.int64)
+    cat_id = np.zeros(n, np.int64)
+    seen: dict[int, int] = {}
+    for i, a in enumerate(anns):
+        rec = f"annotations[{i}]"
+        if not isinstance(a, dict):
+            raise InputError(f"expected an object, got {json_type(a)}", file=file, record=rec)
+        aid = _check_int(
+            _require(a, "id", file=file, record=rec), file=file, record=rec, field="id"
+        )
+        if aid in seen:
+            raise InputError(
+                f"duplicate annotation id {aid} (also annotations[{seen[aid]}])",
+                file=file,
+                record=rec,
+                field="id",
+            )
+        seen[aid] = i
+        iid = _check_int(
+            _require(a, "image_id", file=file, record=rec), file=file, record=rec, field="image_id"
+        )
+        if iid not in image_ids:
+            raise InputError(
+                f"image id {iid} is not in 'images'", file=file, record=rec, field="image_id"
+            )
+        cid = _check_int(
+            _require(a, "category_id", file=file, record=rec),
+            file=file,
+            record=rec,
+            field="category_id",
+        )
+        if cid not in cat_ids:
+            raise InputError(
+                f"category id {cid} is not in 'categories'",
+                file=file,
+                record=rec,
+                field="category_id",
+            )
+        kp = _number_list(
+            _require(a, "keypoints", file=file, record=rec), 3 * k, file=file, record=rec,
+            field="keypoints", what=f"{k} keypoints x (x, y, v)",
+        )  # fmt: skip
+        kpts[i] = np.asarray(kp).reshape(k, 3)
+        if "bbox" in a:
+            bbox[i] = _number_list(
+                a["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h"
+            )
+        if "area" in a:
+            area[i] = _check_number(a["area"], file=file, record=rec, field="area", nonneg=True)
+        if "iscrowd" in a:
+            ic = a["iscrowd"]
+            if ic not in (0, 1) or isinstance(ic, float | str):
+                raise InputError(
+                    f"expected 0 or 1, got {ic!r}", file=file, record=rec, field="iscrowd"
+                )
+            iscrowd[i] = bool(ic)
+        if "num_keypoints" in a:
+            nk = _check_int(a["num_keypoints"], file=file, record=rec, field="num_keypoints")
+            if nk < 0:
+                raise InputError(
+                    f"expected >= 0, got {nk}", file=file, record=rec, field="num_keypoints"
+                )
+            num_kp[i] = nk
+            has_nk[i] = True
+        ann_id[i], img_id[i], cat_id[i] = aid, iid, cid
+    return {
+        "keypoints": kpts, "bbox": bbox, "area": area, "iscrowd": iscrowd,
+        "num_keypoints": num_kp, "has_num_keypoints": has_nk, "id": ann_id,
+        "image_id": img_id, "category_id": cat_id,
+    }  # fmt: skip
+
+
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def _gt_columns_fast(
+    anns: list[Any], k: int, image_ids: np.ndarray, cat_ids: set[int]
+) -> dict[str, np.ndarray] | None:
+    """Annotation columns of a well-formed file with whole-column checks, or None when any check
+    fails (the strict reader then names the record)."""
+    n = len(anns)
+    get = operator.itemgetter
+    try:
+        if not all(type(a) is dict for a in anns):
+            return None
+        ann_id = np.array(list(map(get("id"), anns)))
+        img_id = np.array(list(map(get("image_id"), anns)))
+        cat_id = np.array(list(map(get("category_id"), anns)))
+        kp_lists = list(map(get("keypoints"), anns))
+        if n and not all(c.dtype.kind == "i" for c in (ann_id, img_id, cat_id)):
+            return None
+        if not all(type(x) is list and len(x) == 3 * k for x in kp_lists):
+            return None
+        if not set(map(type, itertools.chain.from_iterable(kp_lists))) <= _NUMBER_TYPES:
+            return None
+        kpts = np.fromiter(itertools.chain.from_iterable(kp_lists), np.float64, n * 3 * k)
+        kpts = kpts.reshape(n, k, 3)
+        has_bbox = np.fromiter(("bbox" in a for a in anns), bool, n)
+        bbox = np.full((n, 4), np.nan)
+        if has_bbox.any():
+            bbs = [a["bbox"] for a in itertools.compress(anns, has_bbox)]
+            if not all(type(b) is list and len(b) == 4 for b in bbs):
+                return None
+            if not set(map(type, itertools.chain.from_iterable(bbs))) <= _NUMBER_TYPES:
+                return None
+            bbox[has_bbox] = np.array(bbs, dtype=np.float64).reshape(-1, 4)
+        area = np.array([a.get("area", np.nan) for a in anns], dtype=np.float64).reshape(n)
+        if not set(type(a.get("area", 0.0)) for a in anns) <= _NUMBER_TYPES:
+            return None
+        crowd_vals = [a.get("iscrowd", 0) for a in anns]
+        if not set(map(type, crowd_vals)) <= {int} or not set(crowd_vals) <= {0, 1}:
+            return None
+        has_nk = np.fromiter(("num_keypoints" in a for a in anns), bool, n)
+        nk_vals = [a.get("num_keypoints", 0) for a in anns]
+        if not set(map(type, nk_vals)) <= {int}:
+            return None
+        num_kp = np.array(nk_vals, dtype=np.int64).reshape(n)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if n == 0:
+        ann_id = img_id = cat_id = np.zeros(0, np.int64)
+    if len(np.unique(ann_id)) != n or (num_kp < 0).any():
+        return None
+    if not np.isin(img_id, image_ids).all() or not np.isin(cat_id, list(cat_ids)).all():
+        return None
+    if not (np.isfinite(kpts).all() and np.isfinite(bbox[has_bbox]).all()):
+        return None
+    if not (np.isnan(area) | (np.isfinite(area) & (area >= 0))).all():
+        return None
+    if np.isnan(area).any() and any("area" in a and a["area"] != a["area"] for a in anns):
+        return None  # an explicit NaN area (not a missing one)
+    return {
+        "keypoints": kpts, "bbox": bbox, "area": area,
+        "iscrowd": np.array(crowd_vals, dtype=bool).reshape(n),
+        "num_keypoints": num_kp, "has_num_keypoints": has_nk,
+        "id": ann_id.astype(np.int64), "image_id": img_id.astype(np.int64),
+        "category_id": cat_id.astype(np.int64),
+    }  # fmt: skip
+
+
 def _read_images(images: list[Any], file: str) -> ImageTable:
     n = len(images)
     ids = np.zeros(n, np.int64)
@@ -252,9 +393,16 @@ def _read_images(images: list[Any], file: str) -> ImageTable:
         rec = f"images[{i}]"
         if not isinstance(im, dict):
             raise InputError(f"expected an object, got {json_type(im)}", file=file, record=rec)
-        iid = _check_int(_require(im, "id", file=file, record=rec), file=file, record=rec, field="id")
+        iid = _check_int(
+            _require(im, "id", file=file, record=rec), file=file, record=rec, field="id"
+        )
         if iid in seen:
-            raise InputError(f"duplicate image id {iid} (also images[{seen[iid]}])", file=file, record=rec, field="id")
+            raise InputError(
+                f"duplicate image id {iid} (also images[{seen[iid]}])",
+                file=file,
+                record=rec,
+                field="id",
+            )
         seen[iid] = i
         ids[i] = iid
         fn = im.get("file_name", "")
@@ -263,7 +411,9 @@ def _read_images(images: list[Any], file: str) -> ImageTable:
             if key in im:
                 col[i] = _check_int(im[key], file=file, record=rec, field=key)
         if "crowdIndex" in im:
-            crowd[i] = _check_number(im["crowdIndex"], file=file, record=rec, field="crowdIndex", nonneg=True)
+            crowd[i] = _check_number(
+                im["crowdIndex"], file=file, record=rec, field="crowdIndex", nonneg=True
+            )
     return ImageTable(id=ids, file=names, width=width, height=height, crowd_index=crowd)
 
 
@@ -296,22 +446,23 @@ def read_results(
         records = parse_json(data, file=file)
         if not isinstance(records, list):
             raise InputError(
-                f"top level is {json_type(records)}; a results file is an array of objects", file=file
+                f"top level is {json_type(records)}; a results file is an array of objects",
+                file=file,
             )
         if k is None:
             first = records[0] if records else None
             if isinstance(first, dict) and isinstance(first.get("keypoints"), list):
                 k = len(first["keypoints"]) // 3
             elif records:
-                _strict_results(records, 0, file)  # names what is wrong with records[0]
+                _strict_results(records[:1], 0, file)  # raises, naming what is wrong in results[0]
+                k = 0
             else:
                 k = 0
-        assert k is not None
-        cols = _columns_fast(records, k, b'"' in data and data.count(b'"'))
+        cols = _columns_fast(records, k, data.count(b'"'))
         if cols is None:
             cols = _strict_results(records, k, file)
         del records
-    poses = _poses_from_columns(cols, k)
+    poses = _poses_from_columns(cols, int(cols["keypoints"].shape[1]))
     if gt is not None:
         check_results_against_gt(poses, gt, file=file)
     return poses
@@ -452,7 +603,9 @@ def _strict_results(records: list[Any], k: int, file: str) -> dict[str, np.ndarr
         if score[i] < 0:
             raise InputError(f"negative score {r['score']!r}", file=file, record=rec, field="score")
         if "bbox" in r:
-            bbox[i] = _number_list(r["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h")
+            bbox[i] = _number_list(
+                r["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h"
+            )
             has_bbox[i] = True
     return {
         "image_id": img,
@@ -501,7 +654,8 @@ def check_results_against_gt(poses: PoseSet, gt: CocoGroundTruth, *, file: str) 
     if not cats.all():
         i = int(np.flatnonzero(~cats)[0])
         raise InputError(
-            f"unknown category {int(poses.category_id[i])}; the ground truth has {list(gt.category_ids)}",
+            f"unknown category {int(poses.category_id[i])}; "
+            f"the ground truth has {list(gt.category_ids)}",
             file=file,
             record=f"results[{i}]",
             field="category_id",
@@ -513,7 +667,7 @@ def results_records(poses: PoseSet) -> list[dict[str, Any]]:
     n, k = len(poses), poses.num_joints
     scores = poses.keypoint_scores if poses.keypoint_scores is not None else np.ones((n, k))
     trip = np.concatenate([poses.keypoints[:, :, :2], scores[:, :, None]], axis=2).reshape(n, 3 * k)
-    has_bbox = poses.extra.get("has_bbox", np.isfinite(poses.bbox).all(axis=1))
+    has_bbox = poses.has_bbox()
     out = []
     for i in range(n):
         r: dict[str, Any] = {

@@ -107,7 +107,9 @@ def load_lsp_joints(
         raise InputError(f"variable {key!r} is missing", file=file, record=WHOLE, field=key)
     raw = data[key]
     if raw.dtype.kind not in "biuf":
-        raise InputError(f"expected numbers, got dtype {raw.dtype}", file=file, record=WHOLE, field=key)
+        raise InputError(
+            f"expected numbers, got dtype {raw.dtype}", file=file, record=WHOLE, field=key
+        )
     a = np.asarray(raw, dtype=np.float64)
     layout: Layout
     if a.ndim == 3 and a.shape[:2] == (3, 14):
@@ -119,11 +121,8 @@ def load_lsp_joints(
             f"expected 3 x 14 x N (LSP) or 14 x 3 x N (LSPET), got {' x '.join(map(str, a.shape))}",
             file=file, record=WHOLE, field=key,
         )  # fmt: skip
-    conv: Literal["occluded", "visible"]
-    if convention == "auto":
-        conv = "occluded" if layout == "lsp" else "visible"
-    else:
-        conv = convention
+    auto: Literal["occluded", "visible"] = "occluded" if layout == "lsp" else "visible"
+    conv = auto if convention == "auto" else convention
     flags = per_person[:, :, 2]
     record = "joints[:, :, {}]".replace("joints", key)
     bad = ~np.isin(flags, (0.0, 1.0))
@@ -142,4 +141,6 @@ def load_lsp_joints(
             f"visible joint {LSP14.keypoints[j]} has non-finite coordinates {keypoints[i, j]}",
             file=file, record=record.format(i), field=key,
         )  # fmt: skip
-    return LSPJoints(path=file, layout=layout, convention=conv, keypoints=keypoints, visible=visible)
+    return LSPJoints(
+        path=file, layout=layout, convention=conv, keypoints=keypoints, visible=visible
+    )

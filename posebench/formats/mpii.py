@@ -1,4 +1,4 @@
-"""MPII Human Pose files <-> arrays: ground truth ``.mat``, prediction ``.mat``/``.h5``, mmpose json.
+"""MPII files <-> arrays: ground-truth ``.mat``, predictions ``.mat``/``.h5``, mmpose json.
 
 * Ground truth in the format every PCKh script reads (``detections_our_format.mat``, HRNet's
   ``gt_valid.mat``, mmpose's ``mpii_gt_val.mat``): ``pos_gt_src`` (16, 2, N), ``jnt_missing``
@@ -127,12 +127,16 @@ def _require(data: dict[str, np.ndarray], key: str, file: str) -> np.ndarray:
 
 def _numeric(a: np.ndarray, key: str, file: str) -> FloatArray:
     if a.dtype.kind not in "biuf":
-        raise InputError(f"expected numbers, got dtype {a.dtype}", file=file, record=WHOLE, field=key)
+        raise InputError(
+            f"expected numbers, got dtype {a.dtype}", file=file, record=WHOLE, field=key
+        )
     return np.asarray(a, dtype=np.float64)
 
 
 def _shape_error(a: np.ndarray, key: str, file: str, expected: str) -> InputError:
-    return InputError(f"expected shape {expected}, got {a.shape}", file=file, record=WHOLE, field=key)
+    return InputError(
+        f"expected shape {expected}, got {a.shape}", file=file, record=WHOLE, field=key
+    )
 
 
 # ----------------------------------------------------------------------------- ground truth
@@ -257,7 +261,9 @@ def _to_n16x2(a: np.ndarray, key: str, file: str, num_joints: int) -> FloatArray
             return np.ascontiguousarray(np.transpose(a, (2, 1, 0)), dtype=np.float64)
         if a.shape[:2] == (num_joints, 2):  # (K, 2, N): pos_pred_src in the ground-truth .mat
             return np.ascontiguousarray(np.transpose(a, (2, 0, 1)), dtype=np.float64)
-    raise _shape_error(a, key, file, f"(N, {num_joints}, 2), (2, {num_joints}, N) or ({num_joints}, 2, N)")
+    raise _shape_error(
+        a, key, file, f"(N, {num_joints}, 2), (2, {num_joints}, N) or ({num_joints}, 2, N)"
+    )
 
 
 def load_mpii_predictions(
@@ -339,7 +345,9 @@ def load_mpii_json(path: str | Path) -> tuple[PoseSet, ImageTable]:
     file = str(p)
     doc = load_json(p)
     if not isinstance(doc, list):
-        raise InputError(f"expected a list of records, got {json_type(doc)}", file=file, record=WHOLE, field=None)
+        raise InputError(
+            f"expected a list of records, got {json_type(doc)}", file=file, record=WHOLE, field=None
+        )
     names: dict[str, int] = {}
     image_id = np.empty(len(doc), np.int64)
     kpts = np.empty((len(doc), 16, 2))
@@ -349,7 +357,9 @@ def load_mpii_json(path: str | Path) -> tuple[PoseSet, ImageTable]:
     for i, rec in enumerate(doc):
         r = f"[{i}]"
         if not isinstance(rec, dict):
-            raise InputError(f"expected an object, got {json_type(rec)}", file=file, record=r, field=None)
+            raise InputError(
+                f"expected an object, got {json_type(rec)}", file=file, record=r, field=None
+            )
         for key in ("image", "joints", "joints_vis"):
             if key not in rec:
                 raise InputError("missing", file=file, record=r, field=key)
@@ -363,7 +373,9 @@ def load_mpii_json(path: str | Path) -> tuple[PoseSet, ImageTable]:
         kpts[i] = _number_array(rec["joints"], (16, 2), file=file, record=r, field="joints")
         v = _number_array(rec["joints_vis"], (16,), file=file, record=r, field="joints_vis")
         if not np.isin(v, (0.0, 1.0)).all():
-            raise InputError(f"expected 0 or 1 flags, got {v.tolist()}", file=file, record=r, field="joints_vis")
+            raise InputError(
+                f"expected 0 or 1 flags, got {v.tolist()}", file=file, record=r, field="joints_vis"
+            )
         vis[i] = v
         if "center" in rec:
             center[i] = _number_array(rec["center"], (2,), file=file, record=r, field="center")

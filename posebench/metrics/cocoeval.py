@@ -49,7 +49,7 @@ CROWD_BUCKETS: dict[str, tuple[float, float]] = {
     # xtcocotools 1.14.3 summarize() calls get_type_result(first=0.2, second=0.8); published
     # CrowdPose numbers (mmpose, HigherHRNet, DEKR, ...) were produced with it.
     "xtcocotools": (0.2, 0.8),
-    # The CrowdPose paper (Li et al. 2019) describes easy [0, 0.1], medium [0.1, 0.8], hard [0.8, 1].
+    # The CrowdPose paper (Li et al. 2019): easy [0, 0.1], medium [0.1, 0.8], hard [0.8, 1].
     "paper": (0.1, 0.8),
 }
 
@@ -67,9 +67,9 @@ class OksParams:
         area_labels: names of the ranges.
         use_area: scale from the GT ``area``; False uses 0.53·w·h of the GT box (xtcocotools
             ``use_area=False``, as CrowdPose evaluation does).
-        gt_ignore: which ground truth is ignored besides crowds: ``"num_keypoints"`` (pycocotools and
-            xtcocotools ``keypoints_crowd``: the file's ``num_keypoints == 0``) or ``"visible"`` (the
-            count of ``v > 0``, as xtcocotools ``keypoints`` mode).
+        gt_ignore: which ground truth is ignored besides crowds: ``"num_keypoints"``
+            (pycocotools and xtcocotools ``keypoints_crowd``: the file's ``num_keypoints == 0``)
+            or ``"visible"`` (the count of ``v > 0``, as xtcocotools ``keypoints`` mode).
         drop_zero_score_dets: drop detections whose per-keypoint scores are all 0 (xtcocotools does,
             pycocotools does not).
         gt_id0: ``"match"`` (a match to a GT with annotation id 0 counts, the default) or
@@ -190,7 +190,7 @@ def prepare_detections(
 
 
 def _det_area(dt: PoseSet, rows: IntArray, params: OksParams, file: str) -> FloatArray:
-    has_bbox = dt.extra.get("has_bbox", np.isfinite(dt.bbox).all(axis=1))
+    has_bbox = dt.has_bbox()
     mode = params.det_area
     if mode == "first-result":
         # pycocotools COCO.loadRes decides by the first record of the whole results list.
@@ -208,9 +208,9 @@ def _det_area(dt: PoseSet, rows: IntArray, params: OksParams, file: str) -> Floa
         kp[:, :, 1].max(axis=1) - kp[:, :, 1].min(axis=1)
     )
     if mode == "keypoints":
-        return ext
+        return np.asarray(ext, dtype=np.float64)
     bb = dt.bbox[rows]
-    return np.where(has_bbox[rows], bb[:, 2] * bb[:, 3], ext)
+    return np.where(has_bbox[rows], bb[:, 2] * bb[:, 3], ext).astype(np.float64)
 
 
 def _gt_scale(gt: PoseSet, rows: IntArray, params: OksParams, file: str) -> FloatArray:
@@ -227,9 +227,9 @@ def _gt_scale(gt: PoseSet, rows: IntArray, params: OksParams, file: str) -> Floa
             )
         return area
     bb = gt.bbox[rows]
-    bad = ~np.isfinite(bb).all(axis=1)
-    if bad.any():
-        i = int(rows[np.flatnonzero(bad)[0]])
+    bad_box = ~np.isfinite(bb).all(axis=1)
+    if bad_box.any():
+        i = int(rows[np.flatnonzero(bad_box)[0]])
         raise InputError(
             "missing 'bbox', needed for the OKS scale with use_area=False",
             file=file,
@@ -590,9 +590,7 @@ def evaluate_oks(
             "AR75": s(False, 0.75),
         }
         stats.update(
-            crowd_bucket_ap(
-                per_cat, images, params, crowd_buckets, crowd_ap, gt_file=gt_file
-            )
+            crowd_bucket_ap(per_cat, images, params, crowd_buckets, crowd_ap, gt_file=gt_file)
         )
     else:
         raise ValueError(f"unknown mode {mode!r}; expected 'coco' or 'crowdpose'")

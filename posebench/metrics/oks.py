@@ -97,7 +97,8 @@ def oks_matrix(
     >>> import numpy as np
     >>> from posebench.skeletons import COCO17
     >>> g = np.random.default_rng(0).random((1, 17, 2)) * 100
-    >>> float(oks_matrix(g, g, np.full((1, 17), 2.0), np.array([5000.0]), COCO17.oks_sigmas())[0, 0])
+    >>> vis, area = np.full((1, 17), 2.0), np.array([5000.0])
+    >>> float(oks_matrix(g, g, vis, area, COCO17.oks_sigmas())[0, 0])
     1.0
     """
     n, m = len(pred), len(gt)

@@ -370,7 +370,9 @@ def segment_length(
     k = np.asarray(keypoints, dtype=np.float64)
     v = np.asarray(visible)
     if k.ndim != 3 or v.shape != k.shape[:2]:
-        raise ValueError(f"keypoints (N, K, D) and visible (N, K) expected, got {k.shape}, {v.shape}")
+        raise ValueError(
+            f"keypoints (N, K, D) and visible (N, K) expected, got {k.shape}, {v.shape}"
+        )
     a, b = pair
     ok = (v[:, a] > 0) & (v[:, b] > 0)
     d: FloatArray = np.linalg.norm(k[:, a, :] - k[:, b, :], axis=-1)
@@ -444,7 +446,9 @@ def _mpii_indices(skeleton: Skeleton) -> tuple[dict[str, int], IntArray]:
 def _mpii_check(gt: npt.ArrayLike, skeleton: Skeleton) -> None:
     k = np.asarray(gt).shape
     if len(k) != 3 or k[1] != skeleton.num_keypoints:
-        raise ValueError(f"gt must be (N, {skeleton.num_keypoints}, 2) for {skeleton.name}, got {k}")
+        raise ValueError(
+            f"gt must be (N, {skeleton.num_keypoints}, 2) for {skeleton.name}, got {k}"
+        )
 
 
 def mpii_pckh_curve(

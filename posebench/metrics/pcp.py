@@ -65,7 +65,10 @@ _PCP_COLUMNS: tuple[tuple[str, tuple[frozenset[str], ...]], ...] = (
             frozenset({"right_shoulder", "right_elbow"}),
         ),
     ),
-    ("Forearm", (frozenset({"left_elbow", "left_wrist"}), frozenset({"right_elbow", "right_wrist"}))),
+    (
+        "Forearm",
+        (frozenset({"left_elbow", "left_wrist"}), frozenset({"right_elbow", "right_wrist"})),
+    ),
     ("Head", (_HEAD,)),
 )
 
@@ -152,7 +155,9 @@ def pcp(
         raise ValueError(f"mode must be 'strict' or 'loose', got {mode!r}")
     p, g, v = _check_inputs(pred, gt, visible)
     if g.shape[1] != skeleton.num_keypoints:
-        raise ValueError(f"gt has {g.shape[1]} joints, skeleton {skeleton.name!r} has {skeleton.num_keypoints}")
+        raise ValueError(
+            f"gt has {g.shape[1]} joints, skeleton {skeleton.name!r} has {skeleton.num_keypoints}"
+        )
     lb = tuple((int(a), int(b)) for a, b in (skeleton.limbs if limbs is None else limbs))
     if not lb:
         raise ValueError(f"skeleton {skeleton.name!r} defines no limbs")
@@ -167,8 +172,10 @@ def pcp(
     limit = alpha * length
     with np.errstate(invalid="ignore"):
         if mode == "strict":
-            ok = (err_a <= limit) & (err_b <= limit) if compare == "<=" else (
-                (err_a < limit) & (err_b < limit)
+            ok = (
+                (err_a <= limit) & (err_b <= limit)
+                if compare == "<="
+                else ((err_a < limit) & (err_b < limit))
             )
         else:
             mean_err = 0.5 * (err_a + err_b)
