@@ -65,14 +65,29 @@ def test_faster_coco_eval_published_value() -> None:
 
 def test_per_image_oks_matches_pycocotools_ious() -> None:
     gt_path, res_path = REAL_PAIRS["faster_coco_eval_139099"]
-    ours = _posebench(gt_path, res_path)
+    gt = coco.read_gt(gt_path)
+    dt = coco.read_results(res_path, gt)
+    params = cocoeval.coco_params(COCO17.oks_sigmas())
+    m = cocoeval.match_detections(gt.poses, dt, gt.images, params, all_pairs=True)
     ref = pycocotools_eval(gt_path, res_path)
-    m = ours.per_category[0]
     (img,) = ref.params.imgIds
     ious = ref.ious[(img, 1)]  # (D, G): detections by score (top 20), GT in file order
     n_det, n_gt = ious.shape
     got = m.pair_oks.reshape(n_det, n_gt)
     assert np.array_equal(got, ious)
+    # by default only pairs that can reach OKS 0.5 are kept, with the same values
+    pruned = cocoeval.match_detections(gt.poses, dt, gt.images, params)
+    assert 0 < len(pruned.pair_oks) < len(m.pair_oks)
+    full = dict(
+        zip(
+            zip(m.pair_det.tolist(), m.pair_gt.tolist(), strict=True),
+            m.pair_oks.tolist(),
+            strict=True,
+        )
+    )
+    for d, g, o in zip(pruned.pair_det, pruned.pair_gt, pruned.pair_oks, strict=True):
+        assert full[(d, g)] == o
+    assert (np.asarray(list(full.values())) >= 0.5).sum() <= len(pruned.pair_oks)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import mmap
 import operator
 import os
 import pickle
@@ -23,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench.errors import InputError
-from posebench.formats.jsonio import dump_json, gc_paused, json_type, parse_json, read_bytes
+from posebench.formats.jsonio import dump_json, json_type, parse_json, read_bytes
 from posebench.poseset import ImageTable, PoseSet
 
 log = logging.getLogger(__name__)
@@ -442,6 +443,8 @@ def read_results(
     cols = None
     if len(data) > PARALLEL_PARSE_BYTES and k is not None:
         cols = _parse_parallel(data, k)
+    if cols is None and k is not None:
+        cols = _columns_simdjson(data, k)
     if cols is None:
         records = parse_json(data, file=file)
         if not isinstance(records, list):
@@ -468,42 +471,117 @@ def read_results(
     return poses
 
 
-def _parse_half(data: bytes, k: int) -> dict[str, np.ndarray] | None:
-    try:
-        with gc_paused():
-            import orjson
+def _nbytes(buf: Any) -> int:
+    return memoryview(buf).nbytes
 
-            records = orjson.loads(data)
-    except Exception:
+
+def _columns_simdjson(
+    data: bytes, k: int, out: memoryview | None = None
+) -> dict[str, np.ndarray] | None:
+    """Columns straight from simdjson's parse tree, or None when simdjson is missing or anything
+    is irregular (the caller then takes the validating path).
+
+    Keypoints and boxes are copied out as raw float64 buffers (``as_buffer``), so no Python float
+    is created for them; ``as_buffer`` refuses anything but numbers, which is the type check.
+    With ``out``, the (N, K, 3) keypoint block is written there (exactly N*K*3 doubles) and the
+    returned ``keypoints`` is None.
+    """
+    try:
+        import simdjson
+    except ImportError:
         return None
-    if not isinstance(records, list):
+    try:
+        parser = simdjson.Parser()
+        doc = parser.parse(data)
+        if not isinstance(doc, simdjson.Array):
+            return None
+        recs: list[Any] = list(doc)
+        n = len(recs)
+        # A record that is not an object raises TypeError on the first lookup.
+        kp_bufs: list[Any] = [r["keypoints"].as_buffer(of_type="d") for r in recs]
+        if not all(_nbytes(b) == 24 * k for b in kp_bufs):
+            return None
+        img_l = [r["image_id"] for r in recs]
+        cat_l = [r["category_id"] for r in recs]
+        score_l = [r["score"] for r in recs]
+        if not (set(map(type, img_l)) <= {int} and set(map(type, cat_l)) <= {int}):
+            return None
+        if not set(map(type, score_l)) <= {int, float}:
+            return None
+        has_bbox = np.fromiter(("bbox" in r for r in recs), bool, n)
+        bbox = np.full((n, 4), np.nan)
+        if has_bbox.any():
+            bb_bufs: list[Any] = [
+                r["bbox"].as_buffer(of_type="d") for r in itertools.compress(recs, has_bbox)
+            ]
+            if not all(_nbytes(b) == 32 for b in bb_bufs):
+                return None
+            bbox[has_bbox] = np.frombuffer(b"".join(bb_bufs), np.float64).reshape(-1, 4)
+        joined = b"".join(kp_bufs)
+        del kp_bufs, recs, doc
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):
         return None
-    return _columns_fast(records, k, data.count(b'"'))
+    score = np.array(score_l, dtype=np.float64).reshape(n)
+    kp: np.ndarray | None
+    if out is not None:
+        if out.nbytes != len(joined):
+            return None
+        out[:] = joined
+        kp_check = np.frombuffer(out, np.float64)
+        kp = None
+    else:
+        kp = kp_check = np.frombuffer(joined, np.float64).reshape(n, k, 3)
+    if not (np.isfinite(kp_check).all() and np.isfinite(score).all() and (score >= 0).all()):
+        return None
+    if not np.isfinite(bbox[has_bbox]).all():
+        return None
+    cols: dict[str, np.ndarray] = {
+        "image_id": np.array(img_l, dtype=np.int64).reshape(n),
+        "category_id": np.array(cat_l, dtype=np.int64).reshape(n),
+        "score": score,
+        "bbox": bbox,
+        "has_bbox": has_bbox,
+    }
+    if kp is not None:
+        cols["keypoints"] = kp
+    return cols
 
 
 def _parse_parallel(data: bytes, k: int) -> dict[str, np.ndarray] | None:
-    """Parse the two halves of a results array in two processes (fork), or None when the layout
-    is not a plain array of flat objects or anything else is off (the caller then takes the
-    ordinary path, which produces precise errors)."""
+    """Parse the two halves of a results array in two processes (fork), or None when simdjson is
+    missing, the layout is not a plain array of flat objects, or anything else is off (the
+    caller then takes the ordinary path, which produces precise errors).
+
+    Both processes write their keypoints straight into one shared anonymous mapping at offsets
+    known in advance (the count of ``"keypoints"`` keys in each half), so nothing large is
+    pickled or concatenated.
+    """
     if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return None
+    try:
+        import simdjson  # noqa: F401
+    except ImportError:
         return None
     body = data.strip()
     if body[:1] != b"[" or body[-1:] != b"]":
         return None
-    mid = len(body) // 2
-    cut = body.find(b"},", mid)
+    cut = body.find(b"},", len(body) // 2)
     if cut < 0:
         return None
     # Each half must parse as an array on its own; a cut anywhere but between two top-level
     # records leaves an unbalanced half and the parse fails, so validity implies a correct cut.
     first = body[: cut + 1] + b"]"
     second = b"[" + body[cut + 2 :]
+    n1, n2 = first.count(b'"keypoints"'), second.count(b'"keypoints"')
+    rec = 24 * k
+    shared = mmap.mmap(-1, max((n1 + n2) * rec, 1))
+    view = memoryview(shared)
     rfd, wfd = os.pipe()
     pid = os.fork()
-    if pid == 0:  # child: parse the second half, send the columns back, exit without cleanup
+    if pid == 0:  # child: parse the second half, send the small columns, exit without cleanup
         try:
             os.close(rfd)
-            cols = _parse_half(second, k)
+            cols = _columns_simdjson(second, k, out=view[n1 * rec : (n1 + n2) * rec])
             payload = pickle.dumps(cols, protocol=5)
             with os.fdopen(wfd, "wb") as w:
                 w.write(payload)
@@ -511,7 +589,7 @@ def _parse_parallel(data: bytes, k: int) -> dict[str, np.ndarray] | None:
             os._exit(0)
     os.close(wfd)
     try:
-        cols_a = _parse_half(first, k)
+        cols_a = _columns_simdjson(first, k, out=view[: n1 * rec])
     finally:
         with os.fdopen(rfd, "rb") as r:
             payload = r.read()
@@ -522,7 +600,9 @@ def _parse_parallel(data: bytes, k: int) -> dict[str, np.ndarray] | None:
         return None
     if cols_a is None or cols_b is None:
         return None
-    return {name: np.concatenate([cols_a[name], cols_b[name]]) for name in cols_a}
+    out = {name: np.concatenate([cols_a[name], cols_b[name]]) for name in cols_a}
+    out["keypoints"] = np.frombuffer(shared, np.float64, count=(n1 + n2) * 3 * k).reshape(-1, k, 3)
+    return out
 
 
 _RESULT_FIELDS = ("image_id", "category_id", "keypoints", "score")
@@ -620,10 +700,11 @@ def _strict_results(records: list[Any], k: int, file: str) -> dict[str, np.ndarr
 def _poses_from_columns(cols: dict[str, np.ndarray], k: int) -> PoseSet:
     kp = cols["keypoints"]
     n = len(kp)
+    # Strided views into the (N, K, 3) block: no copy of the largest arrays.
     return PoseSet(
         image_id=cols["image_id"],
-        keypoints=np.ascontiguousarray(kp[:, :, :2]),
-        keypoint_scores=np.ascontiguousarray(kp[:, :, 2]),
+        keypoints=kp[:, :, :2],
+        keypoint_scores=kp[:, :, 2],
         score=cols["score"],
         bbox=cols["bbox"],
         area=np.full(n, np.nan),

@@ -19,6 +19,7 @@ inclusive area ranges, detections beyond ``max_dets`` per image dropped before a
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -189,7 +190,10 @@ def prepare_detections(
     return rows[cut], image_index[cut], rank[cut]
 
 
-def _det_area(dt: PoseSet, rows: IntArray, params: OksParams, file: str) -> FloatArray:
+def _det_area(
+    dt: PoseSet, rows: IntArray, d_box: FloatArray, params: OksParams, file: str
+) -> FloatArray:
+    """(D,) detection areas for the area-range test; ``d_box`` are the keypoint boxes."""
     has_bbox = dt.has_bbox()
     mode = params.det_area
     if mode == "first-result":
@@ -203,10 +207,8 @@ def _det_area(dt: PoseSet, rows: IntArray, params: OksParams, file: str) -> Floa
                 file,
                 i,
             )
-    kp = dt.keypoints[rows]
-    ext = (kp[:, :, 0].max(axis=1) - kp[:, :, 0].min(axis=1)) * (
-        kp[:, :, 1].max(axis=1) - kp[:, :, 1].min(axis=1)
-    )
+    # pycocotools loadRes: (x1 - x0) * (y1 - y0) of the keypoint extent.
+    ext = (d_box[:, 2] - d_box[:, 0]) * (d_box[:, 3] - d_box[:, 1])
     if mode == "keypoints":
         return np.asarray(ext, dtype=np.float64)
     bb = dt.bbox[rows]
@@ -240,6 +242,51 @@ def _gt_scale(gt: PoseSet, rows: IntArray, params: OksParams, file: str) -> Floa
     return bb[:, 3] * bb[:, 2] * 0.53
 
 
+def _keypoint_boxes(kp: FloatArray) -> FloatArray:
+    """(N, 4) ``[xmin, ymin, xmax, ymax]`` over all K keypoints of (N, K, 2+) poses.
+
+    Reduces over the K axis with a (K, N) layout: K elementwise passes over N values are much
+    faster than N tiny reductions.
+    """
+    xs = np.ascontiguousarray(kp[:, :, 0].T)
+    ys = np.ascontiguousarray(kp[:, :, 1].T)
+    return np.stack([xs.min(0), ys.min(0), xs.max(0), ys.max(0)], axis=1)
+
+
+def _may_reach(
+    d_box: FloatArray,
+    gt_kp: FloatArray,
+    g_vis: FloatArray,
+    g_nlab: IntArray,
+    g_scale: FloatArray,
+    sigmas: FloatArray,
+    p_det: IntArray,
+    p_gt: IntArray,
+    threshold: float,
+) -> BoolArray:
+    """(P,) pairs whose OKS may reach ``threshold`` (a conservative, exact-arithmetic-safe test).
+
+    Every keypoint lies in its pose's box, so each labelled distance is at least the distance
+    between the detection's box and the box of the GT's labelled keypoints; then
+    OKS <= exp(-d_box^2 / (2 s^2 (2 sigma_max)^2)). Pairs with an unlabelled GT are always kept.
+    """
+    lab = g_vis > 0
+    gx = np.where(lab, gt_kp[:, :, 0], np.nan)
+    gy = np.where(lab, gt_kp[:, :, 1], np.nan)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows of unlabelled GT
+        g_box = np.stack(
+            [np.nanmin(gx, 1), np.nanmin(gy, 1), np.nanmax(gx, 1), np.nanmax(gy, 1)], axis=1
+        )
+    db, gb = d_box[p_det], g_box[p_gt]
+    sep_x = np.maximum(0.0, np.maximum(db[:, 0] - gb[:, 2], gb[:, 0] - db[:, 2]))
+    sep_y = np.maximum(0.0, np.maximum(db[:, 1] - gb[:, 3], gb[:, 1] - db[:, 3]))
+    var_max = float(((sigmas * 2) ** 2).max())
+    e_low = (sep_x**2 + sep_y**2) / var_max / (g_scale[p_gt] + np.spacing(1)) / 2
+    # 1e-6 of slack in the exponent keeps rounding from ever dropping a pair at the boundary.
+    return np.asarray((g_nlab[p_gt] == 0) | (e_low <= -np.log(threshold) + 1e-6), dtype=bool)
+
+
 def match_detections(
     gt: PoseSet,
     dt: PoseSet,
@@ -250,6 +297,7 @@ def match_detections(
     gt_file: str = "<ground truth>",
     pred_file: str = "<predictions>",
     keypoint: int | None = None,
+    all_pairs: bool = False,
 ) -> OksMatches:
     """Per-image greedy OKS matching for all area ranges and thresholds at once.
 
@@ -261,6 +309,9 @@ def match_detections(
         category_id: the category evaluated.
         keypoint: score this keypoint alone (per-keypoint AP): OKS over that keypoint only, and
             ground truth without it labelled is ignored and absorbs nothing.
+        all_pairs: keep the OKS of every (detection, GT) pair of an image in the records. By
+            default pairs that provably cannot reach the lowest threshold are skipped (their OKS
+            is below it by a bound from the keypoint boxes) and are absent from ``pair_*``.
     """
     image_ids = np.unique(images.id)
     n_img = len(image_ids)
@@ -294,8 +345,15 @@ def match_detections(
     p_det = np.repeat(np.arange(n_det), per_det)
     offs = np.arange(len(p_det)) - np.repeat(np.cumsum(per_det) - per_det, per_det)
     p_gt = (np.repeat(gt_start[d_img], per_det) + offs) if n_det else np.zeros(0, np.int64)
+    d_box = _keypoint_boxes(dt.keypoints[d_rows]) if n_det else np.zeros((0, 4))
+    g_vis = vis[g_rows]
+    g_nlab = np.count_nonzero(g_vis > 0, axis=1)
+    if not all_pairs and len(p_det):
+        keep = _may_reach(d_box, gt.keypoints[g_rows], g_vis, g_nlab, g_scale,
+                          params.sigmas, p_det, p_gt, float(np.min(params.iou_thrs)))  # fmt: skip
+        p_det, p_gt = p_det[keep], p_gt[keep]
     pg_rows = g_rows[p_gt]
-    need_box = np.count_nonzero(vis[pg_rows] > 0, axis=1) == 0
+    need_box = g_nlab[p_gt] == 0
     if need_box.any() and not np.isfinite(gt.bbox[pg_rows[need_box]]).all():
         bad = pg_rows[need_box][~np.isfinite(gt.bbox[pg_rows[need_box]]).all(axis=1)]
         raise InputError(
@@ -304,14 +362,13 @@ def match_detections(
             record=f"annotations[{int(bad[0])}]",
             field="bbox",
         )
-    sigmas = params.sigmas
     p_oks = oks_pairs(
         dt.keypoints[d_rows[p_det], :, :2],
         gt.keypoints[pg_rows, :, :2],
-        vis[pg_rows],
+        g_vis[p_gt],
         gt.bbox[pg_rows],
         g_scale[p_gt],
-        sigmas,
+        params.sigmas,
     )
     if keypoint is not None:
         p_oks[no_kp[p_gt]] = 0.0
@@ -323,7 +380,7 @@ def match_detections(
     g_ignore = base_ignore[None, :] | (g_area[None, :] < lo) | (g_area[None, :] > hi)  # (A, G)
     thr = np.minimum(params.iou_thrs, 1 - 1e-10)  # pycocotools: iou = min([t, 1-1e-10])
     matched = np.zeros((n_area, n_thr, n_gt), bool)
-    det_match = np.full((n_area, n_thr, n_det), -1, np.int64)
+    det_match = np.full((n_area, n_thr, n_det), -1, np.int32)
 
     cand = np.flatnonzero(p_oks >= thr.min())  # a pair below every threshold never matches
     c_det, c_gt, c_oks = p_det[cand], p_gt[cand], p_oks[cand]
@@ -369,12 +426,12 @@ def match_detections(
     if params.gt_id0 == "pycocotools" and n_det:
         # pycocotools stores the GT *id* as the match and tests it for truth: id 0 reads unmatched.
         counts_as_match &= gt.ann_id[g_rows[safe]] != 0 if n_gt else has
-    d_area = _det_area(dt, d_rows, params, pred_file) if n_det else np.zeros(0)
+    d_area = _det_area(dt, d_rows, d_box, params, pred_file) if n_det else np.zeros(0)
     out_of_range = (d_area[None, :] < lo) | (d_area[None, :] > hi)  # (A, D)
     det_ignore |= ~counts_as_match & out_of_range[:, None, :]
     det_tp = counts_as_match & ~det_ignore
 
-    gt_match = np.full((n_area, n_thr, n_gt), -1, np.int64)
+    gt_match = np.full((n_area, n_thr, n_gt), -1, np.int32)
     aa, tt, dd = np.nonzero(has)
     gt_match[aa, tt, det_match[aa, tt, dd]] = d_rows[dd]
     # Crowd GT can absorb many detections; gt_match keeps the last one.
@@ -390,7 +447,7 @@ def match_detections(
         gt_row=g_rows,
         gt_image=g_img,
         gt_ignore=g_ignore,
-        gt_match=gt_match,
+        gt_match=gt_match.astype(np.int64),
         pair_det=d_rows[p_det],
         pair_gt=pg_rows,
         pair_oks=p_oks,
@@ -430,10 +487,14 @@ def accumulate(
             npig = int(np.count_nonzero(~m.gt_ignore[a, g_in]))
             if npig == 0:
                 continue
-            tp = m.det_tp[a][:, sel][:, inds]
-            fp = ~m.det_ignore[a][:, sel][:, inds] & ~tp
-            tp_sum = np.cumsum(tp, axis=1).astype(np.float64)
-            fp_sum = np.cumsum(fp, axis=1).astype(np.float64)
+            order = sel[inds]
+            tp = m.det_tp[a][:, order]
+            fp = ~m.det_ignore[a][:, order]
+            fp &= ~tp
+            # cumulative counts are small integers: exact in float64, as the reference's
+            # cumsum(...).astype(float)
+            tp_sum = np.cumsum(tp, axis=1, dtype=np.float64)
+            fp_sum = np.cumsum(fp, axis=1, dtype=np.float64)
             rc = tp_sum / npig
             pr = tp_sum / (fp_sum + tp_sum + np.spacing(1))
             recall[:, a, mi] = rc[:, -1] if nd else 0

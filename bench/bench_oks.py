@@ -1,0 +1,447 @@
+"""OKS keypoint AP/AR: posebench against the reference evaluators, whole process, same files.
+
+Generates a COCO-size synthetic set (posebench.synthetic: 5000 images, ~11k GT persons, ~140k
+detections, ~60 MB of results JSON), then runs each tool in a fresh subprocess on the same two
+files and reports, best of ``--repeat`` runs by wall clock:
+
+    end-to-end   wall clock of the whole subprocess (interpreter start, imports, load, evaluate)
+    load         reading GT + results inside the process (posebench: timings.load_gt + load_pred)
+    eval         evaluate + accumulate + summarize (posebench: timings.evaluate)
+    other        end-to-end - load - eval: interpreter start-up, imports, exit
+
+and checks that every tool's AP/AR stats agree with the reference (pycocotools for ``--mode
+coco``, xtcocotools ``keypoints_crowd`` with use_area=False and CrowdPose sigmas for ``--mode
+crowdpose``). A tool that fails gets an error row; the others still run.
+
+    python bench/bench_oks.py                      # COCO mode, 5000 images, best of 3
+    python bench/bench_oks.py --mode crowdpose
+    python bench/bench_oks.py --images 500 --repeat 1 --tools posebench,pycocotools
+
+Never run in CI: it takes minutes and its numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from posebench.synthetic import make_keypoint_dataset, write_dataset  # noqa: E402
+
+COCO_TOOLS = ("posebench", "pycocotools", "faster-coco-eval", "hotcoco")
+CROWDPOSE_TOOLS = ("posebench", "xtcocotools", "faster-coco-eval")
+REFERENCE = {"coco": "pycocotools", "crowdpose": "xtcocotools"}
+FASTEST_PEER = "hotcoco"  # the "tool/hotcoco" column, COCO mode only
+
+# Order of COCOeval.stats for iouType "keypoints" and xtcocotools "keypoints_crowd".
+STAT_NAMES = {
+    "coco": ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"),
+    "crowdpose": ("AP", "AP50", "AP75", "AR", "AR50", "AR75", "APe", "APm", "APh"),
+}
+# CrowdPose sigmas (mmpose crowdpose.py), the same literals /10 as posebench.skeletons.
+CROWDPOSE_SIGMAS = "[.79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89, .79, .79]"
+
+# Each peer runs as `python -c SCRIPT GT RES`; the tool's own prints go to stderr and the last
+# stdout line is {"load": s, "evaluate": s, "stats": [...]}. Imports happen before the clock.
+_PEER_PROLOGUE = """\
+import contextlib, json, sys, time
+import numpy as np
+gt_path, res_path = sys.argv[1], sys.argv[2]
+with contextlib.redirect_stdout(sys.stderr):
+{imports}
+    t0 = time.perf_counter()
+{load}
+    t1 = time.perf_counter()
+{evaluate}
+    t2 = time.perf_counter()
+stats = [float(x) for x in np.asarray(ev.stats, dtype=np.float64)]
+print(json.dumps({{"load": t1 - t0, "evaluate": t2 - t1, "stats": stats}}), flush=True)
+"""
+
+
+def _peer(imports: str, load: str, evaluate: str) -> str:
+    def indent(block: str) -> str:
+        return "\n".join("    " + line for line in block.strip().splitlines())
+
+    return _PEER_PROLOGUE.format(
+        imports=indent(imports), load=indent(load), evaluate=indent(evaluate)
+    )
+
+
+_RUN = "ev.evaluate()\nev.accumulate()\nev.summarize()"
+PEER_SCRIPTS: dict[tuple[str, str], str] = {
+    ("coco", "pycocotools"): _peer(
+        "from pycocotools.coco import COCO\nfrom pycocotools.cocoeval import COCOeval",
+        "gt = COCO(gt_path)\ndt = gt.loadRes(res_path)",
+        "ev = COCOeval(gt, dt, 'keypoints')\n" + _RUN,
+    ),
+    ("coco", "faster-coco-eval"): _peer(
+        "from faster_coco_eval import COCO, COCOeval_faster",
+        "gt = COCO(gt_path)\ndt = gt.loadRes(res_path)",
+        "ev = COCOeval_faster(gt, dt, 'keypoints', print_function=print)\n" + _RUN,
+    ),
+    ("coco", "hotcoco"): _peer(
+        "import hotcoco",
+        "gt = hotcoco.COCO(gt_path)\ndt = gt.load_res(res_path)",
+        "ev = hotcoco.COCOeval(gt, dt, 'keypoints')\n" + _RUN,
+    ),
+    # xtcocotools re-reads the GT file for the easy/medium/hard split (COCO.anno_file) and
+    # re-evaluates each bucket inside summarize(): that is part of its evaluation cost.
+    ("crowdpose", "xtcocotools"): _peer(
+        "from xtcocotools.coco import COCO\nfrom xtcocotools.cocoeval import COCOeval",
+        "gt = COCO(gt_path)\ndt = gt.loadRes(res_path)",
+        f"ev = COCOeval(gt, dt, 'keypoints_crowd', sigmas=np.array({CROWDPOSE_SIGMAS}) / 10.0,"
+        " use_area=False)\n" + _RUN,
+    ),
+    ("crowdpose", "faster-coco-eval"): _peer(
+        "from faster_coco_eval import COCO, COCOeval_faster",
+        "gt = COCO(gt_path)\ndt = gt.loadRes(res_path)",
+        "ev = COCOeval_faster(gt, dt, 'keypoints_crowd', print_function=print,"
+        f" kpt_oks_sigmas=(np.array({CROWDPOSE_SIGMAS}) / 10.0).tolist(), use_area=False)\n" + _RUN,
+    ),
+}
+
+DISTRIBUTIONS = {
+    "posebench": "posebench",
+    "pycocotools": "pycocotools",
+    "faster-coco-eval": "faster-coco-eval",
+    "hotcoco": "hotcoco",
+    "xtcocotools": "xtcocotools",
+}
+
+
+@dataclass
+class Outcome:
+    """Best run of one tool (by end-to-end wall clock), or the error that stopped it."""
+
+    tool: str
+    end_to_end: float = math.nan
+    load: float = math.nan
+    evaluate: float = math.nan
+    stats: list[float] | None = None
+    error: str | None = None
+    runs: list[float] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+def prepare_data(args: argparse.Namespace, workdir: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """Generate (or reuse, when ``meta.json`` matches the arguments) the GT and results files."""
+    skeleton = "crowdpose14" if args.mode == "crowdpose" else "coco17"
+    gen_args = {
+        "n_images": args.images,
+        "seed": args.seed,
+        "skeleton": skeleton,
+        "dets_per_image": args.dets_per_image,
+        "bbox": args.bbox,
+    }
+    meta_path = workdir / "meta.json"
+    gt_path, res_path = workdir / "gt.json", workdir / "results.json"
+    if meta_path.exists() and gt_path.exists() and res_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("args") == gen_args:
+            meta["reused"] = True
+            return gt_path, res_path, meta
+    t0 = time.perf_counter()
+    gt, results = make_keypoint_dataset(**gen_args)  # type: ignore[arg-type]
+    t1 = time.perf_counter()
+    gt_path, res_path = write_dataset(workdir, gt, results)
+    t2 = time.perf_counter()
+    meta = {
+        "args": gen_args,
+        "images": len(gt["images"]),
+        "gt_annotations": len(gt["annotations"]),
+        "gt_crowd": sum(a["iscrowd"] for a in gt["annotations"]),
+        "gt_with_keypoints": sum(
+            1 for a in gt["annotations"] if not a["iscrowd"] and a["num_keypoints"] > 0
+        ),
+        "detections": len(results),
+        "generate_s": round(t1 - t0, 3),
+        "write_s": round(t2 - t1, 3),
+    }
+    meta_path.write_text(json.dumps(meta, indent=1))
+    return gt_path, res_path, meta
+
+
+# --------------------------------------------------------------------------------------------
+# running the tools
+
+
+def _env(threads: int | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    if threads is not None:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "RAYON_NUM_THREADS", "POSEBENCH_NUM_THREADS"):  # fmt: skip
+            env[var] = str(threads)
+    return env
+
+
+def _command(tool: str, mode: str, gt: Path, res: Path) -> list[str]:
+    if tool == "posebench":
+        return [sys.executable, "-m", "posebench.cli.main", "score", "--gt", str(gt),
+                "--pred", str(res), "--mode", mode, "--format", "json"]  # fmt: skip
+    return [sys.executable, "-c", PEER_SCRIPTS[mode, tool], str(gt), str(res)]
+
+
+def _parse_json_output(stdout: str) -> dict[str, Any]:
+    """The whole stdout as JSON, else its last non-empty line."""
+    try:
+        obj = json.loads(stdout)
+    except json.JSONDecodeError:
+        lines = [line for line in stdout.splitlines() if line.strip()]
+        if not lines:
+            raise ValueError("no output on stdout") from None
+        obj = json.loads(lines[-1])
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def run_tool(tool: str, args: argparse.Namespace, gt: Path, res: Path) -> Outcome:
+    out = Outcome(tool)
+    cmd = _command(tool, args.mode, gt, res)
+    env = _env(args.threads)
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, env=env, timeout=args.timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            out.error = f"timed out after {args.timeout} s"
+            return out
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            tail = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+            out.error = f"exit {proc.returncode}: {tail[-1] if tail else '(no stderr)'}"
+            return out
+        try:
+            parsed = _parse_json_output(proc.stdout)
+            if tool == "posebench":
+                timings = parsed["timings"]
+                load = float(timings["load_gt"]) + float(timings["load_pred"])
+                evaluate = float(timings["evaluate"])
+                stats = posebench_stats(parsed["metrics"], args.mode)
+            else:
+                load, evaluate = float(parsed["load"]), float(parsed["evaluate"])
+                stats = [float(x) for x in parsed["stats"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            out.error = f"unreadable output: {type(exc).__name__}: {exc}"
+            return out
+        out.runs.append(wall)
+        if not wall >= out.end_to_end:  # first run, or a faster one
+            out.end_to_end, out.load, out.evaluate, out.stats = wall, load, evaluate, stats
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# metrics
+
+
+def _norm(key: str) -> str:
+    key = key.rsplit("/", 1)[-1].lower()
+    key = re.sub(r"[^a-z0-9.]", "", key)
+    key = key.replace("0.50", "50").replace("0.5", "50").replace(".50", "50").replace(".5", "50")
+    key = key.replace("0.75", "75").replace(".75", "75")
+    for long, short in (("medium", "m"), ("large", "l"), ("easy", "e"), ("hard", "h")):
+        key = key.replace(long, short)
+    return key.replace("map", "ap")
+
+
+def posebench_stats(metrics: Any, mode: str) -> list[float]:
+    """posebench's ``metrics`` in COCOeval.stats order (NaN where a stat is missing).
+
+    Accepts ``{name: value}``, ``{name: {"value": v, ...}}`` or ``[{"name": n, "value": v}]``,
+    with names such as ``AP``, ``coco/AP50``, ``AP@0.5``, ``AP_medium``.
+    """
+    if isinstance(metrics, list):
+        metrics = {m.get("name", m.get("key", "")): m for m in metrics if isinstance(m, dict)}
+    if not isinstance(metrics, dict):
+        raise TypeError(f"'metrics' is a {type(metrics).__name__}, expected an object")
+    by_norm: dict[str, float] = {}
+    for name, value in metrics.items():
+        if isinstance(value, dict):
+            value = value.get("value", value.get("score"))
+        if isinstance(value, (int, float)) or value is None:
+            by_norm[_norm(str(name))] = math.nan if value is None else float(value)
+    return [by_norm.get(_norm(name), math.nan) for name in STAT_NAMES[mode]]
+
+
+def _undefined(x: float) -> bool:
+    return math.isnan(x) or x == -1.0  # pycocotools' sentinel vs posebench's NaN
+
+
+def max_abs_diff(stats: list[float], ref: list[float]) -> tuple[float, int]:
+    """Largest |a - b| over stats both define (and the count compared); undefined == undefined."""
+    worst, compared = 0.0, 0
+    for a, b in zip(stats, ref, strict=False):
+        if _undefined(a) and _undefined(b):
+            compared += 1
+            continue
+        if math.isnan(a) or math.isnan(b):
+            continue  # missing on one side (posebench did not report this stat)
+        worst = max(worst, abs(a - b))
+        compared += 1
+    return worst, compared
+
+
+# --------------------------------------------------------------------------------------------
+# report
+
+
+def _fmt(x: float, digits: int = 2) -> str:
+    return "—" if math.isnan(x) else f"{x:.{digits}f}"
+
+
+def _ratio(num: float, den: float) -> str:
+    return "—" if math.isnan(num) or math.isnan(den) or den <= 0 else f"{num / den:.2f}×"
+
+
+def report(args: argparse.Namespace, meta: dict[str, Any], outcomes: list[Outcome]) -> str:
+    ref_name = REFERENCE[args.mode]
+    by_tool = {o.tool: o for o in outcomes}
+    ref = by_tool.get(ref_name)
+    hot = by_tool.get(FASTEST_PEER) if args.mode == "coco" else None
+    lines = [
+        f"## OKS bench — mode {args.mode}, best of {args.repeat}",
+        "",
+        f"- data: {meta['images']} images, {meta['gt_annotations']} GT annotations "
+        f"({meta['gt_with_keypoints']} with keypoints, {meta['gt_crowd']} crowd), "
+        f"{meta['detections']} detections; gt.json {meta['gt_mb']:.1f} MB, "
+        f"results.json {meta['res_mb']:.1f} MB; bbox={meta['args']['bbox']}, "
+        f"seed={meta['args']['seed']}"
+        + ("" if meta.get("reused") else f"; generated in {meta['generate_s']:.2f} s"),
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, threads={args.threads or 'tool default'}",
+        "- versions: " + ", ".join(f"{t} {_version(t)}" for t in args.tools),
+        "",
+        f"| tool | end-to-end s | load s | eval s | other s | {ref_name}/tool | "
+        + ("tool/hotcoco | " if args.mode == "coco" else "")
+        + f"max abs diff vs {ref_name} |",
+        "|---|---:|---:|---:|---:|---:|" + ("---:|" if args.mode == "coco" else "") + "---:|",
+    ]
+    for o in outcomes:
+        if o.error is not None:
+            cells = [o.tool, "error", "", "", "", "", *([""] if args.mode == "coco" else []),
+                     o.error.replace("|", "\\|")[:200]]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+            continue
+        other = o.end_to_end - o.load - o.evaluate
+        ref_e2e = ref.end_to_end if ref and ref.error is None else math.nan
+        cells = [o.tool, _fmt(o.end_to_end), _fmt(o.load), _fmt(o.evaluate), _fmt(other),
+                 _ratio(ref_e2e, o.end_to_end)]  # fmt: skip
+        if args.mode == "coco":
+            hot_e2e = hot.end_to_end if hot and hot.error is None else math.nan
+            cells.append(_ratio(o.end_to_end, hot_e2e))
+        if ref is not None and ref.stats is not None and o.stats is not None:
+            diff, n = max_abs_diff(o.stats, ref.stats)
+            total = len(STAT_NAMES[args.mode])
+            cells.append(f"{diff:.2g}" + ("" if n == total else f" ({n}/{total} stats)"))
+        else:
+            cells.append("—")
+        lines.append("| " + " | ".join(cells) + " |")
+
+    pb = by_tool.get("posebench")
+    if pb is not None and pb.error is None:
+        lines += ["", "posebench against each peer (peer time / posebench time; > 1: faster):"]
+        for o in outcomes:
+            if o.tool == "posebench" or o.error is not None:
+                continue
+            lines.append(
+                f"- vs {o.tool}: end-to-end {_ratio(o.end_to_end, pb.end_to_end)}, "
+                f"load {_ratio(o.load, pb.load)}, eval {_ratio(o.evaluate, pb.evaluate)}"
+            )
+    if ref is not None and ref.stats is not None:
+        lines += ["", f"{ref_name} stats: "
+                  + ", ".join(f"{n}={v:.4f}" for n, v in zip(STAT_NAMES[args.mode], ref.stats,
+                                                           strict=False))]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _version(tool: str) -> str:
+    try:
+        return metadata.version(DISTRIBUTIONS[tool])
+    except metadata.PackageNotFoundError:
+        if tool == "posebench":
+            import posebench
+
+            return f"{posebench.__version__} (source tree)"
+        return "not installed"
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--mode", choices=("coco", "crowdpose"), default="coco")
+    parser.add_argument("--images", type=int, default=5000, help="images (default 5000)")
+    parser.add_argument("--dets-per-image", type=float, default=28.0, help="mean (default 28)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per tool, best kept")
+    parser.add_argument(
+        "--tools", help="comma-separated subset (default: all of the mode's tools, in order)"
+    )
+    parser.add_argument("--workdir", type=Path, help="keep the data here (default: a temp dir)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bbox", choices=("always", "never"), default="always",
+                        help="results carry a bbox (changes pycocotools' dt area)")  # fmt: skip
+    parser.add_argument("--threads", type=int, help="set OMP/RAYON/... thread counts")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="per run, seconds")
+    parser.add_argument("--json", type=Path, help="also write the raw outcomes here")
+    args = parser.parse_args(argv)
+    known = COCO_TOOLS if args.mode == "coco" else CROWDPOSE_TOOLS
+    args.tools = [t.strip() for t in args.tools.split(",")] if args.tools else list(known)
+    unknown = [t for t in args.tools if t not in known]
+    if unknown:
+        parser.error(f"--tools {','.join(unknown)}: mode {args.mode} knows {', '.join(known)}")
+    if args.repeat < 1 or args.images < 1:
+        parser.error("--repeat and --images must be >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="posebench-bench-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        gt, res, meta = prepare_data(args, workdir)
+        meta["gt_mb"] = gt.stat().st_size / 1e6
+        meta["res_mb"] = res.stat().st_size / 1e6
+        print(f"data in {workdir}: {json.dumps(meta)}", file=sys.stderr)
+        outcomes = []
+        for tool in args.tools:
+            print(f"running {tool} ×{args.repeat} ...", file=sys.stderr, flush=True)
+            o = run_tool(tool, args, gt, res)
+            status = o.error or ", ".join(f"{r:.2f}s" for r in o.runs)
+            print(f"  {tool}: {status}", file=sys.stderr, flush=True)
+            outcomes.append(o)
+        print(report(args, meta, outcomes))
+        if args.json:
+            args.json.write_text(
+                json.dumps({"meta": meta, "outcomes": [vars(o) for o in outcomes]}, indent=1)
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
