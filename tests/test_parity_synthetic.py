@@ -56,7 +56,8 @@ def test_coco_mode_bit_identical(tmp_path: Path, seed: int, bbox: str, int_coord
     for a in range(3):
         for d, row in enumerate(m.det_row):
             ref_match, ref_ign = dt_ids[(a, int(row) + 1)]
-            ours_match = np.where(m.det_match[a, :, d] >= 0, gt_ann[m.det_match[a, :, d]], 0)
+            pos = m.det_match[a, :, d]
+            ours_match = np.where(pos >= 0, gt_ann[m.gt_row[pos]], 0)
             assert np.array_equal(ours_match, ref_match)
             assert np.array_equal(m.det_ignore[a, :, d], ref_ign.astype(bool))
 
