@@ -48,3 +48,15 @@ def quiet() -> Any:
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Tests never read or write the user's ~/.cache/posebench."""
+    old = os.environ.get("POSEBENCH_CACHE")
+    os.environ["POSEBENCH_CACHE"] = str(tmp_path_factory.mktemp("posebench-cache"))
+    yield
+    if old is None:
+        os.environ.pop("POSEBENCH_CACHE", None)
+    else:
+        os.environ["POSEBENCH_CACHE"] = old

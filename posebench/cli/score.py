@@ -82,6 +82,12 @@ def add_parser(sub: Any) -> None:
         "defined entries only",
     )
     p.add_argument("--per-keypoint", action="store_true", help="also report AP per keypoint")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="parse the GT file even if a columnar copy is cached ($POSEBENCH_CACHE or "
+        "~/.cache/posebench; POSEBENCH_CACHE=off disables)",
+    )
     p.set_defaults(func=run)
 
 
@@ -119,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     gt_path, pred_path = resolve(args.gt), resolve(args.pred)
-    gt = coco.read_gt(gt_path)
+    gt = coco.read_gt(gt_path, cache=not args.no_cache)
     t1 = time.perf_counter()
     dt = coco.read_results(pred_path, gt)
     t2 = time.perf_counter()

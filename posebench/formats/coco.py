@@ -138,7 +138,9 @@ def _number_list(
 # ----------------------------------------------------------------------------- ground truth
 
 
-def read_gt(path: str | Path, *, num_joints: int | None = None) -> CocoGroundTruth:
+def read_gt(
+    path: str | Path, *, num_joints: int | None = None, cache: bool = False
+) -> CocoGroundTruth:
     """Read a COCO keypoint ground-truth file (``.json`` or ``.json.gz``).
 
     Args:
@@ -147,8 +149,18 @@ def read_gt(path: str | Path, *, num_joints: int | None = None) -> CocoGroundTru
 
     Ground truth without ``iscrowd`` counts as not crowd, without ``num_keypoints`` as the count of
     ``v > 0``; ``area`` and ``bbox`` may be absent (NaN) and are checked by the evaluator that
-    needs them.
+    needs them. With ``cache``, a columnar copy is kept on disk (``posebench.formats.gtcache``)
+    and later reads of the unchanged file load it instead of parsing.
     """
+    if cache and num_joints is None:
+        from posebench.formats import gtcache
+
+        hit = gtcache.load(path)
+        if hit is not None:
+            return hit
+        gt = read_gt(path)
+        gtcache.store(path, gt)
+        return gt
     file = str(path)
     data = parse_json(read_bytes(path), file=file)
     if not isinstance(data, dict):
