@@ -185,8 +185,13 @@ def prepare_detections(
     img_idx = np.minimum(img_idx, max(len(image_ids) - 1, 0))
     keep &= image_ids[img_idx] == dt.image_id if len(image_ids) else np.zeros(len(dt), bool)
     rows = np.flatnonzero(keep)
-    order = np.lexsort((-dt.score[rows], img_idx[rows]))  # lexsort is stable
-    rows = rows[order]
+    # Two stable sorts = one lexsort by (image, -score), ties in file order; the image pass is a
+    # radix sort when the image index fits in 16 bits.
+    by_score = np.argsort(-dt.score[rows], kind="stable")
+    img_sorted = img_idx[rows][by_score]
+    if len(image_ids) <= np.iinfo(np.uint16).max:
+        img_sorted = img_sorted.astype(np.uint16)
+    rows = rows[by_score[np.argsort(img_sorted, kind="stable")]]
     image_index = img_idx[rows]
     rank = _stable_rank_in_group(image_index)
     cut = rank < params.max_dets[-1]
