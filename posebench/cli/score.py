@@ -34,9 +34,17 @@ def add_parser(sub: Any) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--gt", required=True, help="ground-truth JSON (.json/.json.gz) or sample:NAME")
-    p.add_argument("--pred", required=True, help="results JSON (.json/.json.gz) or sample:NAME")
-    p.add_argument("--mode", choices=("coco", "crowdpose"), default="coco")
+    p.add_argument("--gt", required=True, help="ground truth file or sample:NAME")
+    p.add_argument("--pred", required=True, help="predictions file or sample:NAME")
+    p.add_argument(
+        "--metric",
+        choices=("oks", "pckh", "pck", "pcp", "pdj", "mpjpe"),
+        default="oks",
+        help="oks: COCO-format GT and results JSON; pckh: MPII .mat GT (head boxes); pck, pcp, "
+        "pdj: MPII or LSP .mat GT; mpjpe: Human3.6M .npz GT. Single-person predictions are "
+        "(N, K, D) arrays (.npy .npz .mat .h5 .json) in the GT's order",
+    )
+    p.add_argument("--mode", choices=("coco", "crowdpose"), default="coco", help="(oks)")
     p.add_argument(
         "--sigmas",
         help="OKS sigmas: a skeleton name (coco17, crowdpose14) or K comma-separated values "
@@ -82,6 +90,33 @@ def add_parser(sub: Any) -> None:
         "defined entries only",
     )
     p.add_argument("--per-keypoint", action="store_true", help="also report AP per keypoint")
+    single = p.add_argument_group("single-person metrics (pckh, pck, pcp, pdj, mpjpe)")
+    single.add_argument("--pred-key", help="variable/array name inside the predictions file")
+    single.add_argument(
+        "--threshold",
+        type=float,
+        help="pckh: 0.5 (head sizes); pck: alpha 0.2; pcp: alpha 0.5; pdj: the reported fraction",
+    )
+    single.add_argument(
+        "--compare", choices=("<=", "<"), default="<=", help="distance at the threshold counts"
+    )
+    single.add_argument(
+        "--head",
+        choices=("head_top", "head_neck_mean"),
+        default="head_top",
+        help="PCKh Head column: head top (bearpaw/HRNet/mmpose) or mean with upper neck (MPII)",
+    )
+    single.add_argument("--norm", choices=("bbox", "head", "torso"), help="PCK normaliser")
+    single.add_argument("--pcp-mode", choices=("strict", "loose"), default="strict")
+    single.add_argument(
+        "--average",
+        choices=("macro", "micro"),
+        default="macro",
+        help="mpjpe: per action then over actions (Human3.6M protocols) or over all frames",
+    )
+    single.add_argument(
+        "--unit", choices=("m", "mm"), default="m", help="mpjpe: unit of both files"
+    )
     p.add_argument(
         "--no-cache",
         action="store_true",
@@ -125,6 +160,16 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     gt_path, pred_path = resolve(args.gt), resolve(args.pred)
+    if args.metric != "oks":
+        from posebench.cli.score_single import score_single
+
+        payload = score_single(args, gt_path, pred_path)
+        payload["timings"] = {"total": time.perf_counter() - t0}
+        if args.fmt == "json":
+            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        else:
+            sys.stdout.write(format_single(payload))
+        return 0
     gt = coco.read_gt(gt_path, cache=not args.no_cache)
     t1 = time.perf_counter()
     dt = coco.read_results(pred_path, gt)
@@ -241,4 +286,16 @@ def format_table(
         f"{counts['predictions']} predictions"
     )
     lines.append(f"signature: {signature}")
+    return "\n".join(lines) + "\n"
+
+
+def format_single(payload: dict[str, Any]) -> str:
+    """A readable table of a single-person metric (values as computed: percent or mm)."""
+    metrics = payload["metrics"]
+    width = max(len(k) for k in metrics)
+    lines = [f"{'metric':<{width}}  value"]
+    lines += [f"{k:<{width}}  {'n/a' if v is None else f'{v:8.3f}'}" for k, v in metrics.items()]
+    lines.append("")
+    lines.append(", ".join(f"{v} {k}" for k, v in payload["counts"].items()))
+    lines.append(f"signature: {payload['signature']}")
     return "\n".join(lines) + "\n"

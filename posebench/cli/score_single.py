@@ -1,0 +1,147 @@
+"""``posebench score --metric pckh|pck|pcp|pdj|mpjpe``: single-person benchmarks.
+
+Ground truth is read by format (MPII ``detections_our_format.mat``-style, LSP ``joints.mat``,
+Human3.6M ``.npz``); predictions are ``(N, K, D)`` arrays (``posebench.formats.arrays``) in the
+ground truth's joint order and sample order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posebench.errors import InputError
+from posebench.skeletons import LSP14, MPII16, Skeleton
+
+FloatArray = np.ndarray
+
+
+def _gt_2d(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Skeleton, str]:
+    """(keypoints (N,K,2), visible (N,K), headboxes or None, skeleton, kind) of a 2D GT file."""
+    from posebench.formats.mpii import read_mat
+
+    p = Path(path)
+    if p.suffix.lower() != ".mat":
+        raise InputError("expected a .mat ground truth (MPII or LSP)", file=path)
+    probe = read_mat(p, ["pos_gt_src", "joints"])
+    if "pos_gt_src" in probe:
+        from posebench.formats.mpii import load_mpii_gt
+
+        g = load_mpii_gt(p)
+        return g.keypoints, g.visible, g.headboxes, MPII16, "mpii"
+    if "joints" in probe:
+        from posebench.formats.lsp import load_lsp_joints
+
+        lsp = load_lsp_joints(p)
+        return lsp.keypoints, lsp.visible, None, LSP14, "lsp"
+    raise InputError("neither MPII ('pos_gt_src') nor LSP ('joints') ground truth", file=path)
+
+
+def _preds(path: str, key: str | None, k: int, d: int, n: int) -> np.ndarray:
+    from posebench.formats.arrays import load_pose_array
+
+    pred = load_pose_array(path, num_joints=k, dims=d, key=key)
+    if len(pred) != n:
+        raise InputError(f"{len(pred)} predictions for {n} ground-truth samples", file=path)
+    return pred
+
+
+def _num(v: float) -> float | None:
+    return None if math.isnan(v) else float(v)
+
+
+def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[str, Any]:
+    """Compute the requested single-person metric; returns the JSON-ready payload."""
+    from posebench.signature import make_signature
+
+    metric = args.metric
+    if metric == "mpjpe":
+        return _score_mpjpe(args, gt_path, pred_path)
+    from posebench.metrics import pck as pckm
+    from posebench.metrics import pcp as pcpm
+
+    gt, vis, headboxes, sk, kind = _gt_2d(gt_path)
+    pred = _preds(pred_path, args.pred_key, sk.num_keypoints, 2, len(gt))
+    compare = args.compare
+    extra: dict[str, Any] = {}
+    if metric == "pckh":
+        if headboxes is None:
+            raise InputError("PCKh needs MPII head boxes ('headboxes_src')", file=gt_path)
+        thr = args.threshold if args.threshold is not None else 0.5
+        metrics = pckm.mpii_pckh(pred, gt, vis, headboxes, threshold=thr, compare=compare,
+                                 head=args.head)  # fmt: skip
+        curve = pckm.mpii_pckh_curve(pred, gt, vis, headboxes, compare=compare)
+        extra["curve"] = {"thresholds": curve.thresholds.tolist(),
+                          "mean": [_num(v) for v in curve.overall.tolist()],
+                          "auc": _num(curve.auc)}  # fmt: skip
+        parts = {"gt": kind, "thr": str(thr), "cmp": compare, "head": args.head}
+    elif metric == "pck":
+        alpha = args.threshold if args.threshold is not None else 0.2
+        norm_kind = args.norm or ("head" if headboxes is not None else "torso")
+        bbox = None
+        if norm_kind == "bbox":  # the box of the visible GT joints
+            xy = np.where(vis[:, :, None], gt, np.nan)
+            lo, hi = np.nanmin(xy, axis=1), np.nanmax(xy, axis=1)
+            bbox = np.concatenate([lo, hi - lo], axis=1)
+        kinds = {"bbox": "bbox", "torso": "torso"}
+        kinds["head"] = "head_box" if headboxes is not None else "head_segment"
+        norm = pckm.normaliser(kinds[norm_kind], gt, vis, sk, bbox=bbox, headboxes=headboxes)  # type: ignore[arg-type]
+        res = pckm.pck(pred, gt, vis, norm, alpha, compare=compare)
+        metrics = {"PCK": 100 * res.overall}
+        metrics.update(
+            {f"PCK/{n}": 100 * v for n, v in zip(sk.keypoints, res.per_joint, strict=True)}
+        )
+        parts = {"gt": kind, "alpha": str(alpha), "norm": norm_kind, "cmp": compare}
+    elif metric == "pcp":
+        alpha = args.threshold if args.threshold is not None else 0.5
+        res_p = pcpm.pcp(pred, gt, vis, sk, alpha=alpha, mode=args.pcp_mode, compare=compare)
+        metrics = {k: v for k, v in pcpm.pcp_table(res_p).items()}
+        parts = {"gt": kind, "alpha": str(alpha), "mode": args.pcp_mode, "cmp": compare}
+    elif metric == "pdj":
+        curve_p = pcpm.pdj(pred, gt, vis, sk, compare=compare)
+        at = args.threshold if args.threshold is not None else 0.2
+        idx = int(np.argmin(np.abs(curve_p.thresholds - at)))
+        metrics = {f"PDJ@{curve_p.thresholds[idx]:.2f}": 100 * float(curve_p.overall[idx]),
+                   "AUC": 100 * float(curve_p.auc)}  # fmt: skip
+        extra["curve"] = {"thresholds": curve_p.thresholds.tolist(),
+                          "pdj": [_num(v) for v in curve_p.overall.tolist()]}  # fmt: skip
+        parts = {"gt": kind, "cmp": compare}
+    else:
+        raise InputError(f"unknown metric {metric!r}", field="--metric")
+    return {
+        "metrics": {k: _num(v) for k, v in metrics.items()},
+        "signature": make_signature(metric, {"skeleton": sk.name, **parts}),
+        "counts": {"samples": len(gt), "visible_joints": int(np.count_nonzero(vis))},
+        **extra,
+    }
+
+
+def _score_mpjpe(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[str, Any]:
+    from posebench.formats.h36m import load_h36m_npz
+    from posebench.metrics import mpjpe as m
+    from posebench.signature import make_signature
+
+    ann = load_h36m_npz(gt_path).h36m17()
+    to_mm = {"m": 1000.0, "mm": 1.0}[args.unit]
+    gt = ann.joints_3d * to_mm
+    pred = _preds(pred_path, args.pred_key, gt.shape[1], 3, len(gt)) * to_mm
+    mask = ann.visible_3d
+    per = {
+        "MPJPE": m.mpjpe(pred, gt, mask=mask, root=0),
+        "N-MPJPE": m.n_mpjpe(pred, gt, mask=mask, root=0),
+        "PA-MPJPE": m.pa_mpjpe(pred, gt, mask=mask),
+    }
+    metrics = {k: m.average(v, ann.action, protocol=args.average) for k, v in per.items()}
+    by_action = {k: m.per_action(v, ann.action).as_dict() for k, v in per.items()}
+    return {
+        "metrics": {k: _num(v) for k, v in metrics.items()},
+        "signature": make_signature(
+            "mpjpe", {"skeleton": "h36m17", "root": "pelvis", "avg": args.average, "unit": "mm"}
+        ),
+        "counts": {"frames": len(gt)},
+        "per_action": {k: {a: _num(x) for a, x in d.items()} for k, d in by_action.items()},
+    }
