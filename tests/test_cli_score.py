@@ -116,3 +116,15 @@ def test_console_script_runs_without_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def test_errors_flag_reports_analysis(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", *SAMPLE, "--format", "json", "--errors"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    e = out["error_analysis"]
+    assert set(e["counts"]) == {"good", "jitter", "inversion", "swap", "miss"}
+    assert sum(e["counts"].values()) == e["labelled_keypoints"] > 0
+    assert e["AP"] == out["metrics"]["AP"]
+    assert e["AP_gain"]["keypoints_all"] > 0
+    assert main(["score", *SAMPLE, "--errors"]) == 0
+    assert "AP gained by fixing" in capsys.readouterr().out

@@ -90,6 +90,12 @@ def add_parser(sub: Any) -> None:
         "defined entries only",
     )
     p.add_argument("--per-keypoint", action="store_true", help="also report AP per keypoint")
+    p.add_argument(
+        "--errors",
+        action="store_true",
+        help="also diagnose errors (coco-analyze): keypoint jitter/inversion/swap/miss counts "
+        "and the AP each costs, background false positives, false negatives",
+    )
     single = p.add_argument_group("single-person metrics (pckh, pck, pcp, pdj, mpjpe)")
     single.add_argument("--pred-key", help="variable/array name inside the predictions file")
     single.add_argument(
@@ -214,6 +220,22 @@ def run(args: argparse.Namespace) -> int:
         per_kp = cocoeval.keypoint_ap(
             gt.poses, dt, gt.images, params, names, category_id=gt.category_ids[0]
         )
+    errors = None
+    if args.errors:
+        from posebench.metrics import oks_errors
+        from posebench.skeletons import COCO17, CROWDPOSE14
+
+        sk = {17: COCO17, 14: CROWDPOSE14}.get(gt.num_joints)
+        if sk is None:
+            raise InputError(
+                f"error analysis needs left/right pairs; no built-in skeleton has "
+                f"{gt.num_joints} keypoints",
+                field="--errors",
+            )
+        analysis = oks_errors.analyze_oks_errors(
+            gt.poses, dt, gt.images, params, sk, category_id=gt.category_ids[0], evaluation=ev
+        )
+        errors = oks_errors.analysis_to_dict(analysis)
     t3 = time.perf_counter()
 
     parts = {
@@ -251,9 +273,13 @@ def run(args: argparse.Namespace) -> int:
         }
         if per_kp is not None:
             out["per_keypoint_ap"] = {k: _json_float(v) for k, v in per_kp.items()}
+        if errors is not None:
+            out["error_analysis"] = errors
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
         sys.stdout.write(format_table(ev.stats, signature, counts, per_kp))
+        if errors is not None:
+            sys.stdout.write(format_errors(errors))
     return 0
 
 
@@ -298,4 +324,27 @@ def format_single(payload: dict[str, Any]) -> str:
     lines.append("")
     lines.append(", ".join(f"{v} {k}" for k, v in payload["counts"].items()))
     lines.append(f"signature: {payload['signature']}")
+    return "\n".join(lines) + "\n"
+
+
+def format_errors(e: dict[str, Any]) -> str:
+    """The error analysis as a short readable block."""
+    lines = [
+        "",
+        f"error analysis (detections matched at OKS {e['loc_thr']}, {e['correction']} fixes)",
+    ]
+    shares = e["shares"]
+    lines.append(
+        "keypoints: "
+        + ", ".join(
+            f"{k} {v} ({100 * shares[k]:.1f}%)" if shares[k] is not None else f"{k} {v}"
+            for k, v in e["counts"].items()
+        )
+    )
+    lines.append("AP gained by fixing:")
+    for k, v in e["AP_gain"].items():
+        lines.append(f"  {k:<16} {'n/a' if v is None else f'{100 * v:+.3f}'}")
+    lines.append(
+        f"background false positives: {e['background_fp']}, false negatives: {e['false_negatives']}"
+    )
     return "\n".join(lines) + "\n"
