@@ -101,6 +101,24 @@ def _require(rec: dict[str, Any], key: str, *, file: str, record: str) -> Any:
     return rec[key]
 
 
+def _unique_id(rec: dict[str, Any], seen: dict[int, int], i: int, *, file: str, table: str) -> int:
+    """The integer ``id`` of ``table[i]``, unique among those ``seen`` (updated)."""
+    where = f"{table}[{i}]"
+    value = _check_int(
+        _require(rec, "id", file=file, record=where), file=file, record=where, field="id"
+    )
+    if value in seen:
+        what = "annotation" if table == "annotations" else "image"
+        raise InputError(
+            f"duplicate {what} id {value} (also {table}[{seen[value]}])",
+            file=file,
+            record=where,
+            field="id",
+        )
+    seen[value] = i
+    return value
+
+
 def _number_list(
     v: object, length: int | None, *, file: str, record: str, field: str, what: str
 ) -> list[float]:
@@ -261,17 +279,7 @@ def _gt_columns_strict(
         rec = f"annotations[{i}]"
         if not isinstance(a, dict):
             raise InputError(f"expected an object, got {json_type(a)}", file=file, record=rec)
-        aid = _check_int(
-            _require(a, "id", file=file, record=rec), file=file, record=rec, field="id"
-        )
-        if aid in seen:
-            raise InputError(
-                f"duplicate annotation id {aid} (also annotations[{seen[aid]}])",
-                file=file,
-                record=rec,
-                field="id",
-            )
-        seen[aid] = i
+        aid = _unique_id(a, seen, i, file=file, table="annotations")
         iid = _check_int(
             _require(a, "image_id", file=file, record=rec), file=file, record=rec, field="image_id"
         )
@@ -406,17 +414,7 @@ def _read_images(images: list[Any], file: str) -> ImageTable:
         rec = f"images[{i}]"
         if not isinstance(im, dict):
             raise InputError(f"expected an object, got {json_type(im)}", file=file, record=rec)
-        iid = _check_int(
-            _require(im, "id", file=file, record=rec), file=file, record=rec, field="id"
-        )
-        if iid in seen:
-            raise InputError(
-                f"duplicate image id {iid} (also images[{seen[iid]}])",
-                file=file,
-                record=rec,
-                field="id",
-            )
-        seen[iid] = i
+        iid = _unique_id(im, seen, i, file=file, table="images")
         ids[i] = iid
         fn = im.get("file_name", "")
         names[i] = fn if isinstance(fn, str) else ""
