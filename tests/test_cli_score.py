@@ -128,3 +128,24 @@ def test_errors_flag_reports_analysis(capsys: pytest.CaptureFixture[str]) -> Non
     assert e["AP_gain"]["keypoints_all"] > 0
     assert main(["score", *SAMPLE, "--errors"]) == 0
     assert "AP gained by fixing" in capsys.readouterr().out
+
+
+def test_ci_and_breakdowns(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["score", *SAMPLE, "--format", "json", "--ci", "200", "--seed", "3"]
+    assert main([*argv, "--breakdown", "size,keypoints,crowd"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for k, ci in out["ci"].items():
+        assert ci["estimate"] == out["metrics"][k]  # the point estimate is the headline number
+        assert ci["low"] <= ci["estimate"] <= ci["high"]
+        assert ci["n_boot"] == 200
+    assert out["ci"]["AP"]["high"] > out["ci"]["AP"]["low"]
+    b = out["breakdowns"]
+    assert b["size"]["all"]["AP"] == out["metrics"]["AP"]
+    assert b["size"]["medium"]["AP"] == out["metrics"]["APm"]
+    assert b["size"]["large"]["AP"] == out["metrics"]["APl"]
+    assert set(b["crowd"]) == {"all", "easy", "medium", "hard"}
+    assert main(argv) == 0  # same seed, same interval
+    again = json.loads(capsys.readouterr().out)
+    assert again["ci"] == out["ci"]
+    assert main(["score", *SAMPLE, "--breakdown", "colour"]) == 2
+    assert "unknown breakdown" in capsys.readouterr().err

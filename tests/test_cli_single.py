@@ -107,3 +107,21 @@ def test_wrong_prediction_count_is_an_input_error(
     (tmp_path / "p.txt").write_text("1 2 3")
     assert main(["score", "--metric", "pck", "--gt", LSP, "--pred", str(tmp_path / "p.txt")]) == 2
     assert "unknown prediction format" in capsys.readouterr().err
+
+
+def test_pckh_ci_brackets_the_mean(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _json(
+        capsys,
+        "--metric",
+        "pckh",
+        "--gt",
+        MPII_GT,
+        "--pred",
+        str(DATA / "mpii/bearpaw_hg_s2_b1_preds.mat"),
+        "--ci",
+        "300",
+    )
+    ci = out["ci"]["Mean"]
+    assert ci["estimate"] == pytest.approx(out["metrics"]["Mean"], abs=1e-9)
+    assert ci["low"] < out["metrics"]["Mean"] < ci["high"]
+    assert ci["high"] - ci["low"] < 3  # 2958 people: a narrow interval

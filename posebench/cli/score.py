@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,8 @@ import numpy as np
 from posebench.errors import InputError
 from posebench.samples import resolve
 from posebench.signature import make_signature, sigmas_name
+
+log = logging.getLogger(__name__)
 
 EXAMPLES = """\
 examples:
@@ -90,6 +94,21 @@ def add_parser(sub: Any) -> None:
         "defined entries only",
     )
     p.add_argument("--per-keypoint", action="store_true", help="also report AP per keypoint")
+    p.add_argument(
+        "--ci",
+        type=int,
+        metavar="B",
+        default=0,
+        help="bootstrap B resamples of the images for confidence intervals (e.g. 1000)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
+    p.add_argument(
+        "--breakdown",
+        default="",
+        metavar="LIST",
+        help="(oks) comma-separated: crowd (crowd-index buckets), size (GT area), keypoints "
+        "(labelled-keypoint count)",
+    )
     p.add_argument(
         "--errors",
         action="store_true",
@@ -188,6 +207,23 @@ def run(args: argparse.Namespace) -> int:
             field="--sigmas",
         )
     crowd = args.mode == "crowdpose"
+    breakdowns = [b for b in args.breakdown.split(",") if b]
+    unknown = sorted(set(breakdowns) - {"crowd", "size", "keypoints"})
+    if unknown:
+        raise InputError(
+            f"unknown breakdown {unknown}; known: crowd, size, keypoints", field="--breakdown"
+        )
+    if args.ci < 0:
+        raise InputError("must be >= 0", field="--ci")
+    images = gt.images
+    if (crowd or "crowd" in breakdowns) and np.isnan(images.crowd_index).all() and len(images):
+        from posebench.metrics.crowd import crowd_index
+
+        log.warning(
+            "%s has no crowdIndex; computing it from the ground truth (CrowdPose's definition)",
+            gt_path,
+        )
+        images = replace(images, crowd_index=crowd_index(gt.poses, images, gt_file=gt_path))
     scale = args.scale or ("bbox" if crowd else "area")
     zero = args.zero_score_dets or ("drop" if crowd else "keep")
     if args.max_dets < 1:
@@ -204,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
     ev = cocoeval.evaluate_oks(
         gt.poses,
         dt,
-        gt.images,
+        images,
         params,
         category_ids=gt.category_ids,
         mode=args.mode,
@@ -220,6 +256,33 @@ def run(args: argparse.Namespace) -> int:
         per_kp = cocoeval.keypoint_ap(
             gt.poses, dt, gt.images, params, names, category_id=gt.category_ids[0]
         )
+    cis = None
+    if args.ci:
+        from posebench.metrics.bootstrap import bootstrap_oks
+
+        boot = bootstrap_oks(list(ev.per_category), params, n_boot=args.ci, seed=args.seed)
+        cis = {k: v.as_dict() for k, v in boot.items()}
+    breakdown_out: dict[str, Any] = {}
+    if breakdowns:
+        from posebench.metrics import breakdown as bd
+
+        for b in breakdowns:
+            if b == "crowd":
+                res = bd.crowd_breakdown(
+                    list(ev.per_category), images, params, buckets=buckets, gt_file=gt_path
+                )
+            elif b == "size":
+                res = bd.area_breakdown(
+                    gt.poses, dt, images, params, gt_file=gt_path, pred_file=pred_path
+                )
+            else:
+                res = bd.keypoint_count_breakdown(
+                    gt.poses, dt, images, params, gt_file=gt_path, pred_file=pred_path
+                )
+            breakdown_out[b] = {
+                lbl: {k: _json_float(v) for k, v in row.items()}
+                for lbl, row in res.as_dict().items()
+            }
     errors = None
     if args.errors:
         from posebench.metrics import oks_errors
@@ -275,9 +338,15 @@ def run(args: argparse.Namespace) -> int:
             out["per_keypoint_ap"] = {k: _json_float(v) for k, v in per_kp.items()}
         if errors is not None:
             out["error_analysis"] = errors
+        if cis is not None:
+            out["ci"] = cis
+        if breakdown_out:
+            out["breakdowns"] = breakdown_out
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
-        sys.stdout.write(format_table(ev.stats, signature, counts, per_kp))
+        sys.stdout.write(format_table(ev.stats, signature, counts, per_kp, cis))
+        for name, table in breakdown_out.items():
+            sys.stdout.write(format_breakdown(name, table))
         if errors is not None:
             sys.stdout.write(format_errors(errors))
     return 0
@@ -287,18 +356,29 @@ def _json_float(v: float) -> float | None:
     return None if math.isnan(v) else v
 
 
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None or math.isnan(v) else f"{100 * v:6.3f}"
+
+
 def format_table(
     stats: dict[str, float],
     signature: str,
     counts: dict[str, int],
     per_kp: dict[str, float] | None = None,
+    cis: dict[str, dict[str, Any]] | None = None,
 ) -> str:
     """A readable table of the statistics (values x100, 3 decimals as the reference prints)."""
     width = max(len(k) for k in stats)
-    lines = [f"{'metric':<{width}}  value"]
-    lines += [
-        f"{k:<{width}}  {'n/a' if math.isnan(v) else f'{100 * v:6.3f}'}" for k, v in stats.items()
-    ]
+    head = f"{'metric':<{width}}  value"
+    if cis:
+        conf = next(iter(cis.values()))["confidence"]
+        head += f"   {100 * conf:.0f}% CI (bootstrap)"
+    lines = [head]
+    for k, v in stats.items():
+        line = f"{k:<{width}}  {_pct(v)}"
+        if cis and k in cis:
+            line += f"   [{_pct(cis[k]['low'])}, {_pct(cis[k]['high'])}]"
+        lines.append(line)
     if per_kp:
         lines.append("")
         kw = max(len(k) for k in per_kp)
@@ -318,9 +398,14 @@ def format_table(
 def format_single(payload: dict[str, Any]) -> str:
     """A readable table of a single-person metric (values as computed: percent or mm)."""
     metrics = payload["metrics"]
+    cis = payload.get("ci", {})
     width = max(len(k) for k in metrics)
-    lines = [f"{'metric':<{width}}  value"]
-    lines += [f"{k:<{width}}  {'n/a' if v is None else f'{v:8.3f}'}" for k, v in metrics.items()]
+    lines = [f"{'metric':<{width}}  value" + ("      CI (bootstrap)" if cis else "")]
+    for k, v in metrics.items():
+        line = f"{k:<{width}}  {'n/a' if v is None else f'{v:8.3f}'}"
+        if k in cis:
+            line += f"   [{cis[k]['low']:8.3f}, {cis[k]['high']:8.3f}]"
+        lines.append(line)
     lines.append("")
     lines.append(", ".join(f"{v} {k}" for k, v in payload["counts"].items()))
     lines.append(f"signature: {payload['signature']}")
@@ -347,4 +432,14 @@ def format_errors(e: dict[str, Any]) -> str:
     lines.append(
         f"background false positives: {e['background_fp']}, false negatives: {e['false_negatives']}"
     )
+    return "\n".join(lines) + "\n"
+
+
+def format_breakdown(name: str, table: dict[str, dict[str, float | None]]) -> str:
+    """One breakdown as a small table: a row per bin, AP and AR columns (x100)."""
+    cols = [c for c in ("AP", "AP50", "AP75", "AR") if c in next(iter(table.values()))]
+    width = max(len(lbl) for lbl in table)
+    lines = ["", f"by {name}", f"{'bin':<{width}}  " + "  ".join(f"{c:>7}" for c in cols)]
+    for lbl, row in table.items():
+        lines.append(f"{lbl:<{width}}  " + "  ".join(f"{_pct(row[c]):>7}" for c in cols))
     return "\n".join(lines) + "\n"

@@ -50,6 +50,18 @@ def _preds(path: str, key: str | None, k: int, d: int, n: int) -> np.ndarray:
     return pred
 
 
+def _ratio_ci(
+    correct: np.ndarray, evaluable: np.ndarray, args: argparse.Namespace, *, scale: float
+) -> dict[str, Any]:
+    """Bootstrap CI (over samples) of a pooled rate sum(correct) / sum(evaluable)."""
+    from posebench.metrics.bootstrap import bootstrap_ratio
+
+    ci = bootstrap_ratio(
+        correct.sum(axis=1), evaluable.sum(axis=1), n_boot=args.ci, seed=args.seed
+    ).as_dict()
+    return {k: (v * scale if k in ("estimate", "low", "high", "std") else v) for k, v in ci.items()}
+
+
 def _num(v: float) -> float | None:
     return None if math.isnan(v) else float(v)
 
@@ -78,6 +90,12 @@ def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
         extra["curve"] = {"thresholds": curve.thresholds.tolist(),
                           "mean": [_num(v) for v in curve.overall.tolist()],
                           "auc": _num(curve.auc)}  # fmt: skip
+        if args.ci:
+            # "Mean": correct / labelled over the 14 joints without pelvis and thorax, pooled.
+            keep = np.array([n not in ("pelvis", "thorax") for n in sk.keypoints])
+            norm = pckm.normaliser("head_box", gt, vis, sk, headboxes=headboxes)
+            r = pckm.pck(pred, gt, vis & keep[None, :], norm, thr, compare=compare)
+            extra["ci"] = {"Mean": _ratio_ci(r.correct, r.evaluable, args, scale=100.0)}
         parts = {"gt": kind, "thr": str(thr), "cmp": compare, "head": args.head}
     elif metric == "pck":
         alpha = args.threshold if args.threshold is not None else 0.2
@@ -95,11 +113,15 @@ def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
         metrics.update(
             {f"PCK/{n}": 100 * v for n, v in zip(sk.keypoints, res.per_joint, strict=True)}
         )
+        if args.ci:
+            extra["ci"] = {"PCK": _ratio_ci(res.correct, res.evaluable, args, scale=100.0)}
         parts = {"gt": kind, "alpha": str(alpha), "norm": norm_kind, "cmp": compare}
     elif metric == "pcp":
         alpha = args.threshold if args.threshold is not None else 0.5
         res_p = pcpm.pcp(pred, gt, vis, sk, alpha=alpha, mode=args.pcp_mode, compare=compare)
         metrics = {k: v for k, v in pcpm.pcp_table(res_p).items()}
+        if args.ci:
+            extra["ci"] = {"Total": _ratio_ci(res_p.correct, res_p.evaluable, args, scale=100.0)}
         parts = {"gt": kind, "alpha": str(alpha), "mode": args.pcp_mode, "cmp": compare}
     elif metric == "pdj":
         curve_p = pcpm.pdj(pred, gt, vis, sk, compare=compare)
@@ -137,7 +159,18 @@ def _score_mpjpe(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
     }
     metrics = {k: m.average(v, ann.action, protocol=args.average) for k, v in per.items()}
     by_action = {k: m.per_action(v, ann.action).as_dict() for k, v in per.items()}
+    extra: dict[str, Any] = {}
+    if args.ci and args.average == "micro":
+        from posebench.metrics.bootstrap import bootstrap_mean
+
+        extra["ci"] = {
+            k: bootstrap_mean(v, n_boot=args.ci, seed=args.seed).as_dict() for k, v in per.items()
+        }
+    elif args.ci:
+        # Per-action-then-mean needs resampling within actions (stratified); not offered yet.
+        extra["ci_note"] = "bootstrap CIs are computed for --average micro only"
     return {
+        **extra,
         "metrics": {k: _num(v) for k, v in metrics.items()},
         "signature": make_signature(
             "mpjpe", {"skeleton": "h36m17", "root": "pelvis", "avg": args.average, "unit": "mm"}

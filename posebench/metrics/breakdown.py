@@ -38,10 +38,10 @@ import numpy.typing as npt
 
 from posebench.errors import InputError
 from posebench.metrics.cocoeval import (
-    CROWD_BUCKETS,
     OksMatches,
     OksParams,
     accumulate,
+    crowd_bucket_edges,
     match_detections,
     summarize_stat,
 )
@@ -166,17 +166,7 @@ def crowd_bins(
         buckets: a name in ``CROWD_BUCKETS`` (``"xtcocotools"``: 0.2/0.8, the default, what
             published numbers use; ``"paper"``: 0.1/0.8) or explicit ``(first, second)`` edges.
     """
-    if isinstance(buckets, str):
-        try:
-            first, second = CROWD_BUCKETS[buckets]
-        except KeyError:
-            raise ValueError(
-                f"unknown crowd buckets {buckets!r}; known: {', '.join(CROWD_BUCKETS)}"
-            ) from None
-    else:
-        first, second = (float(v) for v in buckets)
-        if not first <= second:
-            raise ValueError(f"crowd bucket edges must satisfy first <= second, got {buckets}")
+    first, second = crowd_bucket_edges(buckets)
     inf = float("inf")
     return ((-inf, first), (first, second), (second, inf)), CROWD_LABELS
 

@@ -703,6 +703,25 @@ def evaluate_oks(
     )
 
 
+def crowd_bucket_edges(buckets: str | tuple[float, float]) -> tuple[float, float]:
+    """(first, second) edges: easy < first <= medium < second <= hard.
+
+    Args:
+        buckets: a name in ``CROWD_BUCKETS`` or explicit edges.
+    """
+    if isinstance(buckets, str):
+        try:
+            return CROWD_BUCKETS[buckets]
+        except KeyError:
+            raise ValueError(
+                f"unknown crowd buckets {buckets!r}; known: {', '.join(CROWD_BUCKETS)}"
+            ) from None
+    first, second = (float(v) for v in buckets)
+    if not first <= second:
+        raise ValueError(f"crowd bucket edges must satisfy first <= second, got {buckets}")
+    return first, second
+
+
 def crowd_bucket_ap(
     per_cat: list[OksMatches],
     images: ImageTable,
@@ -717,15 +736,7 @@ def crowd_bucket_ap(
     Matching is per image, so a bucket's AP only re-accumulates the bucket's images (xtcocotools
     re-runs the whole evaluation on each bucket's image list, with the same result).
     """
-    if isinstance(buckets, str):
-        try:
-            first, second = CROWD_BUCKETS[buckets]
-        except KeyError:
-            raise ValueError(
-                f"unknown crowd buckets {buckets!r}; known: {', '.join(CROWD_BUCKETS)}"
-            ) from None
-    else:
-        first, second = buckets
+    first, second = crowd_bucket_edges(buckets)
     ci = images.crowd_index[np.argsort(images.id)]  # aligned with the sorted, unique image_ids
     if np.isnan(ci).any():
         i = int(np.flatnonzero(np.isnan(images.crowd_index))[0])
