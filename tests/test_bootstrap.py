@@ -365,3 +365,18 @@ def test_bad_arguments(coco_set: Loaded, crowd_set: Loaded) -> None:
     _, _, ev_c = crowd_set
     with pytest.raises(ValueError, match="different images"):
         paired_bootstrap_oks(ev.per_category, ev_c.per_category, ev.params, n_boot=2)
+
+
+def test_stratified_mean_is_the_macro_average_and_brackets_it() -> None:
+    from posebench.metrics.bootstrap import bootstrap_stratified_mean
+
+    rng = np.random.default_rng(0)
+    v = np.r_[rng.normal(10, 1, 50), rng.normal(30, 5, 5)]
+    acts = np.array(["walk"] * 50 + ["sit"] * 5)
+    r = bootstrap_stratified_mean(v, acts, n_boot=500, seed=4)
+    assert r.estimate == pytest.approx((v[:50].mean() + v[50:].mean()) / 2)
+    assert r.low < r.estimate < r.high
+    again = bootstrap_stratified_mean(v, acts, n_boot=500, seed=4)
+    assert np.array_equal(r.replicates, again.replicates)
+    with pytest.raises(ValueError, match="strata"):
+        bootstrap_stratified_mean(v, acts[:3])

@@ -160,15 +160,18 @@ def _score_mpjpe(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
     metrics = {k: m.average(v, ann.action, protocol=args.average) for k, v in per.items()}
     by_action = {k: m.per_action(v, ann.action).as_dict() for k, v in per.items()}
     extra: dict[str, Any] = {}
-    if args.ci and args.average == "micro":
-        from posebench.metrics.bootstrap import bootstrap_mean
+    if args.ci:
+        from posebench.metrics.bootstrap import bootstrap_mean, bootstrap_stratified_mean
 
-        extra["ci"] = {
-            k: bootstrap_mean(v, n_boot=args.ci, seed=args.seed).as_dict() for k, v in per.items()
-        }
-    elif args.ci:
-        # Per-action-then-mean needs resampling within actions (stratified); not offered yet.
-        extra["ci_note"] = "bootstrap CIs are computed for --average micro only"
+        def ci(v: np.ndarray) -> dict[str, Any]:
+            if args.average == "micro":
+                return bootstrap_mean(v, n_boot=args.ci, seed=args.seed).as_dict()
+            # per action, then over actions: resample frames within each action
+            return bootstrap_stratified_mean(
+                v, ann.action, n_boot=args.ci, seed=args.seed
+            ).as_dict()
+
+        extra["ci"] = {k: ci(v) for k, v in per.items()}
     return {
         **extra,
         "metrics": {k: _num(v) for k, v in metrics.items()},
