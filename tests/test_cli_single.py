@@ -15,6 +15,14 @@ from tests.conftest import DATA
 MPII_GT = str(DATA / "mpii/detections_our_format.mat")
 LSP = str(DATA / "lsp/joints.mat")
 H36M = str(DATA / "h36m/test_h36m_body3d.npz")
+PCKH_HG2 = (
+    "--metric",
+    "pckh",
+    "--gt",
+    MPII_GT,
+    "--pred",
+    str(DATA / "mpii/bearpaw_hg_s2_b1_preds.mat"),
+)
 
 
 def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
@@ -25,12 +33,7 @@ def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
 def test_pckh_reproduces_published_bearpaw_row(capsys: pytest.CaptureFixture[str]) -> None:
     out = _json(
         capsys,
-        "--metric",
-        "pckh",
-        "--gt",
-        MPII_GT,
-        "--pred",
-        str(DATA / "mpii/bearpaw_hg_s2_b1_preds.mat"),
+        *PCKH_HG2,
     )
     m = out["metrics"]
     assert list(m) == [
@@ -112,12 +115,7 @@ def test_wrong_prediction_count_is_an_input_error(
 def test_pckh_ci_brackets_the_mean(capsys: pytest.CaptureFixture[str]) -> None:
     out = _json(
         capsys,
-        "--metric",
-        "pckh",
-        "--gt",
-        MPII_GT,
-        "--pred",
-        str(DATA / "mpii/bearpaw_hg_s2_b1_preds.mat"),
+        *PCKH_HG2,
         "--ci",
         "300",
     )
