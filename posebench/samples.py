@@ -11,6 +11,7 @@ from posebench.errors import InputError
 SAMPLES: dict[str, str] = {
     "coco-val2017-4": "coco_val2017_4/person_keypoints.json",
     "coco-val2017-4-results": "coco_val2017_4/results_xtcocoapi_example.json",
+    "coco-val2017-sample": "coco_val2017_sample/person_keypoints.json",
 }
 
 PREFIX = "sample:"
@@ -32,3 +33,14 @@ def resolve(path_or_sample: str) -> str:
     if path_or_sample.startswith(PREFIX):
         return str(sample_path(path_or_sample[len(PREFIX) :]))
     return path_or_sample
+
+
+def sample_images_dir(name: str) -> Path:
+    """The ``images/`` folder beside an embedded sample file (where its JPEGs are shipped).
+
+    InputError when the sample is unknown or ships no images.
+    """
+    folder = sample_path(name).parent / "images"
+    if not folder.is_dir():
+        raise InputError(f"sample {name!r} ships no images", file=PREFIX + name)
+    return folder

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from posebench import __version__
-from posebench.cli import score
+from posebench.cli import ls, run, score, validate
 from posebench.errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     score.add_parser(sub)
+    validate.add_parser(sub)
+    ls.add_parser(sub)
+    run.add_parsers(sub)
     return parser
 
 

@@ -1,0 +1,220 @@
+"""``posebench run``, ``posebench merge`` and ``posebench demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from posebench.errors import InputError
+
+RUN_EXAMPLES = """\
+examples:
+  posebench run --adapter mediapipe --suite demo --output runs/mp-demo
+  posebench run --adapter jitter --adapter-arg noise=0.1 --suite coco-val2017 \\
+      --data-root ~/data --output runs/jitter --limit 500
+  posebench run --adapter onnx --adapter-arg path=rtmpose-m.onnx --adapter-arg kind=rtmpose \\
+      --suite coco-val2017 --output runs/rtm --shard 1/4      # then 2/4, 3/4, 4/4 and merge
+  posebench run --adapter results-file --adapter-arg path=submission.json --suite coco-val2017 \\
+      --output runs/submission
+
+A killed run started again with the same command resumes: finished batches are read from
+OUTPUT/cache and the numbers are identical to an uninterrupted run.
+"""
+
+MERGE_EXAMPLES = """\
+examples:
+  posebench merge runs/rtm-1 runs/rtm-2 runs/rtm-3 runs/rtm-4 --output runs/rtm
+"""
+
+DEMO_EXAMPLES = """\
+examples:
+  posebench demo                       # mediapipe on the embedded COCO sample
+  posebench demo --output runs/demo --format json
+"""
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run an adapter on a suite (predict, cache, score)",
+        description="Run a pose model (adapter) on a suite: predictions are cached per batch, "
+        "then every metric of the suite is computed; writes OUTPUT/results.json and "
+        "OUTPUT/samples.parquet.",
+        epilog=RUN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--adapter",
+        required=True,
+        help="adapter name (posebench ls adapters), entry point, or module:attr",
+    )
+    p.add_argument(
+        "--adapter-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="adapter argument (repeatable)",
+    )
+    p.add_argument("--suite", required=True, help="suite name (posebench ls suites) or YAML file")
+    p.add_argument("--output", required=True, type=Path, help="run folder to write")
+    _common(p)
+    p.add_argument("--limit", type=int, help="first N images (sorted ids) only")
+    p.add_argument("--shard", default="1/1", help="i/n: run the i-th of n shards (default 1/1)")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="passed to adapters that take it")
+    p.add_argument("--batch-size", type=int, help="images per adapter call (default: the suite's)")
+    p.set_defaults(func=run_cmd)
+
+    m = sub.add_parser(
+        "merge",
+        help="combine the shards of a run into one result",
+        description="Merge the output folders of `posebench run --shard i/n` (all n of them) into "
+        "one run whose numbers equal a single unsharded pass.",
+        epilog=MERGE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    m.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="shard run folders")
+    m.add_argument("--output", required=True, type=Path)
+    m.add_argument("--data-root", type=Path, help="where the dataset is (default: as recorded)")
+    m.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
+    m.set_defaults(func=merge_cmd)
+
+    d = sub.add_parser(
+        "demo",
+        help="mediapipe on the embedded COCO sample, scored end to end",
+        description="Run the mediapipe BlazePose adapter (weights inside its wheel; offline) on "
+        "the embedded sample of real COCO val2017 images with GT person boxes, print the "
+        "results table and write the run folder.",
+        epilog=DEMO_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d.add_argument("--output", type=Path, help="run folder (default: a new temporary folder)")
+    d.add_argument("--adapter", default="mediapipe", help="adapter to demo (default mediapipe)")
+    d.add_argument("--adapter-arg", action="append", default=[], metavar="KEY=VALUE")
+    d.add_argument("--suite", default="demo")
+    _common(d)
+    d.set_defaults(func=demo_cmd, limit=None, shard="1/1", device=None, batch_size=None)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-root", type=Path, help="datasets folder (default: $POSEBENCH_DATA)")
+    p.add_argument(
+        "--ci",
+        type=int,
+        default=1000,
+        metavar="B",
+        help="bootstrap replicates for confidence intervals (0: none; default 1000)",
+    )
+    p.add_argument("--seed", type=int, help="condition and bootstrap seed (default: the suite's)")
+    p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _options(args: argparse.Namespace, output: Path) -> Any:
+    from posebench.adapters import parse_adapter_args
+    from posebench.datasets import data_root
+    from posebench.runner import RunOptions, parse_shard, progress_enabled
+
+    if args.limit is not None and args.limit < 1:
+        raise InputError("must be at least 1", field="--limit")
+    if args.ci < 0:
+        raise InputError("must be >= 0", field="--ci")
+    return RunOptions(
+        adapter=args.adapter,
+        suite=args.suite,
+        output=output,
+        adapter_args=parse_adapter_args(args.adapter_arg),
+        data_root=data_root(str(args.data_root) if args.data_root else None),
+        limit=args.limit,
+        shard=parse_shard(args.shard),
+        device=args.device,
+        batch_size=args.batch_size,
+        n_boot=args.ci,
+        seed=args.seed,
+        progress=progress_enabled() and not args.no_progress,
+    )
+
+
+def run_cmd(args: argparse.Namespace) -> int:
+    from posebench.runner import run
+
+    out = run(_options(args, args.output))
+    return _show(out, args.fmt)
+
+
+def merge_cmd(args: argparse.Namespace) -> int:
+    from posebench.runner import merge
+
+    out = merge(args.runs, args.output, data_root=args.data_root)
+    return _show(out, args.fmt)
+
+
+def demo_cmd(args: argparse.Namespace) -> int:
+    from posebench.runner import run
+
+    output = args.output or Path(tempfile.mkdtemp(prefix="posebench-demo-"))
+    t0 = time.perf_counter()
+    out = run(_options(args, output))
+    code = _show(out, args.fmt)
+    if args.fmt == "table":
+        sys.stdout.write(
+            f"\nwrote {out}/results.json and samples.parquet ({time.perf_counter() - t0:.1f} s)\n"
+        )
+    return code
+
+
+def _fmt(v: Any, pct: bool) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{100 * v:.1f}" if pct else f"{v:.2f}"
+
+
+def format_run(res: dict[str, Any]) -> str:
+    """The results table of a run folder's results.json."""
+    a = res["adapter"]
+    lines = [
+        f"adapter  {a['name']}  ({a['info']['architecture']}; boxes: {res['box_source']})",
+        f"suite    {res['suite'].get('name')}  on {res['dataset']['name']} "
+        f"({res['dataset']['images']} images)",
+    ]
+    for key, c in res["conditions"].items():
+        for name, block in c["metrics"].items():
+            pct = name == "oks"
+            vals = block["values"]
+            cis = block.get("ci", {})
+            lines.append(f"\n[{key}] {name}   {block['signature']}")
+            for k, v in vals.items():
+                ci = cis.get(k)
+                rng = (
+                    f"  [{_fmt(ci['low'], pct)}, {_fmt(ci['high'], pct)}]"
+                    if ci and ci.get("low") is not None
+                    else ""
+                )
+                lines.append(f"  {k:<10} {_fmt(v, pct):>7}{rng}")
+    for metric, s in (res.get("summary") or {}).items():
+        lines.append(
+            f"\nrobustness ({metric}): clean {_fmt(s['clean'], metric == 'oks')}  "
+            f"mPC {_fmt(s['mPC'], metric == 'oks')}  rPC {_fmt(s['rPC'], True)}%"
+        )
+    tp = res["throughput"].get("images_per_second")
+    if tp:
+        lines.append(
+            f"\nthroughput {tp:.1f} images/s (predicted {res['throughput']['predicted_images']})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _show(out: Path, fmt: str) -> int:
+    from posebench.results import read_results_json
+
+    res = read_results_json(out)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(res, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_run(res))
+    return 0

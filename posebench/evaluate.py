@@ -1,0 +1,400 @@
+"""Metrics of one (predictions, ground truth) pair as a run records them.
+
+The runner calls :func:`evaluate_metric` once per metric of the suite and per condition; each call
+returns a :class:`MetricBlock`: headline values, bootstrap intervals, the signature, per-image
+records, breakdowns, and for OKS the match records that ``posebench compare`` pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from posebench.errors import InputError
+from posebench.metrics.cocoeval import OksMatches
+from posebench.poseset import ImageTable, PoseSet
+from posebench.signature import make_signature, sigmas_name
+from posebench.skeletons import Skeleton
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class MetricBlock:
+    """What one metric computed on one condition.
+
+    Attributes:
+        name: the metric's suite name (``oks``, ``pckh``...).
+        values: headline numbers by key (``AP``, ``AP50``, ``PCKh``...), NaN where undefined.
+        ci: bootstrap intervals by key (``BootstrapCI.as_dict()``), only for the keys it covers.
+        signature: what the numbers mean.
+        higher_is_better: direction of the headline values.
+        per_image: per-image columns ``image_id`` (I,) plus metric columns (I,), for the
+            per-sample records.
+        per_joint: per-keypoint values (name -> value), where the metric has them.
+        breakdowns: name -> label -> values.
+        matches: OKS match records per category (for paired comparisons), else empty.
+    """
+
+    name: str
+    values: dict[str, float]
+    ci: dict[str, dict[str, Any]]
+    signature: str
+    higher_is_better: bool
+    per_image: dict[str, np.ndarray]
+    per_joint: dict[str, float] = field(default_factory=dict)
+    breakdowns: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    matches: tuple[OksMatches, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN as null)."""
+        return {
+            "values": {k: _num(v) for k, v in self.values.items()},
+            "ci": {
+                k: {a: _num(b) if isinstance(b, float) else b for a, b in v.items()}
+                for k, v in self.ci.items()
+            },
+            "signature": self.signature,
+            "higher_is_better": self.higher_is_better,
+            "per_joint": {k: _num(v) for k, v in self.per_joint.items()},
+            "breakdowns": {
+                b: {lbl: {k: _num(v) for k, v in row.items()} for lbl, row in t.items()}
+                for b, t in self.breakdowns.items()
+            },
+        }
+
+
+def _num(v: float) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def evaluate_metric(
+    spec: Mapping[str, Any],
+    gt: PoseSet,
+    pred: PoseSet,
+    images: ImageTable,
+    skeleton: Skeleton,
+    *,
+    box_source: str,
+    gt_rows: IntArray | None = None,
+    n_boot: int = 0,
+    seed: int = 0,
+    breakdowns: tuple[str, ...] = (),
+) -> MetricBlock:
+    """Compute the metric described by ``spec`` (a suite metric entry as a dict).
+
+    Args:
+        spec: ``{"name": "oks", "mode": "coco"}``, ``{"name": "pckh", "threshold": 0.5}``...
+        gt, pred: ground truth and predictions of the evaluated images.
+        images: the evaluated images (every one counts, with or without people).
+        skeleton: the keypoint layout of both.
+        gt_rows: (G,) dataset rows of ``gt`` (pairs predictions that carry ``gt_row``).
+        box_source: ``gt``, ``detector``... (recorded in the signature).
+        n_boot: bootstrap replicates for the intervals (0: none).
+        seed: bootstrap seed.
+        breakdowns: ``crowd``, ``size``, ``keypoints`` (OKS only).
+    """
+    name = str(spec["name"])
+    if pred.num_joints != gt.num_joints and len(pred):
+        raise InputError(
+            f"the adapter returns {pred.num_joints} keypoints, the dataset has {gt.num_joints}",
+            field="--adapter",
+        )
+    if name == "oks":
+        return _oks(spec, gt, pred, images, skeleton, box_source, n_boot, seed, breakdowns)
+    if name in ("pckh", "pck", "pcp", "pdj", "mpjpe"):
+        return _single(spec, gt, pred, images, skeleton, gt_rows, box_source, n_boot, seed)
+    raise InputError(f"unknown metric {name!r}", field="metrics")
+
+
+# ----------------------------------------------------------------------------------------- OKS
+
+
+def _oks(
+    spec: Mapping[str, Any],
+    gt: PoseSet,
+    pred: PoseSet,
+    images: ImageTable,
+    skeleton: Skeleton,
+    box_source: str,
+    n_boot: int,
+    seed: int,
+    breakdowns: tuple[str, ...],
+) -> MetricBlock:
+    from posebench.metrics import breakdown as bd
+    from posebench.metrics import cocoeval
+
+    mode = str(spec.get("mode", "coco"))
+    sigmas = skeleton.oks_sigmas()
+    params = (cocoeval.crowdpose_params if mode == "crowdpose" else cocoeval.coco_params)(sigmas)
+    need_crowd = "crowd" in breakdowns or mode == "crowdpose"
+    if need_crowd and len(images) and np.isnan(images.crowd_index).any():
+        from posebench.metrics.crowd import crowd_index
+
+        # CrowdPose's definition, computed from the GT where the file has no crowdIndex
+        have = images.crowd_index
+        images = replace(
+            images, crowd_index=np.where(np.isnan(have), crowd_index(gt, images), have)
+        )
+    dt = pred
+    ev = cocoeval.evaluate_oks(gt, dt, images, params, category_ids=(1,), mode=mode)  # type: ignore[arg-type]
+    ci: dict[str, dict[str, Any]] = {}
+    if n_boot > 0 and len(images):
+        from posebench.metrics.bootstrap import bootstrap_oks
+
+        ci = {
+            k: v.as_dict()
+            for k, v in bootstrap_oks(
+                list(ev.per_category), params, n_boot=n_boot, seed=seed
+            ).items()
+        }
+    per_joint = cocoeval.keypoint_ap(gt, dt, images, params, skeleton.keypoints, category_id=1)
+    tables: dict[str, dict[str, dict[str, float]]] = {}
+    for b in breakdowns:
+        if b == "crowd":
+            # images without a person have no crowd index: their false positives count as easy
+            res = bd.crowd_breakdown(list(ev.per_category), images, params, missing="easy")
+        elif b == "size":
+            res = bd.area_breakdown(gt, dt, images, params)
+        elif b == "keypoints":
+            res = bd.keypoint_count_breakdown(gt, dt, images, params)
+        else:
+            raise InputError(f"unknown breakdown {b!r}", field="breakdowns")
+        tables[b] = {lbl: dict(row) for lbl, row in res.as_dict().items()}
+    parts = {
+        "mode": mode,
+        "sigmas": sigmas_name(sigmas),
+        "scale": "area" if params.use_area else "bbox",
+        "maxdets": str(params.max_dets[-1]),
+        "boxes": box_source,
+    }
+    return MetricBlock(
+        name="oks",
+        values=dict(ev.stats),
+        ci=ci,
+        signature=make_signature("oks", parts),
+        higher_is_better=True,
+        per_image=_oks_per_image(ev.per_category[0], images),
+        per_joint=per_joint,
+        breakdowns=tables,
+        matches=tuple(ev.per_category),
+    )
+
+
+def _oks_per_image(m: OksMatches, images: ImageTable) -> dict[str, np.ndarray]:
+    """Per image: GT counted, detections evaluated, mean OKS of each counted GT's match at
+    OKS 0.5 (0 when unmatched), and the number matched at 0.5 and 0.75."""
+    n = len(m.image_ids)
+    counted = ~m.gt_ignore[0]
+    n_gt = np.bincount(m.gt_image[counted], minlength=n)
+    n_dt = np.bincount(m.det_image, minlength=n)
+    match50 = m.gt_match[0, 0]
+    oks = np.zeros(len(m.gt_row))
+    hit = match50 >= 0
+    if hit.any() and len(m.pair_oks):
+        # OKS of each matched (det, gt) pair, looked up among the image's candidate pairs
+        key_pairs = m.pair_det * (len(m.gt_row) + 1 + int(m.gt_row.max(initial=0))) + m.pair_gt
+        order = np.argsort(key_pairs)
+        width = len(m.gt_row) + 1 + int(m.gt_row.max(initial=0))
+        want = m.det_row[match50[hit]] * width + m.gt_row[hit]
+        pos = np.searchsorted(key_pairs[order], want)
+        pos = np.clip(pos, 0, len(order) - 1)
+        found = key_pairs[order][pos] == want
+        vals = np.where(found, m.pair_oks[order][pos], np.nan)
+        oks[hit] = vals
+    oks_sum = np.bincount(m.gt_image[counted], weights=oks[counted], minlength=n)
+    m75 = m.gt_match[0, min(5, m.gt_match.shape[1] - 1)] >= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_oks = np.where(n_gt > 0, oks_sum / np.maximum(n_gt, 1), np.nan)
+    return {
+        "image_id": m.image_ids.astype(np.int64),
+        "n_gt": n_gt.astype(np.int64),
+        "n_pred": n_dt.astype(np.int64),
+        "matched50": np.bincount(m.gt_image[counted & hit], minlength=n).astype(np.int64),
+        "matched75": np.bincount(m.gt_image[counted & m75], minlength=n).astype(np.int64),
+        "mean_oks": mean_oks,
+    }
+
+
+# ------------------------------------------------------------------------------ single person
+
+
+def pair_with_gt(
+    gt: PoseSet, pred: PoseSet, gt_rows: IntArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Each GT row's prediction: (G, K, D) coordinates (NaN where none) and (G,) scores.
+
+    Predictions made from GT boxes carry ``extra["gt_row"]``, the dataset GT row of their box
+    (the runner sets it); ``gt_rows`` (G,) are the dataset rows of ``gt`` (default 0..G-1).
+    Other predictions are assigned greedily by the IoU of their box (or keypoint extent) with
+    the GT box, highest score first, each used at most once.
+    """
+    g, k = len(gt), gt.num_joints
+    d = pred.keypoints.shape[2] if len(pred) else gt.keypoints.shape[2]
+    out = np.full((g, k, d), np.nan)
+    score = np.full(g, np.nan)
+    if not len(pred):
+        return out, score
+    rows_of_gt = np.arange(g) if gt_rows is None else np.asarray(gt_rows, np.int64)
+    assigned = np.zeros(len(pred), bool)
+    if "gt_row" in pred.extra:
+        want = np.asarray(pred.extra["gt_row"], np.int64)
+        pos = np.clip(np.searchsorted(rows_of_gt, want), 0, max(g - 1, 0))
+        ok = (want >= 0) & (rows_of_gt[pos] == want) if g else np.zeros(len(pred), bool)
+        out[pos[ok]] = pred.keypoints[ok]
+        score[pos[ok]] = pred.score[ok]
+        assigned = want >= 0
+    rest = np.flatnonzero(~assigned)
+    if not len(rest):
+        return out, score
+    gbox = _boxes_of(gt)
+    pbox = _boxes_of(pred)
+    taken = ~np.isnan(score)
+    for img in np.unique(gt.image_id):
+        gi = np.flatnonzero((gt.image_id == img) & ~taken)
+        pi = rest[pred.image_id[rest] == img]
+        if not len(pi) or not len(gi):
+            continue
+        pi = pi[np.argsort(-np.nan_to_num(pred.score[pi], nan=0.0), kind="stable")]
+        iou = _iou(pbox[pi], gbox[gi])
+        used = np.zeros(len(gi), bool)
+        for r, p in enumerate(pi):
+            cand = np.where(used, -1.0, iou[r])
+            j = int(np.argmax(cand))
+            if cand[j] > 0:
+                used[j] = True
+                out[gi[j]] = pred.keypoints[p]
+                score[gi[j]] = pred.score[p]
+    return out, score
+
+
+def _boxes_of(p: PoseSet) -> FloatArray:
+    box = np.array(p.bbox, dtype=np.float64)
+    bad = ~np.isfinite(box).all(axis=1)
+    if bad.any():
+        xy = p.keypoints[bad, :, :2]
+        lo, hi = np.nanmin(xy, axis=1), np.nanmax(xy, axis=1)
+        box[bad] = np.concatenate([lo, hi - lo], axis=1)
+    return box
+
+
+def _iou(a: FloatArray, b: FloatArray) -> FloatArray:
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2[:, None], bx2) - np.maximum(a[:, 0:1], b[:, 0]), 0, None)
+    ih = np.clip(np.minimum(ay2[:, None], by2) - np.maximum(a[:, 1:2], b[:, 1]), 0, None)
+    inter = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + b[:, 2] * b[:, 3] - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num(inter / union)
+
+
+def _single(
+    spec: Mapping[str, Any],
+    gt: PoseSet,
+    pred: PoseSet,
+    images: ImageTable,
+    skeleton: Skeleton,
+    gt_rows: IntArray | None,
+    box_source: str,
+    n_boot: int,
+    seed: int,
+) -> MetricBlock:
+    from posebench.metrics import pck as pckm
+    from posebench.metrics.bootstrap import bootstrap_mean, bootstrap_ratio
+
+    name = str(spec["name"])
+    p_all, _ = pair_with_gt(gt, pred, gt_rows)
+    keep = ~gt.iscrowd
+    gt = gt.take(np.flatnonzero(keep))
+    p = p_all[keep]
+    vis = gt.visibility > 0 if gt.visibility is not None else np.ones(gt.keypoints.shape[:2], bool)
+    ci: dict[str, dict[str, Any]] = {}
+    per_joint: dict[str, float] = {}
+    n_img = len(images)
+    img_index = np.searchsorted(images.id, gt.image_id)
+    if name == "mpjpe":
+        from posebench.metrics import mpjpe as m
+
+        align = str(spec.get("align", "root"))
+        pr = np.nan_to_num(p, nan=0.0)
+        if align == "procrustes":
+            err = m.pa_mpjpe(pr, gt.keypoints, mask=vis)
+        else:
+            err = m.mpjpe(pr, gt.keypoints, mask=vis, root=0 if align == "root" else None)
+        key = {"procrustes": "PA-MPJPE", "root": "MPJPE", "none": "MPJPE-abs"}[align]
+        values = {key: float(np.nanmean(err)) if len(err) else math.nan}
+        if n_boot and len(err):
+            ci[key] = bootstrap_mean(err, n_boot=n_boot, seed=seed).as_dict()
+        per_img = np.bincount(img_index, weights=np.nan_to_num(err), minlength=n_img)
+        cnt = np.bincount(img_index, minlength=n_img)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols = {"mean_error": per_img / cnt}
+        parts = {"align": align, "unit": "mm"}
+        return MetricBlock(
+            name=name,
+            values=values,
+            ci=ci,
+            signature=make_signature(name, parts),
+            higher_is_better=False,
+            per_image={
+                "image_id": images.id.astype(np.int64),
+                "n_gt": cnt.astype(np.int64),
+                **cols,
+            },
+        )
+    threshold = float(spec.get("threshold", 0.5 if name in ("pckh", "pcp") else 0.2))
+    xy = gt.keypoints[:, :, :2]
+    if name == "pckh":
+        hb = gt.extra.get("headbox")
+        kind = "head_box" if hb is not None else "head_segment"
+        norm = pckm.normaliser(kind, xy, vis, skeleton, headboxes=hb)  # type: ignore[arg-type]
+    elif name == "pck":
+        kind = str(spec.get("normalizer", "bbox"))
+        norm = pckm.normaliser(kind, xy, vis, skeleton, bbox=_boxes_of(gt))  # type: ignore[arg-type]
+    else:
+        kind = "torso"
+        norm = pckm.normaliser("torso", xy, vis, skeleton)
+    if name in ("pckh", "pck", "pdj"):
+        res = pckm.pck(p[:, :, :2], xy, vis, norm, threshold)
+        key = {"pckh": "PCKh", "pck": "PCK", "pdj": "PDJ"}[name]
+        values = {key: 100 * res.overall}
+        per_joint = {
+            n: 100 * float(v) for n, v in zip(skeleton.keypoints, res.per_joint, strict=True)
+        }
+        correct, evaluable = res.correct, res.evaluable
+    else:
+        from posebench.metrics import pcp as pcpm
+
+        r = pcpm.pcp(p[:, :, :2], xy, vis, skeleton, alpha=threshold)
+        values = {"PCP": 100 * float(r.overall)}
+        correct, evaluable = r.correct, r.evaluable
+        key = "PCP"
+    if n_boot and len(gt):
+        c = bootstrap_ratio(correct.sum(axis=1), evaluable.sum(axis=1), n_boot=n_boot, seed=seed)
+        ci[key] = {
+            a: (100 * b if a in ("estimate", "low", "high", "std") else b)
+            for a, b in c.as_dict().items()
+        }
+    n_c = np.bincount(img_index, weights=correct.sum(axis=1), minlength=n_img)
+    n_e = np.bincount(img_index, weights=evaluable.sum(axis=1), minlength=n_img)
+    parts = {"skeleton": skeleton.name, "thr": str(threshold), "norm": kind, "boxes": box_source}
+    return MetricBlock(
+        name=name,
+        values=values,
+        ci=ci,
+        signature=make_signature(name, parts),
+        higher_is_better=True,
+        per_joint=per_joint,
+        per_image={
+            "image_id": images.id.astype(np.int64),
+            "correct": n_c.astype(np.int64),
+            "evaluable": n_e.astype(np.int64),
+        },
+    )

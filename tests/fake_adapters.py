@@ -1,0 +1,40 @@
+"""Adapters used by the runner tests through ``module:attr`` (they must be importable by name)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from posebench.adapter import Batch
+from posebench.adapters.oracle import JitterAdapter
+from posebench.poseset import PoseSet
+
+
+class CountingJitter(JitterAdapter):
+    """Jitter that appends one line per predicted batch to ``$FAKE_ADAPTER_LOG`` and, when
+    ``$FAKE_ADAPTER_DIE_AFTER`` is set, kills its own process (os._exit, no cleanup: like
+    SIGKILL) on that call. Environment, not arguments, so that the cache key stays the same."""
+
+    def __init__(self, noise: float = 0.05, seed: int = 0) -> None:
+        super().__init__(noise=noise, seed=seed, miss=0.1, false_positives=0.5)
+        self.log = Path(os.environ["FAKE_ADAPTER_LOG"])
+        self.die_after = int(os.environ.get("FAKE_ADAPTER_DIE_AFTER", "0"))
+        self.calls = 0
+
+    def predict(self, batch: Batch) -> PoseSet:
+        self.calls += 1
+        if self.die_after and self.calls == self.die_after:
+            os._exit(137)
+        with self.log.open("a") as f:
+            f.write(" ".join(str(int(i)) for i in batch.image_ids) + "\n")
+        return super().predict(batch)
+
+    def _name(self) -> str:
+        return "jitter"
+
+
+class NotAnAdapter:
+    """Lacks the predict API."""
+
+    def __init__(self) -> None:
+        pass
