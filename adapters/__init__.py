@@ -44,7 +44,7 @@ ADAPTERS: dict[str, str] = {
 INSTALL_HINTS: dict[str, str] = {
     "mediapipe": (
         "pip install mediapipe==0.10.21 --no-deps && pip install absl-py attrs flatbuffers "
-        "'protobuf>=4.25.3,<5' opencv-python-headless  (see DEVELOPERS.md)"
+        "'protobuf>=4.25.3,<5' opencv-python-headless matplotlib  (see DEVELOPERS.md)"
     ),
     "cv2": "pip install opencv-python-headless",
     "torch": "pip install 'posebench[torch]'",

@@ -30,15 +30,23 @@ MediaPipe needs no GPU; it runs at roughly 35 ms per crop on one CPU core.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+
+# Imported at module level on purpose: a missing package raises ModuleNotFoundError(name=
+# "mediapipe"), which posebench.adapters.load_adapter turns into the install hint.
+import os
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, get_args
 
-# Imported at module level on purpose: a missing package raises ModuleNotFoundError(name=
-# "mediapipe"), which posebench.adapters.load_adapter turns into the install hint.
+# mediapipe's C++ side logs to stderr (glog, TFLite) unless told otherwise
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 import mediapipe  # type: ignore[import-untyped]
 import numpy as np
 import numpy.typing as npt
@@ -78,6 +86,24 @@ def _weights_id() -> str:
     if path.is_file():
         digest = f" (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:12]})"
     return f"mediapipe=={version} wheel {LANDMARK_MODEL}{digest}"
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 while mediapipe's native code starts up (its glog and TFLite
+    notes bypass Python logging). Python exceptions still propagate."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def square_crop(image: Image, box: FloatArray, padding: float) -> tuple[Image, FloatArray]:
@@ -124,7 +150,7 @@ class MediaPipeAdapter:
     def __init__(
         self,
         mode: Mode = "top-down",
-        padding: float = 1.25,
+        padding: float = 1.5,
         min_detection_confidence: float = 0.5,
         model_complexity: int = 1,
         box_source: str = "gt",
@@ -160,12 +186,14 @@ class MediaPipeAdapter:
         self._weights: str | None = None
         # Graph creation takes ~0.3 s: one Pose object serves every call. static_image_mode runs
         # the person detector on every input (no tracking between unrelated crops).
-        self._pose: Any = mp_pose.Pose(
-            static_image_mode=True,
-            model_complexity=model_complexity,
-            enable_segmentation=False,
-            min_detection_confidence=self.min_detection_confidence,
-        )
+        with _quiet_native_stderr():
+            self._pose: Any = mp_pose.Pose(
+                static_image_mode=True,
+                model_complexity=model_complexity,
+                enable_segmentation=False,
+                min_detection_confidence=self.min_detection_confidence,
+            )
+        self._warm = False
 
     def info(self) -> AdapterInfo:
         """Architecture, input size, weights and box source."""
@@ -196,7 +224,12 @@ class MediaPipeAdapter:
         """COCO-17 ``(xy (17, 2) pixels of rgb, visibility (17,))``; None when nobody is found."""
         if self._pose is None:
             raise RuntimeError("MediaPipeAdapter is closed")
-        result = self._pose.process(np.ascontiguousarray(rgb, dtype=np.uint8))
+        if self._warm:
+            result = self._pose.process(np.ascontiguousarray(rgb, dtype=np.uint8))
+        else:  # the first inference prints TFLite/glog start-up notes on the C stderr
+            with _quiet_native_stderr():
+                result = self._pose.process(np.ascontiguousarray(rgb, dtype=np.uint8))
+            self._warm = True
         found = result.pose_landmarks
         if found is None:
             return None

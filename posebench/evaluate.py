@@ -31,6 +31,8 @@ class MetricBlock:
 
     Attributes:
         name: the metric's suite name (``oks``, ``pckh``...).
+        key: unique within a suite: the name plus what tells two of its kind apart
+            (``pckh@0.5``, ``pck@0.2/torso``, ``mpjpe/procrustes``); see :func:`metric_key`.
         values: headline numbers by key (``AP``, ``AP50``, ``PCKh``...), NaN where undefined.
         ci: bootstrap intervals by key (``BootstrapCI.as_dict()``), only for the keys it covers.
         signature: what the numbers mean.
@@ -43,6 +45,7 @@ class MetricBlock:
     """
 
     name: str
+    key: str
     values: dict[str, float]
     ci: dict[str, dict[str, Any]]
     signature: str
@@ -68,6 +71,23 @@ class MetricBlock:
                 for b, t in self.breakdowns.items()
             },
         }
+
+
+def metric_key(spec: Mapping[str, Any]) -> str:
+    """The results key of a suite metric entry: ``oks``, ``pckh@0.5``, ``pck@0.2/torso``,
+    ``pcp@0.5``, ``pdj@0.2``, ``mpjpe``, ``mpjpe/procrustes``."""
+    name = str(spec["name"])
+    if name == "oks":
+        return "oks" if spec.get("mode", "coco") == "coco" else f"oks/{spec['mode']}"
+    if name == "mpjpe":
+        align = spec.get("align", "root")
+        return "mpjpe" if align == "root" else f"mpjpe/{align}"
+    thr = spec.get("threshold")
+    thr = {"pckh": 0.5, "pcp": 0.5}.get(name, 0.2) if thr is None else thr
+    key = f"{name}@{float(thr):g}"
+    if name == "pck":
+        key += f"/{spec.get('normalizer', 'bbox')}"
+    return key
 
 
 def _num(v: float) -> float | None:
@@ -101,6 +121,8 @@ def evaluate_metric(
         breakdowns: ``crowd``, ``size``, ``keypoints`` (OKS only).
     """
     name = str(spec["name"])
+    if not spec.get("ci", True):
+        n_boot = 0
     if pred.num_joints != gt.num_joints and len(pred):
         raise InputError(
             f"the adapter returns {pred.num_joints} keypoints, the dataset has {gt.num_joints}",
@@ -176,6 +198,7 @@ def _oks(
     }
     return MetricBlock(
         name="oks",
+        key=metric_key(spec),
         values=dict(ev.stats),
         ci=ci,
         signature=make_signature("oks", parts),
@@ -339,6 +362,7 @@ def _single(
         parts = {"align": align, "unit": "mm"}
         return MetricBlock(
             name=name,
+            key=metric_key(spec),
             values=values,
             ci=ci,
             signature=make_signature(name, parts),
@@ -387,6 +411,7 @@ def _single(
     parts = {"skeleton": skeleton.name, "thr": str(threshold), "norm": kind, "boxes": box_source}
     return MetricBlock(
         name=name,
+        key=metric_key(spec),
         values=values,
         ci=ci,
         signature=make_signature(name, parts),

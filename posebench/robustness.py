@@ -43,9 +43,14 @@ def _headline(cond: Mapping[str, Any], metric: str) -> float | None:
     block = cond.get("metrics", {}).get(metric)
     if not block:
         return None
-    key = HEADLINE.get(metric) or next(iter(block["values"]), None)
+    key = HEADLINE.get(family(metric)) or next(iter(block["values"]), None)
     v = block["values"].get(key) if key else None
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def family(metric_key: str) -> str:
+    """``pckh@0.5`` -> ``pckh``; ``oks/crowdpose`` -> ``oks``."""
+    return metric_key.split("@")[0].split("/")[0]
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -66,7 +71,7 @@ def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     metrics = sorted({m for c in conditions.values() for m in c.get("metrics", {})})
     out: dict[str, Any] = {}
     for metric in metrics:
-        if metric not in HEADLINE:
+        if family(metric) not in HEADLINE:
             continue
         c0 = _headline(clean, metric) if clean else None
         by_cond: dict[str, dict[int, float]] = {}

@@ -502,7 +502,9 @@ def run(options: RunOptions) -> Path:
         stats_eval = time.perf_counter() - t0
         for b in blocks:
             if b.matches:
-                save_matches(out / "matches" / f"{cond.key}.{b.name}.npz", b.matches)
+                save_matches(
+                    out / "matches" / f"{cond.key}.{b.key.replace('/', '-')}.npz", b.matches
+                )
         results.append(ConditionResult(cond, pred, blocks, stats))
         log.info("%s: %d images, evaluated in %.2fs", cond.key, len(ids), stats_eval)
     close = getattr(adapter, "close", None)
@@ -565,10 +567,10 @@ def write_run(
             "severity": c.severity,
             "params": dict(c.params),
             "predictions": len(r.predictions),
-            "metrics": {b.name: b.to_json() for b in r.metrics},
+            "metrics": {b.key: b.to_json() for b in r.metrics},
         }
         tables.append(_per_image_rows(r))
-    head = suite.metrics[0].name if suite.metrics else None
+    head = results[0].metrics[0].key if results and results[0].metrics else None
     payload: dict[str, Any] = {
         "schema": SCHEMA,
         "created": now_iso(),
@@ -633,7 +635,7 @@ def _per_image_rows(r: ConditionResult) -> dict[str, np.ndarray]:
             raise AssertionError("metrics disagree on the evaluated images")
         for k, v in b.per_image.items():
             if k != "image_id":
-                cols[f"{b.name}.{k}"] = v
+                cols[f"{b.key}.{k}"] = v
     ids = np.zeros(0, np.int64) if ids is None else ids
     n = len(ids)
     return {
@@ -700,7 +702,7 @@ def merge(
         save_poses(output / "predictions" / f"{key}.npz", pred)
         for b in blocks:
             if b.matches:
-                save_matches(output / "matches" / f"{key}.{b.name}.npz", b.matches)
+                save_matches(output / "matches" / f"{key}.{b.key.replace('/', '-')}.npz", b.matches)
         stats = PredictStats()
         for _, m in metas:
             stats.predicted_images += int(m["throughput"]["predicted_images"] or 0)

@@ -27,8 +27,8 @@ def reference(module: str, hint: str) -> ModuleType:
     except Exception as e:  # ImportError, or a binary built against another numpy
         msg = f"REFERENCE TOOL MISSING: {module} could not be imported ({e!r}); install: {hint}"
         if os.environ.get("POSEBENCH_REQUIRE_REFERENCES") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg, allow_module_level=True)
 
 
 PYCOCOTOOLS_HINT = "pip install pycocotools==2.0.11"

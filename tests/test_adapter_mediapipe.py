@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip(
-    "mediapipe",
-    reason="optional adapter dependency: pip install mediapipe==0.10.21 (see DEVELOPERS.md)",
-)
+from tests.conftest import reference
+
+# The real model of the demo and the end-to-end tests: CI installs it (.ci/run), so under
+# POSEBENCH_REQUIRE_REFERENCES=1 its absence fails instead of skipping.
+reference("mediapipe", "pip install mediapipe==0.10.21 --no-deps && pip install -e '.[mediapipe]'")
 
 from PIL import Image
 
@@ -109,12 +110,13 @@ def test_top_down_one_pose_per_box(sample: Sample, top_down: PoseSet) -> None:
 
 
 def test_top_down_gt_boxes_ap(sample: Sample, top_down: PoseSet) -> None:
-    # Measured 0.195 (AP50 0.342) with mediapipe 0.10.21 on CPU. A left/right swap in the mapping
+    # Measured 0.2456 (AP50 0.4095) with mediapipe 0.10.21 on CPU, padding 1.5 (1.25: 0.195,
+    # 1.75: 0.249, 2.0: 0.203). A left/right swap in the mapping
     # gives AP 0.002, crop coordinates not shifted back to the image 0.0, and
     # a shift of 4% of the crop side 0.006.
     stats = sample.ap(top_down)
-    assert 0.15 <= stats["AP"] <= 0.25
-    assert 0.28 <= stats["AP50"] <= 0.40
+    assert 0.20 <= stats["AP"] <= 0.29
+    assert 0.34 <= stats["AP50"] <= 0.47
 
 
 def test_full_image_ap(sample: Sample, full_image: PoseSet) -> None:

@@ -184,7 +184,7 @@ def format_run(res: dict[str, Any]) -> str:
     ]
     for key, c in res["conditions"].items():
         for name, block in c["metrics"].items():
-            pct = name == "oks"
+            pct = name.startswith("oks")
             vals = block["values"]
             cis = block.get("ci", {})
             lines.append(f"\n[{key}] {name}   {block['signature']}")
@@ -197,9 +197,10 @@ def format_run(res: dict[str, Any]) -> str:
                 )
                 lines.append(f"  {k:<10} {_fmt(v, pct):>7}{rng}")
     for metric, s in (res.get("summary") or {}).items():
+        pct = metric.startswith("oks")
         lines.append(
-            f"\nrobustness ({metric}): clean {_fmt(s['clean'], metric == 'oks')}  "
-            f"mPC {_fmt(s['mPC'], metric == 'oks')}  rPC {_fmt(s['rPC'], True)}%"
+            f"\nrobustness ({metric}): clean {_fmt(s['clean'], pct)}  "
+            f"mPC {_fmt(s['mPC'], pct)}  rPC {_fmt(s['rPC'], True)}%"
         )
     tp = res["throughput"].get("images_per_second")
     if tp:
