@@ -47,10 +47,10 @@ from typing import Any, Literal, get_args
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import mediapipe  # type: ignore[import-untyped]
+import mediapipe
 import numpy as np
 import numpy.typing as npt
-from mediapipe.python.solutions import pose as mp_pose  # type: ignore[import-untyped]
+from mediapipe.python.solutions import pose as mp_pose
 
 from posebench.adapter import AdapterInfo, Batch, BoxSource, concat_posesets, expand_boxes
 from posebench.errors import InputError

@@ -315,7 +315,7 @@ def _iou(a: FloatArray, b: FloatArray) -> FloatArray:
     inter = iw * ih
     union = (a[:, 2] * a[:, 3])[:, None] + b[:, 2] * b[:, 3] - inter
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nan_to_num(inter / union)
+        return np.asarray(np.nan_to_num(inter / union), dtype=np.float64)
 
 
 def _single(

@@ -1,0 +1,206 @@
+"""Ultralytics YOLO-pose (YOLOv8 / YOLO11 / YOLO26 ``-pose``), COCO-17, bottom-up.
+
+Pre- and post-processing mirror ultralytics' ``PosePredictor`` with a fixed square input:
+each image is letterboxed (centred, grey 114, ``scaleup=True``) into ``imgsz x imgsz``, the
+batch is stacked into one (B, 3, imgsz, imgsz) RGB float tensor in [0, 1], the raw output goes
+through ultralytics' own ``non_max_suppression`` and keypoints and boxes are mapped back with
+the letterbox inverse (per-axis scale of the rounded size, as ``ops.scale_coords``) and clipped
+to the image, as ultralytics does.
+
+Weights are a local ``.pt`` file (ultralytics checkpoints are pickles: load only files you
+trust). Without one, ``random_init=true`` builds the architecture from a model yaml bundled
+with ultralytics (``yolov8n-pose.yaml``); a weights *name* that is not a local file is refused,
+because ultralytics would download it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import ultralytics
+from ultralytics.nn.tasks import PoseModel, load_checkpoint
+
+try:  # ultralytics >= 8.3.1xx moved NMS out of ops
+    from ultralytics.utils.nms import (
+        non_max_suppression,
+    )
+except ImportError:  # pragma: no cover - older ultralytics
+    from ultralytics.utils.ops import (
+        non_max_suppression,
+    )
+
+from posebench.adapter import AdapterInfo, Batch
+from posebench.errors import InputError
+from posebench.poseset import PoseSet
+from posebench.skeletons import COCO17, Skeleton
+
+from ._common import Letterbox, as_rgb, letterbox, require_weights, weights_label, xyxy_to_xywh
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def detections_to_poseset(
+    dets: list[npt.NDArray[np.float64]],
+    boxes: list[Letterbox],
+    sizes: npt.ArrayLike,
+    image_ids: npt.ArrayLike,
+    num_joints: int = 17,
+) -> PoseSet:
+    """NMS output rows in network-input pixels as a PoseSet in image pixels.
+
+    Args:
+        dets: B arrays (N_i, 6 + K*3) ``[x1, y1, x2, y2, conf, cls, (x, y, score) * K]``.
+        boxes: B letterbox mappings, one per image.
+        sizes: (B, 2) image ``(width, height)``, for clipping as ultralytics does.
+        image_ids: (B,).
+    """
+    ids = np.asarray(image_ids, dtype=np.int64)
+    wh = np.asarray(sizes, dtype=np.float64).reshape(-1, 2)
+    parts: dict[str, list[Any]] = {"id": [], "kp": [], "ks": [], "s": [], "b": []}
+    for i, (d, lb) in enumerate(zip(dets, boxes, strict=True)):
+        d = np.asarray(d, dtype=np.float64).reshape(len(d), -1)
+        if d.shape[1] != 6 + num_joints * 3:
+            raise ValueError(f"expected {6 + num_joints * 3} columns per detection, got {d.shape}")
+        kp = d[:, 6:].reshape(-1, num_joints, 3)
+        xy = np.clip(lb.to_image(kp[:, :, :2]), 0, wh[i])
+        corners = np.clip(lb.to_image(d[:, :4].reshape(-1, 2, 2)), 0, wh[i]).reshape(-1, 4)
+        parts["id"].append(np.full(len(d), ids[i], np.int64))
+        parts["kp"].append(xy)
+        parts["ks"].append(kp[:, :, 2])
+        parts["s"].append(d[:, 4])
+        parts["b"].append(xyxy_to_xywh(corners))
+    if not dets:
+        return PoseSet(
+            image_id=np.zeros(0, np.int64),
+            keypoints=np.zeros((0, num_joints, 2)),
+            keypoint_scores=np.zeros((0, num_joints)),
+        )
+    return PoseSet(
+        image_id=np.concatenate(parts["id"]),
+        keypoints=np.concatenate(parts["kp"]),
+        keypoint_scores=np.concatenate(parts["ks"]),
+        score=np.concatenate(parts["s"]),
+        bbox=np.concatenate(parts["b"]),
+    )
+
+
+class YoloPoseAdapter:
+    """An ultralytics YOLO pose model.
+
+    Args:
+        weights: path of a local ``.pt`` checkpoint (required unless ``random_init``).
+        random_init: build ``model_yaml`` untrained (tests only; its poses are meaningless).
+        model_yaml: architecture for ``random_init`` (a yaml bundled with ultralytics).
+        device: torch device string.
+        batch_size: images per forward pass.
+        imgsz: square network input size.
+        conf: minimum person confidence (ultralytics' ``val`` uses 0.001).
+        iou: NMS IoU threshold (ultralytics' default 0.7).
+        max_det: detections kept per image (COCO keypoint AP looks at the best 20).
+    """
+
+    top_down = False
+    dims = 2
+    skeleton: Skeleton = COCO17
+
+    def __init__(
+        self,
+        weights: str | None = None,
+        random_init: bool = False,
+        model_yaml: str = "yolov8n-pose.yaml",
+        device: str = "cpu",
+        batch_size: int = 8,
+        imgsz: int = 640,
+        conf: float = 0.001,
+        iou: float = 0.7,
+        max_det: int = 20,
+    ) -> None:
+        if batch_size < 1:
+            raise InputError("batch_size must be >= 1", field="--adapter-arg batch_size")
+        if imgsz < 32 or imgsz % 32:
+            raise InputError(
+                f"imgsz must be a positive multiple of 32, got {imgsz}", field="--adapter-arg imgsz"
+            )
+        path = require_weights(weights, random_init, "ultralytics")
+        self.device = torch.device(device)
+        self.batch_size, self.imgsz = batch_size, imgsz
+        self.conf, self.iou, self.max_det = conf, iou, max_det
+        if path is not None:
+            try:
+                model, _ = load_checkpoint(str(path), device=self.device)
+            except Exception as e:  # ultralytics raises many kinds for a bad checkpoint
+                raise InputError(
+                    f"ultralytics cannot load this checkpoint: {e}",
+                    file=str(path),
+                    field="--adapter-arg weights",
+                ) from e
+            self.architecture = str(getattr(model, "yaml", {}).get("yaml_file", path.stem))
+        else:
+            model = PoseModel(model_yaml, nc=1, data_kpt_shape=(17, 3), verbose=False)
+            self.architecture = model_yaml
+        kpt_shape = tuple(getattr(model, "kpt_shape", (17, 3)))
+        if kpt_shape[0] != self.skeleton.num_keypoints or kpt_shape[1] not in (2, 3):
+            raise InputError(
+                f"model has keypoint shape {kpt_shape}, expected (17, 3) (COCO-17)",
+                file=str(path) if path else None,
+                field="--adapter-arg weights",
+            )
+        self.kpt_dim = int(kpt_shape[1])
+        self.model = model.float().eval().to(self.device)
+        self._weights = weights_label(path)
+
+    def info(self) -> AdapterInfo:
+        return AdapterInfo(
+            name="ultralytics",
+            architecture=self.architecture,
+            input_size=(self.imgsz, self.imgsz),
+            weights=self._weights,
+            box_source="none",
+            skeleton=self.skeleton.name,
+            top_down=False,
+            extra={
+                "ultralytics": ultralytics.__version__,
+                "conf": self.conf,
+                "iou": self.iou,
+                "max_det": self.max_det,
+                "letterbox": "centred, pad 114",
+            },
+        )
+
+    def _forward(self, x: torch.Tensor) -> Any:
+        """Raw model output for a (B, 3, imgsz, imgsz) float batch (tests replace this)."""
+        with torch.inference_mode():
+            return self.model(x)
+
+    def predict(self, batch: Batch) -> PoseSet:
+        """Poses for every image of the batch, ``batch_size`` images per forward pass."""
+        images = [as_rgb(im, i) for i, im in enumerate(batch.images)]
+        size = (self.imgsz, self.imgsz)
+        k = self.skeleton.num_keypoints
+        dets: list[npt.NDArray[np.float64]] = []
+        boxes: list[Letterbox] = []
+        for start in range(0, len(images), self.batch_size):
+            chunk = [letterbox(im, size) for im in images[start : start + self.batch_size]]
+            x = torch.from_numpy(np.stack([c[0] for c in chunk]).transpose(0, 3, 1, 2).copy())
+            x = x.to(self.device).float().div_(255.0)
+            raw = self._forward(x)
+            out = non_max_suppression(
+                raw,
+                self.conf,
+                self.iou,
+                max_det=self.max_det,
+                nc=1,
+                end2end=bool(getattr(self.model, "end2end", False)),
+            )
+            for d in out:
+                d = d.detach().float().cpu().numpy().astype(np.float64)
+                if self.kpt_dim == 2:  # models without keypoint visibility: score 1
+                    kp = d[:, 6:].reshape(len(d), k, 2)
+                    kp = np.concatenate([kp, np.ones((len(d), k, 1))], axis=2)
+                    d = np.concatenate([d[:, :6], kp.reshape(len(d), -1)], axis=1)
+                dets.append(d)
+            boxes.extend(c[1] for c in chunk)
+        return detections_to_poseset(dets, boxes, batch.sizes(), batch.image_ids, k)
