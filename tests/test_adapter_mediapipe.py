@@ -15,13 +15,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from tests.conftest import reference
-
-# The real model of the demo and the end-to-end tests: CI installs it (.ci/run), so under
-# POSEBENCH_REQUIRE_REFERENCES=1 its absence fails instead of skipping.
-reference("mediapipe", "pip install mediapipe==0.10.21 --no-deps && pip install -e '.[mediapipe]'")
-
 from PIL import Image
 
 from posebench.adapter import Adapter, Batch
@@ -32,6 +25,11 @@ from posebench.metrics.oks import oks_matrix
 from posebench.poseset import PoseSet
 from posebench.samples import sample_images_dir, sample_path
 from posebench.skeletons import COCO17
+from tests.conftest import reference
+
+# The real model of the demo and the end-to-end tests: CI installs it (.ci/run), so under
+# POSEBENCH_REQUIRE_REFERENCES=1 its absence fails instead of skipping.
+reference("mediapipe", "pip install mediapipe==0.10.21 --no-deps && pip install -e '.[mediapipe]'")
 
 NAME = "coco-val2017-sample"
 # posebench.adapters is the top-level adapters/ folder mapped by the installer (pyproject

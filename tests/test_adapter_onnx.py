@@ -21,6 +21,8 @@ pytest.importorskip(
     "onnxruntime", reason="ONNX ADAPTER NOT TESTED: it needs `pip install 'posebench[onnx]'`"
 )
 from onnx import TensorProto, helper  # noqa: E402
+
+from posebench.adapter import Adapter, Batch  # noqa: E402
 from posebench.adapters import load_adapter  # noqa: E402
 from posebench.adapters._common import (  # noqa: E402
     letterbox,
@@ -31,8 +33,6 @@ from posebench.adapters._common import (  # noqa: E402
     warp_affine,
 )
 from posebench.adapters.onnx import OnnxAdapter, decode_simcc  # noqa: E402
-
-from posebench.adapter import Adapter, Batch  # noqa: E402
 from posebench.errors import InputError  # noqa: E402
 
 K = 17

@@ -23,10 +23,9 @@ except Exception as e:  # ImportError, or RuntimeError from a torch/torchvision 
         allow_module_level=True,
     )
 
+from posebench.adapter import Adapter, Batch
 from posebench.adapters import load_adapter
 from posebench.adapters.torchvision import KeypointRCNNAdapter, detections_to_poseset
-
-from posebench.adapter import Adapter, Batch
 from posebench.errors import InputError
 
 SMALL = {"random_init": True, "min_size": 96, "max_size": 128}

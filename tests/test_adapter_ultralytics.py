@@ -22,11 +22,10 @@ except Exception as e:  # ImportError, or a torch/torchvision mismatch raised at
         allow_module_level=True,
     )
 
+from posebench.adapter import Adapter, Batch
 from posebench.adapters import load_adapter
 from posebench.adapters._common import letterbox, letterbox_params
 from posebench.adapters.ultralytics import YoloPoseAdapter
-
-from posebench.adapter import Adapter, Batch
 from posebench.errors import InputError
 
 IMGSZ = 320

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -19,8 +20,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _run(tmp: Path, name: str, adapter: str = "jitter", **kw: object) -> dict:
-    opts = RunOptions(adapter=adapter, suite=kw.pop("suite", "demo"), output=tmp / name,
-                      n_boot=kw.pop("n_boot", 0), **kw)  # type: ignore[arg-type]
+    opts = RunOptions(
+        adapter=adapter,
+        suite=kw.pop("suite", "demo"),
+        output=tmp / name,
+        n_boot=kw.pop("n_boot", 0),
+        **kw,
+    )  # type: ignore[arg-type]
     return read_results_json(run(opts))
 
 
@@ -31,7 +37,8 @@ def _values(res: dict) -> dict:
 def test_oracle_scores_one(tmp_path: Path) -> None:
     res = _run(tmp_path, "oracle", adapter="oracle")
     oks = res["conditions"]["clean"]["metrics"]["oks"]["values"]
-    assert oks["AP"] == 1.0 and oks["AR"] == 1.0
+    assert oks["AP"] == 1.0
+    assert oks["AR"] == 1.0
     assert res["box_source"] == "none"
 
 
@@ -46,14 +53,26 @@ def test_jitter_ap_falls_as_noise_rises(tmp_path: Path) -> None:
     for noise in ("0.01", "0.05", "0.15", "0.4"):
         res = _run(tmp_path, f"j{noise}", adapter_args={"noise": noise})
         aps.append(res["conditions"]["clean"]["metrics"]["oks"]["values"]["AP"])
-    assert all(a > b for a, b in zip(aps, aps[1:])), aps
-    assert aps[0] > 0.9 and aps[-1] < 0.2, aps
+    assert all(a > b for a, b in itertools.pairwise(aps)), aps
+    assert aps[0] > 0.9, aps
+    assert aps[-1] < 0.2, aps
 
 
 def test_results_json_and_samples(tmp_path: Path) -> None:
     res = _run(tmp_path, "r", n_boot=50)
-    for key in ("schema", "created", "posebench", "versions", "adapter", "suite", "dataset",
-                "conditions", "timings", "throughput", "seed"):
+    for key in (
+        "schema",
+        "created",
+        "posebench",
+        "versions",
+        "adapter",
+        "suite",
+        "dataset",
+        "conditions",
+        "timings",
+        "throughput",
+        "seed",
+    ):
         assert key in res
     assert res["adapter"]["info"]["name"] == "jitter"
     block = res["conditions"]["clean"]["metrics"]["oks"]
@@ -67,10 +86,27 @@ def test_results_json_and_samples(tmp_path: Path) -> None:
     assert np.nanmax(samples["oks.mean_oks"]) <= 1.0
 
 
-def _cli_run(out: Path, log: Path, die_after: int = 0, batch: int = 4) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "posebench", "run", "--adapter",
-           "tests.fake_adapters:CountingJitter", "--suite", "demo", "--output", str(out),
-           "--batch-size", str(batch), "--ci", "100", "--format", "json"]
+def _cli_run(
+    out: Path, log: Path, die_after: int = 0, batch: int = 4
+) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable,
+        "-m",
+        "posebench",
+        "run",
+        "--adapter",
+        "tests.fake_adapters:CountingJitter",
+        "--suite",
+        "demo",
+        "--output",
+        str(out),
+        "--batch-size",
+        str(batch),
+        "--ci",
+        "100",
+        "--format",
+        "json",
+    ]
     env = {**os.environ, "FAKE_ADAPTER_LOG": str(log), "FAKE_ADAPTER_DIE_AFTER": str(die_after)}
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
 
@@ -96,17 +132,27 @@ def test_interrupted_in_process_leaves_no_partial_batch(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         _run(tmp_path, "x", batch_size=3, max_batches=2)
     files = sorted((tmp_path / "x" / "cache").rglob("*.npz"))
-    assert len(files) == 2 and not list((tmp_path / "x" / "cache").rglob("*.tmp"))
+    assert len(files) == 2
+    assert not list((tmp_path / "x" / "cache").rglob("*.tmp"))
 
 
 def test_shards_merged_equal_one_pass(tmp_path: Path) -> None:
     one = _run(tmp_path, "one", n_boot=200, adapter_args={"false_positives": "1", "miss": "0.1"})
     parts = [tmp_path / f"s{i}" for i in (1, 2, 3)]
     for i, p in enumerate(parts):
-        run(RunOptions(adapter="jitter", suite="demo", output=p, shard=(i, 3), n_boot=200,
-                       adapter_args={"false_positives": "1", "miss": "0.1"}))
+        run(
+            RunOptions(
+                adapter="jitter",
+                suite="demo",
+                output=p,
+                shard=(i, 3),
+                n_boot=200,
+                adapter_args={"false_positives": "1", "miss": "0.1"},
+            )
+        )
     shard_imgs = [read_results_json(p)["dataset"]["images"] for p in parts]
-    assert sum(shard_imgs) == one["dataset"]["images"] and min(shard_imgs) > 0
+    assert sum(shard_imgs) == one["dataset"]["images"]
+    assert min(shard_imgs) > 0
     merged = read_results_json(merge(parts, tmp_path / "merged"))
     assert _values(merged) == _values(one)
     with pytest.raises(Exception, match="missing"):
@@ -118,7 +164,10 @@ def test_shards_merged_equal_one_pass(tmp_path: Path) -> None:
     [
         (["--adapter", "jiter"], "did you mean 'jitter'"),
         (["--adapter", "jitter", "--adapter-arg", "nosie=0.1"], "did you mean 'noise'"),
-        (["--adapter", "jitter", "--adapter-arg", "noise=lots"], "noise='lots' is not a valid float"),
+        (
+            ["--adapter", "jitter", "--adapter-arg", "noise=lots"],
+            "noise='lots' is not a valid float",
+        ),
         (["--adapter", "jitter", "--adapter-arg", "noise"], "expected KEY=VALUE"),
         (["--adapter", "jitter", "--adapter-arg", "noise=-1"], "noise=-1.0 outside"),
         (["--adapter", "tests.fake_adapters:NotAnAdapter"], "does not implement the predict API"),

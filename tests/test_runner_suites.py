@@ -12,7 +12,7 @@ from PIL import Image
 from posebench.datasets import load_dataset
 from posebench.results import read_results_json
 from posebench.runner import RunOptions, run
-from tests.test_datasets import DATA, _copy, _coco_root, _lsp_root, _mpii_root
+from tests.test_datasets import DATA, _coco_root, _copy, _lsp_root, _mpii_root
 
 
 def _fill_images(root: Path, name: str) -> None:
@@ -26,8 +26,15 @@ def _fill_images(root: Path, name: str) -> None:
 
 
 def _run(root: Path, out: Path, suite: str, adapter: str, **args: str) -> dict:
-    opts = RunOptions(adapter=adapter, suite=suite, output=out, data_root=root, n_boot=50,
-                      adapter_args=dict(args), limit=40)
+    opts = RunOptions(
+        adapter=adapter,
+        suite=suite,
+        output=out,
+        data_root=root,
+        n_boot=50,
+        adapter_args=dict(args),
+        limit=40,
+    )
     return read_results_json(run(opts))["conditions"]["clean"]["metrics"]
 
 
@@ -52,14 +59,16 @@ def test_lsp_pck_pcp_oracle_and_bottom_up_pairing(tmp_path: Path) -> None:
 
 
 def test_h36m_mpjpe_oracle_is_zero(tmp_path: Path) -> None:
-    _copy(DATA / "h36m" / "test_h36m_body3d.npz", tmp_path / "data",
-          "h36m/annotation_body3d/fps50/h36m_test.npz")
+    _copy(
+        DATA / "h36m" / "test_h36m_body3d.npz",
+        tmp_path / "data",
+        "h36m/annotation_body3d/fps50/h36m_test.npz",
+    )
     _fill_images(tmp_path / "data", "h36m-test")
     m = _run(tmp_path / "data", tmp_path / "o", "h36m-test", "oracle", top_down="true")
     assert m["mpjpe"]["values"]["MPJPE"] == 0.0
     assert abs(m["mpjpe/procrustes"]["values"]["PA-MPJPE"]) < 1e-6
-    j = _run(tmp_path / "data", tmp_path / "j", "h36m-test", "jitter", top_down="true",
-             noise="0.2")
+    j = _run(tmp_path / "data", tmp_path / "j", "h36m-test", "jitter", top_down="true", noise="0.2")
     assert m["mpjpe"]["higher_is_better"] is False
     assert j["mpjpe"]["values"]["MPJPE"] > j["mpjpe/procrustes"]["values"]["PA-MPJPE"] > 0
 
