@@ -3,6 +3,10 @@
 - mPC: mean of the headline metric over the scored corruptions x severities (Michaelis et al.
   2019; COCO-C scores the 15 benchmark corruptions, not the 4 extra);
 - rPC: mPC / clean;
+- mRR: mean resilience rate (Ma et al. 2024, PoseBench): the mean of metric(c, s) / clean over
+  every stressed condition of the run (all kinds, the extra corruptions included) — equal to rPC
+  when taken over the same set, so the two differ only in which conditions they average;
+- per-joint drops: clean per-keypoint value minus its mean over the stressed conditions;
 - per-condition-kind means, per-severity means, and the drop of each from clean.
 
 Summaries are computed from the ``conditions`` table of ``results.json``; nothing here reruns a
@@ -57,6 +61,24 @@ def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
+def _joint_drops(
+    clean: Mapping[str, Any] | None, stressed: list[Mapping[str, Any]], metric: str
+) -> dict[str, float | None]:
+    if not clean or metric not in clean.get("metrics", {}):
+        return {}
+    base = clean["metrics"][metric].get("per_joint") or {}
+    out: dict[str, float | None] = {}
+    for joint, v0 in base.items():
+        vals = [
+            c["metrics"][metric]["per_joint"].get(joint)
+            for c in stressed
+            if metric in c.get("metrics", {})
+        ]
+        vals = [v for v in vals if v is not None]
+        out[joint] = v0 - sum(vals) / len(vals) if (vals and v0 is not None) else None
+    return out
+
+
 def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Robustness summary per metric: ``{metric: {clean, mPC, rPC, by_kind, by_severity,
     by_condition}}``; empty when the run has only the clean condition.
@@ -78,6 +100,7 @@ def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         kinds: dict[str, list[float]] = {}
         sev: dict[int, list[float]] = {}
         scored: list[float] = []
+        scored_all: list[float] = []
         for c in stressed:
             v = _headline(c, metric)
             if v is None:
@@ -87,6 +110,7 @@ def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             sev.setdefault(int(c["severity"]), []).append(v)
             if c["kind"] != "corruption" or c["name"] in BENCHMARK_CORRUPTIONS:
                 scored.append(v)
+            scored_all.append(v)
         corr = [
             v
             for c in stressed
@@ -95,10 +119,13 @@ def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             if v is not None
         ]
         m_pc = _mean(corr)
+        m_rr = _mean([v / c0 for v in scored_all]) if c0 else None
         out[metric] = {
             "clean": c0,
             "mPC": m_pc,
             "rPC": (m_pc / c0) if (m_pc is not None and c0) else None,
+            "mRR": m_rr,
+            "per_joint_drop": _joint_drops(clean, stressed, metric),
             "mPC_corruptions": len(
                 {
                     c["name"]

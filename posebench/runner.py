@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,15 +75,37 @@ def expand_conditions(specs: Sequence[Any]) -> list[Condition]:
     return out
 
 
-def apply_condition(image: np.ndarray, image_id: int, cond: Condition, seed: int) -> np.ndarray:
-    """The image under a condition (clean: unchanged). Deterministic per (image, condition,
-    severity, seed)."""
-    if cond.kind == "clean":
-        return image
-    from posebench.conditions import apply as conditions_apply  # type: ignore[attr-defined]
+def apply_condition(
+    image: np.ndarray, image_id: int, cond: Condition, seed: int, dataset: Any = None
+) -> Any:
+    """The image under a condition (:class:`posebench.conditions.apply.Applied`; clean: the
+    image unchanged). Deterministic per (image, condition, severity, seed)."""
+    from posebench.conditions.apply import Applied
 
-    result: np.ndarray = conditions_apply(image, image_id, cond, seed)
-    return result
+    if cond.kind == "clean":
+        return Applied(image)
+    from posebench.conditions.apply import apply_condition as _apply
+
+    return _apply(image, image_id, cond.kind, cond.name, cond.severity, seed,
+                  params=dict(cond.params), dataset=dataset)  # fmt: skip
+
+
+def check_conditions(conditions: Sequence[Condition]) -> None:
+    """Fail before predicting anything when a condition name or severity is unknown."""
+    from posebench.conditions.apply import check_condition
+
+    for c in conditions:
+        if c.kind != "clean":
+            check_condition(c.kind, c.name, c.severity)
+
+
+@dataclass(frozen=True)
+class Covered:
+    """Which ground-truth keypoints a condition covered: ``rows`` (R,) dataset GT rows and
+    ``flags`` (R, K) bool."""
+
+    rows: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,8 @@ class RunOptions:
     seed: int | None = None
     progress: bool = False
     max_batches: int | None = None  # stop after this many newly predicted batches (tests)
+    dataset: str | None = None  # run the suite on another dataset (e.g. the embedded sample)
+    boxes: str | None = None  # override the suite's box source (gt, detector)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -134,9 +158,10 @@ def adapter_signature(name: str, args: dict[str, Any], info: dict[str, Any]) -> 
 _POSESET_COLUMNS = tuple(f.name for f in fields(PoseSet) if f.name != "extra")
 
 
-def save_poses(path: Path, poses: PoseSet) -> None:
-    """Write a PoseSet as an ``.npz`` atomically (write a temporary file, then rename)."""
-    arrays: dict[str, np.ndarray] = {}
+def save_poses(path: Path, poses: PoseSet, aux: dict[str, np.ndarray] | None = None) -> None:
+    """Write a PoseSet (and ``aux`` arrays) as an ``.npz`` atomically (a temporary file renamed
+    into place)."""
+    arrays: dict[str, np.ndarray] = {f"aux.{k}": np.asarray(v) for k, v in (aux or {}).items()}
     for name in _POSESET_COLUMNS:
         v = getattr(poses, name)
         if v is not None:
@@ -147,13 +172,19 @@ def save_poses(path: Path, poses: PoseSet) -> None:
 
 
 def load_poses(path: Path) -> PoseSet:
-    """Inverse of :func:`save_poses`."""
+    """Inverse of :func:`save_poses` (the PoseSet)."""
+    return load_poses_aux(path)[0]
+
+
+def load_poses_aux(path: Path) -> tuple[PoseSet, dict[str, np.ndarray]]:
+    """Inverse of :func:`save_poses`: the PoseSet and the ``aux`` arrays."""
     with np.load(path, allow_pickle=False) as z:
         cols: dict[str, Any] = {n: z[n] for n in _POSESET_COLUMNS if n in z.files}
         cols["extra"] = {n[6:]: z[n] for n in z.files if n.startswith("extra.")}
+        aux = {n[4:]: z[n] for n in z.files if n.startswith("aux.")}
     for opt in ("visibility", "keypoint_scores"):
         cols.setdefault(opt, None)
-    return PoseSet(**cols)
+    return PoseSet(**cols), aux
 
 
 def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
@@ -239,7 +270,7 @@ def predict_condition(
     progress: bool = False,
     max_new_batches: int | None = None,
     stats: PredictStats | None = None,
-) -> PoseSet:
+) -> tuple[PoseSet, Covered | None]:
     """Predictions for ``ids`` under ``cond``, batch by batch, each batch cached atomically.
 
     Args:
@@ -256,26 +287,47 @@ def predict_condition(
             tests use it to simulate a killed run.
 
     Returns:
-        All predictions, ordered by image id (stable within an image).
+        All predictions, ordered by image id (stable within an image), and for occlusion the
+        covered ground-truth keypoints.
     """
     stats = stats if stats is not None else PredictStats()
     k, d = adapter.skeleton.num_keypoints, int(adapter.dims)
     parts: list[PoseSet] = []
+    cov_rows: list[np.ndarray] = []
+    cov_flags: list[np.ndarray] = []
     bar = _progress(len(ids), cond.key, progress)
     new = 0
     for start, chunk in _batches(ids, batch_size):
         path = cache_dir / f"batch-{start:07d}-{start + len(chunk):07d}.npz"
         stats.images += len(chunk)
         if path.exists():
-            parts.append(load_poses(path))
+            pred, aux = load_poses_aux(path)
+            parts.append(pred)
+            if "covered_rows" in aux:
+                cov_rows.append(aux["covered_rows"])
+                cov_flags.append(aux["covered"])
             stats.cached_batches += 1
         else:
             if max_new_batches is not None and new >= max_new_batches:
                 raise KeyboardInterrupt(f"stopped after {new} new batches (max_new_batches)")
             t0 = time.perf_counter()
-            images = [
-                apply_condition(dataset.load_image(int(i)), int(i), cond, seed) for i in chunk
+            applied = [
+                apply_condition(dataset.load_image(int(i)), int(i), cond, seed, dataset)
+                for i in chunk
             ]
+            images = [a.image for a in applied]
+            aux: dict[str, np.ndarray] = {}
+            if cond.kind == "occlusion":
+                k_gt = dataset.gt.num_joints
+                aux["covered_rows"] = np.concatenate(
+                    [a.rows for a in applied if a.rows is not None] or [np.zeros(0, np.int64)]
+                )
+                aux["covered"] = np.concatenate(
+                    [a.covered for a in applied if a.covered is not None]
+                    or [np.zeros((0, k_gt), bool)]
+                )
+                cov_rows.append(aux["covered_rows"])
+                cov_flags.append(aux["covered"])
             bx = [boxes(int(i)) for i in chunk] if boxes is not None else None
             batch = Batch(
                 image_ids=chunk.astype(np.int64),
@@ -289,7 +341,7 @@ def predict_condition(
             _check_predictions(pred, chunk, k, d, batch)
             if bx is not None:
                 pred = _with_gt_rows(pred, chunk, [b[2] for b in bx])
-            save_poses(path, pred)
+            save_poses(path, pred, aux)
             parts.append(pred)
             stats.new_batches += 1
             stats.predicted_images += len(chunk)
@@ -302,7 +354,13 @@ def predict_condition(
         bar.close()
     allp = concat_posesets(parts, k, d)
     order = np.argsort(allp.image_id, kind="stable")
-    return allp.take(order)
+    covered = None
+    if cond.kind == "occlusion":
+        covered = Covered(
+            np.concatenate(cov_rows) if cov_rows else np.zeros(0, np.int64),
+            np.concatenate(cov_flags) if cov_flags else np.zeros((0, dataset.gt.num_joints), bool),
+        )
+    return allp.take(order), covered
 
 
 def _with_gt_rows(pred: PoseSet, chunk: IntArray, rows: list[np.ndarray]) -> PoseSet:
@@ -370,37 +428,57 @@ def evaluate_condition(
     *,
     n_boot: int,
     seed: int,
+    covered: Covered | None = None,
 ) -> list[MetricBlock]:
-    """Every metric of the suite on the images ``ids``."""
+    """Every metric of the suite on the images ``ids``.
+
+    With ``covered`` (occlusion), the ground truth's covered visible keypoints become occluded
+    (v 2 -> 1) and every metric is computed twice: on all keypoints (key as usual) and on the
+    covered keypoints only (key + ``/occluded``: the GT keeps just the covered keypoints, and
+    persons with none are ignored, as COCO ignores persons without labelled keypoints).
+    """
     sel_img = np.isin(dataset.images.id, ids)
     images = dataset.images.take(np.flatnonzero(sel_img))
     gt = dataset.gt
+    variants: list[tuple[str, PoseSet]] = [("", gt)]
+    if covered is not None and gt.visibility is not None:
+        flags = np.zeros(gt.visibility.shape, bool)
+        flags[covered.rows] = covered.flags
+        vis_all = np.where(flags & (gt.visibility == 2), 1.0, gt.visibility)
+        vis_occ = np.where(flags, gt.visibility, 0.0)
+        variants = [
+            ("", gt.with_columns(visibility=vis_all)),
+            ("/occluded", gt.with_columns(
+                visibility=vis_occ,
+                num_keypoints=np.count_nonzero(vis_occ > 0, axis=1).astype(np.int64),
+            )),
+        ]  # fmt: skip
     gt_rows = np.flatnonzero(np.isin(gt.image_id, ids))
-    gt_sub = gt.take(gt_rows)
     pred = pred.take(np.flatnonzero(np.isin(pred.image_id, ids)))
     out = []
-    for spec in suite.metrics:
-        s = spec.model_dump() if hasattr(spec, "model_dump") else dict(spec)
-        out.append(
-            evaluate_metric(
-                s,
-                gt_sub,
-                pred,
-                images,
-                dataset.skeleton,
-                gt_rows=gt_rows,
-                box_source=str(suite.boxes),
-                n_boot=n_boot,
-                seed=seed,
+    for suffix, g in variants:
+        gt_sub = g.take(gt_rows)
+        for spec in suite.metrics:
+            s = spec.model_dump() if hasattr(spec, "model_dump") else dict(spec)
+            block = evaluate_metric(
+                s, gt_sub, pred, images, dataset.skeleton, gt_rows=gt_rows,
+                box_source=str(suite.boxes), n_boot=n_boot, seed=seed,
                 breakdowns=tuple(getattr(suite, "breakdowns", ()) or ())
-                if s["name"] == "oks"
-                else (),
-            )
-        )
+                if s["name"] == "oks" and not suffix else (),
+            )  # fmt: skip
+            if suffix:
+                block = replace(block, key=block.key + suffix)
+            out.append(block)
     return out
 
 
 # ------------------------------------------------------------------------------ whole runs
+
+
+def _covered_aux(covered: Covered | None) -> dict[str, np.ndarray] | None:
+    if covered is None:
+        return None
+    return {"covered_rows": covered.rows, "covered": covered.flags}
 
 
 def _gt_box_source(dataset: Any) -> Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -440,6 +518,13 @@ def run(options: RunOptions) -> Path:
 
     t_start = time.perf_counter()
     suite = load_suite(options.suite)
+    overrides = {k: v for k, v in (("dataset", options.dataset), ("boxes", options.boxes)) if v}
+    if overrides:
+        from posebench.datasets import get_spec
+
+        if options.dataset:
+            get_spec(options.dataset)  # "did you mean" on a typo
+        suite = suite.model_copy(update=overrides)
     dataset = load_dataset(suite.dataset, options.data_root, limit=options.limit)
     args: dict[str, Any] = dict(options.adapter_args)
     if options.device is not None:
@@ -479,11 +564,12 @@ def run(options: RunOptions) -> Path:
     out = Path(options.output)
     out.mkdir(parents=True, exist_ok=True)
     conditions = expand_conditions(suite.conditions)
+    check_conditions(conditions)
     results: list[ConditionResult] = []
     for cond in conditions:
         stats = PredictStats()
         cache = out / "cache" / sig / dataset.name / cond.key / f"seed-{seed}" / shard_tag
-        pred = predict_condition(
+        pred, covered = predict_condition(
             adapter,
             dataset,
             ids,
@@ -496,9 +582,11 @@ def run(options: RunOptions) -> Path:
             max_new_batches=options.max_batches,
             stats=stats,
         )
-        save_poses(out / "predictions" / f"{cond.key}.npz", pred)
+        save_poses(out / "predictions" / f"{cond.key}.npz", pred, _covered_aux(covered))
         t0 = time.perf_counter()
-        blocks = evaluate_condition(suite, dataset, ids, pred, n_boot=options.n_boot, seed=seed)
+        blocks = evaluate_condition(
+            suite, dataset, ids, pred, n_boot=options.n_boot, seed=seed, covered=covered
+        )
         stats_eval = time.perf_counter() - t0
         for b in blocks:
             if b.matches:
@@ -692,14 +780,23 @@ def merge(
     boot = first["n_boot"] if n_boot is None else n_boot
     results = []
     for key, c in first["conditions"].items():
-        parts = [load_poses(d / "predictions" / f"{key}.npz") for d, _ in metas]
+        loaded = [load_poses_aux(d / "predictions" / f"{key}.npz") for d, _ in metas]
+        parts = [p for p, _ in loaded]
+        covered = None
+        if c["kind"] == "occlusion":
+            covered = Covered(
+                np.concatenate([a["covered_rows"] for _, a in loaded]),
+                np.concatenate([a["covered"] for _, a in loaded]),
+            )
         k = dataset.skeleton.num_keypoints
         pred = concat_posesets(parts, k, parts[0].keypoints.shape[2] if len(parts[0]) else 2)
         pred = pred.take(np.argsort(pred.image_id, kind="stable"))
         cond = Condition(c["kind"], c["name"], c["severity"], tuple(sorted(c["params"].items())))
-        blocks = evaluate_condition(suite, dataset, ids, pred, n_boot=boot, seed=first["seed"])
+        blocks = evaluate_condition(
+            suite, dataset, ids, pred, n_boot=boot, seed=first["seed"], covered=covered
+        )
         output.mkdir(parents=True, exist_ok=True)
-        save_poses(output / "predictions" / f"{key}.npz", pred)
+        save_poses(output / "predictions" / f"{key}.npz", pred, _covered_aux(covered))
         for b in blocks:
             if b.matches:
                 save_matches(output / "matches" / f"{key}.{b.key.replace('/', '-')}.npz", b.matches)

@@ -36,6 +36,7 @@ DEMO_EXAMPLES = """\
 examples:
   posebench demo                       # mediapipe on the embedded COCO sample
   posebench demo --output runs/demo --format json
+  posebench demo --suite coco-c --limit 8      # the corruption suite on 8 sample images
 """
 
 
@@ -64,6 +65,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--suite", required=True, help="suite name (posebench ls suites) or YAML file")
     p.add_argument("--output", required=True, type=Path, help="run folder to write")
     _common(p)
+    p.add_argument("--dataset", help="run the suite on another dataset (e.g. coco-sample)")
+    p.add_argument("--boxes", choices=("gt", "detector"), help="override the suite's box source")
     p.add_argument("--limit", type=int, help="first N images (sorted ids) only")
     p.add_argument("--shard", default="1/1", help="i/n: run the i-th of n shards (default 1/1)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="passed to adapters that take it")
@@ -96,9 +99,12 @@ def add_parsers(sub: Any) -> None:
     d.add_argument("--output", type=Path, help="run folder (default: a new temporary folder)")
     d.add_argument("--adapter", default="mediapipe", help="adapter to demo (default mediapipe)")
     d.add_argument("--adapter-arg", action="append", default=[], metavar="KEY=VALUE")
-    d.add_argument("--suite", default="demo")
+    d.add_argument("--suite", default="demo", help="a suite to run on the embedded sample instead")
     _common(d)
-    d.set_defaults(func=demo_cmd, limit=None, shard="1/1", device=None, batch_size=None)
+    d.add_argument("--limit", type=int, help="first N images only")
+    d.set_defaults(
+        func=demo_cmd, shard="1/1", device=None, batch_size=None, dataset=None, boxes=None
+    )
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -137,6 +143,8 @@ def _options(args: argparse.Namespace, output: Path) -> Any:
         n_boot=args.ci,
         seed=args.seed,
         progress=progress_enabled() and not args.no_progress,
+        dataset=args.dataset,
+        boxes=args.boxes,
     )
 
 
@@ -156,6 +164,9 @@ def merge_cmd(args: argparse.Namespace) -> int:
 
 def demo_cmd(args: argparse.Namespace) -> int:
     from posebench.runner import run
+
+    if args.suite != "demo":  # any suite, on the embedded sample with GT boxes
+        args.dataset, args.boxes = "coco-sample", "gt"
 
     output = args.output or Path(tempfile.mkdtemp(prefix="posebench-demo-"))
     t0 = time.perf_counter()
