@@ -1,0 +1,192 @@
+"""One entry point from the runner to every condition: corruption, occlusion, low light.
+
+``apply_condition(image, image_id, condition, seed, dataset)`` returns the transformed image and,
+for occlusion, which ground-truth keypoints ended up covered. Deterministic per (image id,
+condition, severity, seed): seeds come from :func:`posebench.conditions.rng.condition_seed`,
+never from a global generator, so batches, shards and devices give the same bytes.
+
+Explicit tables, no registry: :data:`KINDS` lists what each kind accepts.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from posebench.conditions.rng import condition_seed
+from posebench.errors import InputError
+
+Image = npt.NDArray[np.uint8]
+
+#: the seeding protocols of a corruption (``params: {protocol: ...}`` in a suite).
+#: ``posebench``: a seed per (image, condition, severity, run seed) — every image gets its own
+#: noise. ``advmix``: the COCO-C protocol of Wang et al. 2021 (AdvMix): the same seed for every
+#: image (``np.random.seed(1)`` before each call: one noise field per image size), then the
+#: corrupted image saved as JPEG at Pillow's default quality 75, as their released images are.
+PROTOCOLS = ("posebench", "advmix")
+
+
+def _corruption_names() -> tuple[str, ...]:
+    from posebench.conditions.corruptions import CORRUPTIONS
+
+    return tuple(CORRUPTIONS)
+
+
+def _occlusion_names() -> tuple[str, ...]:
+    from posebench.conditions.occlusion import OCCLUSIONS
+
+    return ("occlusion", *OCCLUSIONS)
+
+
+def _lowlight_names() -> tuple[str, ...]:
+    from posebench.conditions.lowlight import METHODS
+
+    return ("lowlight", *METHODS)
+
+
+#: kind -> function listing the transform names it accepts.
+KINDS = {
+    "corruption": _corruption_names,
+    "occlusion": _occlusion_names,
+    "lowlight": _lowlight_names,
+}
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An image under a condition.
+
+    Attributes:
+        image: (H, W, 3) uint8 RGB.
+        rows: (M,) dataset GT rows the occluders were placed on, or None (not an occlusion).
+        covered: (M, K) bool: labelled keypoints of those persons now under an occluder.
+    """
+
+    image: Image
+    rows: npt.NDArray[np.int64] | None = None
+    covered: npt.NDArray[np.bool_] | None = None
+
+
+def check_condition(kind: str, name: str, severity: int) -> None:
+    """InputError unless ``name`` is a transform of ``kind`` and 1 <= severity <= 5."""
+    if kind not in KINDS:
+        raise InputError(f"unknown condition kind {kind!r}; known: {', '.join(KINDS)}")
+    names = KINDS[kind]()
+    if name not in names:
+        import difflib
+
+        close = difflib.get_close_matches(name, names, n=2)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise InputError(
+            f"unknown {kind} {name!r}{hint} (known: {', '.join(names)})", field="conditions"
+        )
+    if not 1 <= int(severity) <= 5:
+        raise InputError(f"severity {severity} outside 1-5", field="conditions")
+
+
+def _jpeg75(image: Image) -> Image:
+    from PIL import Image as PILImage
+
+    buf = io.BytesIO()
+    PILImage.fromarray(image).save(buf, format="JPEG", quality=75)
+    buf.seek(0)
+    with PILImage.open(buf) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
+def apply_condition(
+    image: Image,
+    image_id: int,
+    kind: str,
+    name: str,
+    severity: int,
+    seed: int,
+    *,
+    params: dict[str, Any] | None = None,
+    dataset: Any = None,
+) -> Applied:
+    """The image under one condition.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        image_id: the dataset image id (part of the seed).
+        kind, name, severity: the condition (``corruption``/``occlusion``/``lowlight``).
+        seed: the run's condition seed.
+        params: ``protocol`` for corruptions (:data:`PROTOCOLS`); ``method`` for low light.
+        dataset: the loaded dataset (occlusion reads the image's ground truth and a donor image).
+    """
+    params = dict(params or {})
+    if kind == "corruption":
+        from posebench.conditions.corruptions import corrupt
+
+        protocol = params.get("protocol", "posebench")
+        if protocol not in PROTOCOLS:
+            raise InputError(
+                f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}",
+                field="conditions.params.protocol",
+            )
+        if protocol == "advmix":
+            out = corrupt(image, name, severity, condition_seed(0, name, severity, 1))
+            return Applied(_jpeg75(out))
+        return Applied(
+            corrupt(image, name, severity, condition_seed(image_id, name, severity, seed))
+        )
+    if kind == "lowlight":
+        from posebench.conditions.lowlight import lowlight
+
+        method = "physics" if name == "lowlight" else name
+        s = condition_seed(image_id, f"lowlight/{method}", severity, seed)
+        return Applied(lowlight(image, severity, s, image_id, method=method))
+    if kind == "occlusion":
+        return _occlude(image, image_id, "rectangles" if name == "occlusion" else name,
+                        severity, seed, dataset)  # fmt: skip
+    raise InputError(f"unknown condition kind {kind!r}", field="conditions")
+
+
+def occluded_rows(dataset: Any, image_id: int) -> npt.NDArray[np.int64]:
+    """GT rows that get occluders: non-crowd persons with labelled keypoints and a box."""
+    rows = np.asarray(dataset.gt_rows(image_id), np.int64)
+    gt = dataset.gt
+    keep = ~gt.iscrowd[rows] & (gt.num_keypoints[rows] > 0)
+    box = gt.bbox[rows]
+    keep &= np.isfinite(box).all(axis=1) & (box[:, 2] > 0) & (box[:, 3] > 0)
+    return rows[keep]
+
+
+def donor_id(dataset: Any, image_id: int, seed: int) -> int | None:
+    """Another image of the dataset to cut object-like occluders from (deterministic)."""
+    ids = np.sort(np.asarray(dataset.images.id, np.int64))
+    others = ids[ids != image_id]
+    if not len(others):
+        return None
+    return int(others[condition_seed(image_id, "occlusion/donor", 0, seed) % len(others)])
+
+
+def _occlude(
+    image: Image, image_id: int, name: str, severity: int, seed: int, dataset: Any
+) -> Applied:
+    from posebench.conditions.occlusion import occlude
+
+    if dataset is None:
+        raise InputError("occlusion needs the dataset's ground truth", field="conditions")
+    rows = occluded_rows(dataset, image_id)
+    gt = dataset.gt
+    donor = None
+    if name == "objects":
+        d = donor_id(dataset, image_id, seed)
+        donor = dataset.load_image(d) if d is not None else None
+    vis = (
+        gt.visibility[rows]
+        if gt.visibility is not None
+        else np.full(gt.keypoints[rows].shape[:2], 2.0)
+    )
+    res = occlude(
+        image, gt.keypoints[rows, :, :2], vis, gt.bbox[rows], name, severity,
+        condition_seed(image_id, f"occlusion/{name}", severity, seed), image_id,
+        skeleton=dataset.skeleton, donor=donor,
+    )  # fmt: skip
+    return Applied(np.asarray(res.image, np.uint8), rows, np.asarray(res.covered, bool))

@@ -1,0 +1,282 @@
+"""CPU corruptions: determinism, sizes, errors, severity trends, agreement with imagecorruptions.
+
+Reference: imagecorruptions-imaug 1.1.5 (bit-identical to imagecorruptions 1.1.2 on 16 of the 19
+corruptions for a given ``np.random`` state). Tolerances (ours vs reference, same image):
+- byte-identical: contrast, pixelate;
+- JPEG: mean |diff| < 0.5 grey level (OpenCV's vs Pillow's libjpeg; identical on this machine);
+- within 1 grey level on every value, mean |diff| < 0.25: brightness, saturate, defocus_blur,
+  gaussian_blur, zoom_blur, and motion_blur's filter for a fixed angle (float32 vs float64
+  before the reference's truncation);
+- random corruptions (other generator): per-channel mean within 2 and std within 2.5 grey
+  levels (noise, 160x240 image), averaged over seeds for the spatial ones (fog: mean within 8,
+  std within 6; frost: within the range the six reference photographs give, +-12).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from posebench.conditions import (
+    BENCHMARK_CORRUPTIONS,
+    CORRUPTIONS,
+    EXTRA_CORRUPTIONS,
+    condition_seed,
+    corrupt,
+    rng,
+)
+from posebench.conditions import corruptions as C
+from tests.conftest import reference
+
+DATA = Path(__file__).parent / "data" / "corruptions"
+IMAUG_HINT = "pip install imagecorruptions-imaug==1.1.5"
+RANDOM = (
+    "gaussian_noise", "shot_noise", "impulse_noise", "glass_blur", "motion_blur", "snow",
+    "frost", "fog", "elastic_transform", "speckle_noise", "spatter",
+)  # fmt: skip
+
+
+def _load(size: tuple[int, int]) -> np.ndarray:
+    img = cv2.imread(str(DATA / "000000000785.jpg"))[..., ::-1]
+    return np.ascontiguousarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA))
+
+
+@pytest.fixture(scope="module")
+def small() -> np.ndarray:
+    return _load((96, 64))
+
+
+@pytest.fixture(scope="module")
+def medium() -> np.ndarray:
+    return _load((240, 160))
+
+
+def _ref_run(ic: object, img: np.ndarray, name: str, s: int, np_seed: int) -> np.ndarray:
+    np.random.seed(np_seed)  # noqa: NPY002 - the reference draws from the legacy global state
+    return np.asarray(ic.corrupt(img, corruption_name=name, severity=s))  # type: ignore[attr-defined]
+
+
+def test_table() -> None:
+    assert len(CORRUPTIONS) == 19
+    assert BENCHMARK_CORRUPTIONS[0] == "gaussian_noise"
+    assert BENCHMARK_CORRUPTIONS[-1] == "jpeg_compression"
+    assert len(BENCHMARK_CORRUPTIONS) == 15
+    assert EXTRA_CORRUPTIONS == ("speckle_noise", "gaussian_blur", "spatter", "saturate")
+
+
+@pytest.mark.parametrize("name", list(CORRUPTIONS))
+def test_deterministic_and_seeded(small: np.ndarray, name: str) -> None:
+    a = corrupt(small, name, 3, 11)
+    b = corrupt(small.copy(), name, 3, 11)
+    assert a.shape == small.shape
+    assert a.dtype == np.uint8
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, small) or name == "jpeg_compression"
+    c = corrupt(small, name, 3, 12)
+    assert np.array_equal(a, c) != (name in RANDOM)
+
+
+def test_input_not_mutated(small: np.ndarray) -> None:
+    before = small.copy()
+    for name in CORRUPTIONS:
+        corrupt(small, name, 5, 1)
+    assert np.array_equal(small, before)
+
+
+def test_condition_seed() -> None:
+    s = condition_seed(785, "fog", 3, 0)
+    assert s == condition_seed(785, "fog", 3, 0)
+    assert 0 <= s < 2**63
+    others = {
+        condition_seed(786, "fog", 3, 0),
+        condition_seed(785, "snow", 3, 0),
+        condition_seed(785, "fog", 4, 0),
+        condition_seed(785, "fog", 3, 1),
+    }
+    assert s not in others
+    assert len(others) == 4
+
+
+def test_rng_streams() -> None:
+    u = rng.uniform_np(5, 1, 100_000)
+    assert u.min() > 0.0
+    assert u.max() < 1.0
+    assert abs(u.mean() - 0.5) < 0.005
+    assert np.array_equal(rng.uniform_np(5, 1, 10, 40), u[40:50])  # counter-based: any slice
+    n = rng.normal_np(5, 1, 200_000)
+    assert abs(n.mean()) < 0.01
+    assert abs(n.std() - 1.0) < 0.01
+    assert abs(float(np.mean(n**4)) - 3.0) < 0.1
+    assert not np.array_equal(rng.bits_np(5, 1, 64), rng.bits_np(5, 2, 64))
+    assert not np.array_equal(rng.bits_np(5, 1, 64), rng.bits_np(2**40 + 5, 1, 64))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (17, 23), (31, 8)])
+def test_odd_sizes(shape: tuple[int, int]) -> None:
+    img = (np.arange(shape[0] * shape[1] * 3) * 37 % 256).astype(np.uint8).reshape(*shape, 3)
+    for name in CORRUPTIONS:
+        for s in (1, 5):
+            out = corrupt(img, name, s, 3)
+            assert out.shape == img.shape, (name, s)
+            assert out.dtype == np.uint8, (name, s)
+
+
+def test_bad_input(small: np.ndarray) -> None:
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) RGB"):
+        corrupt(small[..., 0], "fog", 1, 0)
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) RGB"):
+        corrupt(small[..., :1], "fog", 1, 0)
+    with pytest.raises(ValueError, match="uint8"):
+        corrupt(small.astype(np.float32), "fog", 1, 0)
+    with pytest.raises(ValueError, match="did you mean 'gaussian_noise'"):
+        corrupt(small, "gausian_noise", 1, 0)
+    for s in (0, 6, 2.5):
+        with pytest.raises(ValueError, match="severity"):
+            corrupt(small, "fog", s, 0)  # type: ignore[arg-type]
+
+
+def _hf(img: np.ndarray) -> float:
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    return float(np.var(cv2.Laplacian(g, cv2.CV_64F)))
+
+
+def test_severity_trends(medium: np.ndarray) -> None:
+    x = medium.astype(np.float64)
+    for name in ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise"):
+        err = [np.std(corrupt(medium, name, s, 1) - x) for s in range(1, 6)]
+        assert all(a < b for a, b in itertools.pairwise(err)), (name, err)
+    for name in ("gaussian_blur", "defocus_blur", "zoom_blur", "pixelate", "glass_blur"):
+        hf = [_hf(corrupt(medium, name, s, 1)) for s in range(1, 6)]
+        assert hf[0] < _hf(medium), (name, hf)
+        assert hf[4] < hf[0], (name, hf)
+        if name not in ("glass_blur", "zoom_blur"):  # their severities trade parameters off
+            assert all(a >= b for a, b in itertools.pairwise(hf)), (name, hf)
+    hf = [_hf(corrupt(medium, "motion_blur", s, 1)) for s in range(1, 6)]
+    assert hf[4] < hf[0] < _hf(medium)
+    means = [corrupt(medium, "brightness", s, 1).mean() for s in range(1, 6)]
+    assert medium.mean() < means[0]
+    assert all(a < b for a, b in itertools.pairwise(means))
+    stds = [corrupt(medium, "contrast", s, 1).std() for s in range(1, 6)]
+    assert medium.std() > stds[0]
+    assert all(a > b for a, b in itertools.pairwise(stds))
+    err = [np.abs(corrupt(medium, "jpeg_compression", s, 1) - x).mean() for s in range(1, 6)]
+    assert all(a < b for a, b in itertools.pairwise(err)), err
+    err = [np.abs(corrupt(medium, "elastic_transform", s, 1) - x).mean() for s in range(1, 6)]
+    assert all(a < b for a, b in itertools.pairwise(err)), err
+
+
+def test_glass_sources_match_sequential_loop() -> None:
+    """The vectorised chain-following equals the reference's sequential copy loop."""
+    h, w = 19, 26
+    for d, seed in ((1, 3), (2, 4), (4, 5)):
+        img = (np.arange(h * w, dtype=np.int64)).reshape(h, w)
+        b = rng.bits_np(seed, C.S_GLASS, 2 * h * w).reshape(h * w, 2)
+        x = img.copy()
+        for hh in range(h - d, d, -1):
+            for ww in range(w - d, d, -1):
+                p = hh * w + ww
+                dx = int(b[p, 0] % (2 * d)) - d
+                dy = int(b[p, 1] % (2 * d)) - d
+                x[hh, ww] = x[hh + dy, ww + dx]
+        src = C.glass_sources(h, w, d, seed, 0)
+        assert np.array_equal(img.reshape(-1)[src], x.reshape(-1)), d
+
+
+def test_pixelate_matches_pillow() -> None:
+    pil = pytest.importorskip("PIL.Image", reason="Pillow is the pixelate reference")
+    gen = np.random.default_rng(0)
+    for h, w in ((64, 96), (425, 640), (480, 640), (17, 23), (33, 7)):
+        img = gen.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        for s in range(1, 6):
+            c = C.PIXELATE[s - 1]
+            small = pil.fromarray(img).resize((max(int(w * c), 1), max(int(h * c), 1)), pil.BOX)
+            ref = np.asarray(small.resize((w, h), pil.NEAREST)).astype(int)
+            d = np.abs(corrupt(img, "pixelate", s, 0).astype(int) - ref)
+            # byte-identical at COCO-like sizes; Pillow's two-pass rounding differs by 1 on a
+            # few values for some tiny odd sizes (not reproduced yet)
+            assert d.max() <= (0 if h >= 64 else 1), (h, w, s)
+
+
+EXACTISH = ("brightness", "saturate", "defocus_blur", "gaussian_blur", "zoom_blur")
+
+
+@pytest.mark.parametrize("name", ["contrast", "pixelate", "jpeg_compression", *EXACTISH])
+def test_agrees_with_reference(small: np.ndarray, name: str) -> None:
+    ic = reference("imagecorruptions", IMAUG_HINT)
+    img = _load((80, 60)) if name == "zoom_blur" else small
+    for s in range(1, 6):
+        ours = corrupt(img, name, s, 0).astype(int)
+        ref = _ref_run(ic, img, name, s, 1).astype(int)
+        d = np.abs(ours - ref)
+        if name in ("contrast", "pixelate"):
+            assert d.max() == 0, (name, s)
+        elif name == "jpeg_compression":
+            assert d.mean() < 0.5, (name, s, d.mean())
+        else:
+            assert d.max() <= 1, (name, s, d.max(), d.mean())
+            assert d.mean() < 0.25, (name, s, d.max(), d.mean())
+
+
+def test_motion_filter_agrees_with_reference(small: np.ndarray) -> None:
+    ic = reference("imagecorruptions", IMAUG_HINT)
+    for s, angle in ((1, -30.0), (3, 10.5), (5, 44.0)):
+        r, sig = C.MOTION_BLUR[s - 1]
+        ref = np.uint8(np.clip(ic.corruptions._motion_blur(small, r, sig, angle), 0, 255))
+        ker = C.motion_kernel(r, sig, angle, *small.shape[:2])
+        ours = cv2.filter2D(small.astype(np.float32), -1, ker, borderType=cv2.BORDER_REPLICATE)
+        d = np.abs(np.clip(ours, 0, 255).astype(np.uint8).astype(int) - ref.astype(int))
+        assert d.max() <= 1, (s, d.max(), d.mean())
+        assert d.mean() < 0.25, (s, d.max(), d.mean())
+
+
+@pytest.mark.parametrize("name", ["gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise"])
+def test_noise_statistics_match_reference(medium: np.ndarray, name: str) -> None:
+    ic = reference("imagecorruptions", IMAUG_HINT)
+    for s in (1, 3, 5):
+        ours = corrupt(medium, name, s, 7).astype(np.float64)
+        ref = _ref_run(ic, medium, name, s, 7).astype(np.float64)
+        dm = np.abs(ours.mean((0, 1)) - ref.mean((0, 1)))
+        ds = np.abs(ours.std((0, 1)) - ref.std((0, 1)))
+        assert dm.max() < 2.0, (name, s, dm, ds)
+        assert ds.max() < 2.5, (name, s, dm, ds)
+
+
+@pytest.mark.parametrize(
+    ("name", "tol_mean", "tol_std"),
+    [
+        ("glass_blur", 1.5, 1.5),
+        ("elastic_transform", 1.5, 1.5),
+        ("snow", 4.0, 4.0),
+        ("spatter", 3.0, 3.0),
+        ("fog", 8.0, 6.0),
+    ],
+)
+def test_spatial_statistics_match_reference(
+    small: np.ndarray, name: str, tol_mean: float, tol_std: float
+) -> None:
+    ic = reference("imagecorruptions", IMAUG_HINT)
+    seeds = range(4) if name != "glass_blur" else range(2)
+    if name == "glass_blur":  # numba reference; a bigger image keeps the statistics stable
+        small = _load((240, 160))
+    for s in (1, 3, 5):
+        ours = np.mean([corrupt(small, name, s, k).astype(float).mean() for k in seeds])
+        ref = np.mean([_ref_run(ic, small, name, s, k).astype(float).mean() for k in seeds])
+        ostd = np.mean([corrupt(small, name, s, k).astype(float).std() for k in seeds])
+        rstd = np.mean([_ref_run(ic, small, name, s, k).astype(float).std() for k in seeds])
+        assert abs(ours - ref) < tol_mean, (s, ours, ref, ostd, rstd)
+        assert abs(ostd - rstd) < tol_std, (s, ours, ref, ostd, rstd)
+
+
+def test_frost_statistics_within_reference_range(small: np.ndarray) -> None:
+    ic = reference("imagecorruptions", IMAUG_HINT)
+    for s in (1, 3, 5):
+        refs = np.array([_ref_run(ic, small, "frost", s, k).mean((0, 1)) for k in range(12)])
+        ours = np.array([corrupt(small, "frost", s, k).mean((0, 1)) for k in range(4)])
+        assert (ours >= refs.min(0) - 12).all(), s
+        assert (ours <= refs.max(0) + 12).all(), s
+        tex = corrupt(small, "frost", s, 0).astype(float) - small * C.FROST[s - 1][0]
+        assert tex.std() > 3.0  # a texture, not a flat tint
