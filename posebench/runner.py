@@ -429,6 +429,7 @@ def evaluate_condition(
     n_boot: int,
     seed: int,
     covered: Covered | None = None,
+    box_source: str | None = None,
 ) -> list[MetricBlock]:
     """Every metric of the suite on the images ``ids``.
 
@@ -462,7 +463,7 @@ def evaluate_condition(
             s = spec.model_dump() if hasattr(spec, "model_dump") else dict(spec)
             block = evaluate_metric(
                 s, gt_sub, pred, images, dataset.skeleton, gt_rows=gt_rows,
-                box_source=str(suite.boxes), n_boot=n_boot, seed=seed,
+                box_source=box_source or str(suite.boxes), n_boot=n_boot, seed=seed,
                 breakdowns=tuple(getattr(suite, "breakdowns", ()) or ())
                 if s["name"] == "oks" and not suffix else (),
             )  # fmt: skip
@@ -585,7 +586,14 @@ def run(options: RunOptions) -> Path:
         save_poses(out / "predictions" / f"{cond.key}.npz", pred, _covered_aux(covered))
         t0 = time.perf_counter()
         blocks = evaluate_condition(
-            suite, dataset, ids, pred, n_boot=options.n_boot, seed=seed, covered=covered
+            suite,
+            dataset,
+            ids,
+            pred,
+            n_boot=options.n_boot,
+            seed=seed,
+            covered=covered,
+            box_source=box_source,
         )
         stats_eval = time.perf_counter() - t0
         for b in blocks:
@@ -793,7 +801,14 @@ def merge(
         pred = pred.take(np.argsort(pred.image_id, kind="stable"))
         cond = Condition(c["kind"], c["name"], c["severity"], tuple(sorted(c["params"].items())))
         blocks = evaluate_condition(
-            suite, dataset, ids, pred, n_boot=boot, seed=first["seed"], covered=covered
+            suite,
+            dataset,
+            ids,
+            pred,
+            n_boot=boot,
+            seed=first["seed"],
+            covered=covered,
+            box_source=first["box_source"],
         )
         output.mkdir(parents=True, exist_ok=True)
         save_poses(output / "predictions" / f"{key}.npz", pred, _covered_aux(covered))

@@ -193,7 +193,8 @@ def format_run(res: dict[str, Any]) -> str:
         f"suite    {res['suite'].get('name')}  on {res['dataset']['name']} "
         f"({res['dataset']['images']} images)",
     ]
-    for key, c in res["conditions"].items():
+    conds = list(res["conditions"].items())
+    for key, c in conds[:1] if len(conds) > 2 else conds:
         for name, block in c["metrics"].items():
             pct = name.startswith("oks")
             vals = block["values"]
@@ -207,6 +208,16 @@ def format_run(res: dict[str, Any]) -> str:
                     else ""
                 )
                 lines.append(f"  {k:<10} {_fmt(v, pct):>7}{rng}")
+    if len(conds) > 2:  # many conditions: one line each with the headline numbers
+        lines.append(
+            "\ncondition                 " + "  ".join(f"{m:>14}" for m in conds[0][1]["metrics"])
+        )
+        for key, c in conds:
+            cells = []
+            for name, block in c["metrics"].items():
+                v = next(iter(block["values"].values()), None)
+                cells.append(f"{_fmt(v, name.startswith('oks')):>14}")
+            lines.append(f"{key:<25} " + "  ".join(cells))
     for metric, s in (res.get("summary") or {}).items():
         pct = metric.startswith("oks")
         lines.append(
