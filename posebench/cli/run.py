@@ -209,21 +209,26 @@ def format_run(res: dict[str, Any]) -> str:
                 )
                 lines.append(f"  {k:<10} {_fmt(v, pct):>7}{rng}")
     if len(conds) > 2:  # many conditions: one line each with the headline numbers
-        lines.append(
-            "\ncondition                 " + "  ".join(f"{m:>14}" for m in conds[0][1]["metrics"])
-        )
+        keys = list(dict.fromkeys(m for _, c in conds for m in c["metrics"]))
+        lines.append("\ncondition                 " + "  ".join(f"{m:>14}" for m in keys))
         for key, c in conds:
             cells = []
-            for name, block in c["metrics"].items():
-                v = next(iter(block["values"].values()), None)
-                cells.append(f"{_fmt(v, name.startswith('oks')):>14}")
+            for m in keys:
+                block = c["metrics"].get(m)
+                v = next(iter(block["values"].values()), None) if block else None
+                cells.append(f"{_fmt(v, m.startswith('oks')):>14}")
             lines.append(f"{key:<25} " + "  ".join(cells))
-    for metric, s in (res.get("summary") or {}).items():
+    for metric, sm in (res.get("summary") or {}).items():
         pct = metric.startswith("oks")
-        lines.append(
-            f"\nrobustness ({metric}): clean {_fmt(s['clean'], pct)}  "
-            f"mPC {_fmt(s['mPC'], pct)}  rPC {_fmt(s['rPC'], True)}%"
-        )
+        parts = [f"clean {_fmt(sm['clean'], pct)}"]
+        if sm.get("mPC") is not None:
+            parts.append(f"mPC {_fmt(sm['mPC'], pct)}")
+        if sm.get("rPC") is not None:
+            parts.append(f"rPC {_fmt(sm['rPC'], True)}%")
+        if sm.get("mRR") is not None:
+            parts.append(f"mRR {_fmt(sm['mRR'], True)}%")
+        parts += [f"{k} {_fmt(v, pct)}" for k, v in (sm.get("by_kind") or {}).items()]
+        lines.append(f"\nrobustness ({metric}): " + "  ".join(parts))
     tp = res["throughput"].get("images_per_second")
     if tp:
         lines.append(
