@@ -423,3 +423,83 @@ def _single(
             "evaluable": n_e.astype(np.int64),
         },
     )
+
+
+# ------------------------------------------------------------------------ occluded keypoints
+
+
+def occluded_keypoints(
+    gt: PoseSet,
+    pred: PoseSet,
+    images: ImageTable,
+    skeleton: Skeleton,
+    covered: npt.NDArray[np.bool_],
+    matches: OksMatches,
+    *,
+    box_source: str,
+    n_boot: int = 0,
+    seed: int = 0,
+) -> MetricBlock:
+    """Keypoint similarity on the keypoints an occluder covered, and on the others.
+
+    Persons are paired as the OKS evaluation paired them (the detection matched to each counted
+    GT at OKS 0.5); each labelled keypoint then scores its COCO keypoint similarity
+    ``exp(-d^2 / (2 s^2 k^2))`` (0 when the person was not matched). ``KS_occluded`` averages it
+    over covered keypoints, ``KS_other`` over the rest, ``PCK_occluded`` counts covered keypoints
+    with similarity >= 0.5. An exact model scores 1.0 on each.
+
+    Args:
+        gt, pred, images: as :func:`evaluate_metric` (the condition's images and GT rows).
+        covered: (G, K) bool, covered keypoints of ``gt`` rows.
+        matches: the OKS match records of the same evaluation (``MetricBlock.matches[0]``).
+    """
+    from posebench.metrics.bootstrap import bootstrap_ratio
+
+    vis = gt.visibility > 0 if gt.visibility is not None else np.ones(gt.keypoints.shape[:2], bool)
+    sig = skeleton.oks_sigmas()
+    var = (2 * sig) ** 2
+    counted = ~matches.gt_ignore[0]
+    det_pos = matches.gt_match[0, 0]
+    g_rows = matches.gt_row
+    ks = np.zeros(gt.keypoints.shape[:2])
+    hit = counted & (det_pos >= 0)
+    if hit.any():
+        gr = g_rows[hit]
+        dr = matches.det_row[det_pos[hit]]
+        d2 = ((pred.keypoints[dr, :, :2] - gt.keypoints[gr, :, :2]) ** 2).sum(axis=2)
+        area = gt.area[gr] if np.isfinite(gt.area[gr]).all() else gt.bbox[gr, 2] * gt.bbox[gr, 3]
+        ks[gr] = np.exp(-d2 / var[None, :] / (area[:, None] + np.spacing(1)) / 2)
+    use = np.zeros(len(gt), bool)
+    use[g_rows[counted]] = True
+    occ = covered & vis & use[:, None]
+    other = ~covered & vis & use[:, None]
+    n_occ, n_oth = int(occ.sum()), int(other.sum())
+    values = {
+        "KS_occluded": float(ks[occ].mean()) if n_occ else math.nan,
+        "PCK_occluded": float((ks[occ] >= 0.5).mean()) if n_occ else math.nan,
+        "KS_other": float(ks[other].mean()) if n_oth else math.nan,
+        "covered_keypoints": float(n_occ),
+    }
+    per_joint = {
+        n: float(ks[occ[:, j], j].mean()) if occ[:, j].any() else math.nan
+        for j, n in enumerate(skeleton.keypoints)
+    }
+    img_index = np.searchsorted(images.id, gt.image_id)
+    num = np.bincount(img_index, weights=(ks * occ).sum(axis=1), minlength=len(images))
+    den = np.bincount(img_index, weights=occ.sum(axis=1), minlength=len(images))
+    ci: dict[str, dict[str, Any]] = {}
+    if n_boot and n_occ:
+        ci["KS_occluded"] = bootstrap_ratio(
+            num[den > 0], den[den > 0], n_boot=n_boot, seed=seed
+        ).as_dict()
+    parts = {"sigmas": sigmas_name(sig), "pairing": "oks0.5", "boxes": box_source}
+    return MetricBlock(
+        name="keypoints",
+        key="keypoints/occluded",
+        values=values,
+        ci=ci,
+        signature=make_signature("keypoints", parts),
+        higher_is_better=True,
+        per_image={"image_id": images.id.astype(np.int64), "ks_sum": num, "covered": den},
+        per_joint=per_joint,
+    )

@@ -40,7 +40,14 @@ BENCHMARK_CORRUPTIONS = (
 )
 
 #: headline key of each metric family.
-HEADLINE = {"oks": "AP", "pckh": "PCKh", "pck": "PCK", "pcp": "PCP", "pdj": "PDJ"}
+HEADLINE = {
+    "oks": "AP",
+    "pckh": "PCKh",
+    "pck": "PCK",
+    "pcp": "PCP",
+    "pdj": "PDJ",
+    "keypoints": "KS_occluded",
+}
 
 
 def _headline(cond: Mapping[str, Any], metric: str) -> float | None:

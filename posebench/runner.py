@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +86,16 @@ def apply_condition(
         return Applied(image)
     from posebench.conditions.apply import apply_condition as _apply
 
-    return _apply(image, image_id, cond.kind, cond.name, cond.severity, seed,
-                  params=dict(cond.params), dataset=dataset)  # fmt: skip
+    return _apply(
+        image,
+        image_id,
+        cond.kind,
+        cond.name,
+        cond.severity,
+        seed,
+        params=dict(cond.params),
+        dataset=dataset,
+    )
 
 
 def check_conditions(conditions: Sequence[Condition]) -> None:
@@ -434,42 +442,55 @@ def evaluate_condition(
     """Every metric of the suite on the images ``ids``.
 
     With ``covered`` (occlusion), the ground truth's covered visible keypoints become occluded
-    (v 2 -> 1) and every metric is computed twice: on all keypoints (key as usual) and on the
-    covered keypoints only (key + ``/occluded``: the GT keeps just the covered keypoints, and
-    persons with none are ignored, as COCO ignores persons without labelled keypoints).
+    (v 2 -> 1), every metric is computed on all keypoints as usual, and an OKS metric is followed
+    by ``keypoints/occluded``: the keypoint similarity on the covered keypoints alone and on the
+    others, persons paired as the OKS evaluation paired them
+    (:func:`posebench.evaluate.occluded_keypoints`).
     """
+    from posebench.evaluate import occluded_keypoints
+
     sel_img = np.isin(dataset.images.id, ids)
     images = dataset.images.take(np.flatnonzero(sel_img))
     gt = dataset.gt
-    variants: list[tuple[str, PoseSet]] = [("", gt)]
+    flags = None
     if covered is not None and gt.visibility is not None:
         flags = np.zeros(gt.visibility.shape, bool)
         flags[covered.rows] = covered.flags
-        vis_all = np.where(flags & (gt.visibility == 2), 1.0, gt.visibility)
-        vis_occ = np.where(flags, gt.visibility, 0.0)
-        variants = [
-            ("", gt.with_columns(visibility=vis_all)),
-            ("/occluded", gt.with_columns(
-                visibility=vis_occ,
-                num_keypoints=np.count_nonzero(vis_occ > 0, axis=1).astype(np.int64),
-            )),
-        ]  # fmt: skip
+        gt = gt.with_columns(visibility=np.where(flags & (gt.visibility == 2), 1.0, gt.visibility))
     gt_rows = np.flatnonzero(np.isin(gt.image_id, ids))
+    gt_sub = gt.take(gt_rows)
     pred = pred.take(np.flatnonzero(np.isin(pred.image_id, ids)))
+    source = box_source or str(suite.boxes)
     out = []
-    for suffix, g in variants:
-        gt_sub = g.take(gt_rows)
-        for spec in suite.metrics:
-            s = spec.model_dump() if hasattr(spec, "model_dump") else dict(spec)
-            block = evaluate_metric(
-                s, gt_sub, pred, images, dataset.skeleton, gt_rows=gt_rows,
-                box_source=box_source or str(suite.boxes), n_boot=n_boot, seed=seed,
-                breakdowns=tuple(getattr(suite, "breakdowns", ()) or ())
-                if s["name"] == "oks" and not suffix else (),
-            )  # fmt: skip
-            if suffix:
-                block = replace(block, key=block.key + suffix)
-            out.append(block)
+    for spec in suite.metrics:
+        s = spec.model_dump() if hasattr(spec, "model_dump") else dict(spec)
+        block = evaluate_metric(
+            s,
+            gt_sub,
+            pred,
+            images,
+            dataset.skeleton,
+            gt_rows=gt_rows,
+            box_source=source,
+            n_boot=n_boot,
+            seed=seed,
+            breakdowns=tuple(getattr(suite, "breakdowns", ()) or ()) if s["name"] == "oks" else (),
+        )
+        out.append(block)
+        if flags is not None and block.name == "oks" and block.matches:
+            out.append(
+                occluded_keypoints(
+                    gt_sub,
+                    pred,
+                    images,
+                    dataset.skeleton,
+                    flags[gt_rows],
+                    block.matches[0],
+                    box_source=source,
+                    n_boot=n_boot,
+                    seed=seed,
+                )
+            )
     return out
 
 

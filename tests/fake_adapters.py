@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from posebench.adapter import Batch
 from posebench.adapters.oracle import JitterAdapter
 from posebench.poseset import PoseSet
@@ -38,3 +40,22 @@ class NotAnAdapter:
 
     def __init__(self) -> None:
         pass
+
+
+class PixelHashJitter(JitterAdapter):
+    """Jitter whose noise seed also depends on the image's pixels, so predictions change when a
+    condition changes the image: identical predictions then prove identical images."""
+
+    def __init__(self) -> None:
+        super().__init__(noise=0.05)
+
+    def predict(self, batch: Batch) -> PoseSet:
+        import zlib
+
+        parts = []
+        for i, im in zip(batch.image_ids, batch.images, strict=True):
+            self.seed = zlib.crc32(np.ascontiguousarray(im).tobytes())
+            parts.append(super().predict(Batch(image_ids=np.array([i]), images=[im])))
+        from posebench.adapter import concat_posesets
+
+        return concat_posesets(parts, self.skeleton.num_keypoints)

@@ -1,0 +1,256 @@
+"""Synthetic low light, calibrated to real ExLPose captures.
+
+``lowlight(image, severity, seed, image_id, method=...)``, methods (:data:`METHODS`):
+
+``physics`` ("unprocessing", Brooks et al. 2019; MAET, ICCV 2021)
+    sRGB -> linear (the sRGB EOTF), exposure scaled by ``k`` in linear light, white balance
+    undone (:data:`WB_GAIN`), photon shot noise (Poisson: variance ``SHOT * x``) and Gaussian
+    read noise (variance ``READ``), clipped at the black level, quantised to a ``SENSOR_BITS``
+    sensor, white balance re-applied, back to sRGB (the sRGB OETF) and 8 bits. The colour
+    correction matrix is not inverted (a simplification: the calibration captures are nearly
+    neutral, per-channel means within 15% of each other).
+``darken``
+    The baseline without noise: sRGB values times a factor, rounded. The factor gives the same
+    mean grey level as ``physics`` on a typical well-lit image (:func:`darken_factor`).
+``exlpose``
+    ``physics`` followed by the ExLPose evaluation's input normalisation (``img *= 0.4 * 255 /
+    per-channel mean``, :func:`exlpose_normalize`), i.e. what an ExLPose model is fed. Without it
+    every level is nearly black (mean 0.1-3 grey levels), as the real captures are.
+
+Levels. The ExLPose test splits are defined by the gain (dB) the *well-lit* camera needed for the
+same scene and exposure time (the file names' ``gain_``): LL-Normal <= 14.9 dB, LL-Hard
+15.6-24.0, LL-Extreme 24.1-38.8; the low-light camera keeps a fixed gain (3.4 dB in the files
+here), so a scene needing ``g`` dB more amplification is ``10**(g/20)`` times darker at the same
+noise parameters. Severity s maps to a gain :data:`LEVEL_GAIN_DB` and ``k = K_AT_0DB *
+10**(-g/20)``:
+
+======== ======== =================================================== =======
+severity gain dB  ExLPose statistic                                   preset
+======== ======== =================================================== =======
+1        9.92     LL-Normal median gain                               normal
+2        15.30    the LL-Normal / LL-Hard boundary
+3        20.34    LL-Hard median gain                                 hard
+4        27.18    LL-Extreme median gain                              extreme
+5        32.55    LL-Extreme 90th percentile gain
+======== ======== =================================================== =======
+
+Calibration (``bench/bench_lowlight_calibration.py``) on the two real ExLPose low-light PNGs of
+the mmpose test data (``tests/data/exlpose``), both taken by the low-light camera at 3.4 dB:
+``exp400`` and ``exp1200`` of the hwangridan series, whose well-lit ``exp400`` test images are
+LL-Hard (16.5-18.6 dB, median 17.89) and ``exp1200`` ones LL-Extreme (26.1-28.2 dB, median
+27.43) (:data:`CALIBRATION_GAIN_DB`). Despite the shared file-name stem they show two different
+scenes (one close person; a street with four small persons), not one scene at two exposures.
+
+* Noise. In the real captures the variance of a pixel around its 9x9 local mean is about its
+  local mean (8-bit grey levels) from 0.02 to 4 grey levels, and the share of exact zeros
+  follows ``exp(-mean)``: photon-counting (Poisson) noise, about one grey level per
+  photo-electron in green, with negligible read noise; red and blue are noisier (var / mean
+  relative to green: R 1.06-1.14, B 1.6-2.6), as white-balance gains applied after capture make
+  them. In the sRGB toe (linear < 0.0031308, below 10 grey levels, where all of these images lie)
+  one grey level is ``1 / (255 * 12.92)`` linear, so ``SHOT = 1 / 3294.6 = 3.04e-4`` (inside the
+  unprocessing range 1e-4-0.012), :data:`WB_GAIN` ``= (1.1, 1.0, 1.8)`` and ``READ`` the largest
+  read noise still consistent with 98% zeros where the local mean is 0.02 (sigma 0.15 grey).
+  Not modelled: the demosaicing's spatial noise correlation (lag-1 correlation 0.43 in the real
+  captures, 0 here) and lens/sensor non-uniformity.
+* Brightness. ``K_AT_0DB`` makes the median mean grey level of the 36 COCO sample images under
+  ``physics`` equal to the real capture at that capture's gain: geometric mean of the two
+  captures' estimates (3.0e-3 from exp400, 5.7e-3 from exp1200: the scenes differ, so each
+  capture is matched within a factor ~1.4). ``LIN_PER_SRGB`` (0.553) is the COCO sample's median
+  ratio of mean linear luminance to mean sRGB value, for ``darken``.
+
+Measured vs synthetic (``image_stats``; synthetic = median over the 36 COCO sample images at the
+capture's gain; the real scenes are spot-lit nights, hence their heavier bright tail, p99):
+
+======== ======= ========= ====== ====== ====== ============= ====== =============
+capture  gain dB           mean   p90    p99    zero_fraction nsr    var_over_mean
+======== ======= ========= ====== ====== ====== ============= ====== =============
+exp400   17.89   real      0.301  0.712  4.120  0.640         1.180  1.495
+exp400   17.89   synthetic 0.420  1.248  2.582  0.482         1.092  1.411
+exp1200  27.43   real      0.190  0.587  2.647  0.727         1.514  1.292
+exp1200  27.43   synthetic 0.142  0.587  1.299  0.732         1.897  1.304
+======== ======= ========= ====== ====== ====== ============= ====== =============
+
+Synthetic levels (``physics``, median over the COCO sample): mean grey 1.04 / 0.56 / 0.32 / 0.15
+/ 0.08, zero fraction 0.30 / 0.41 / 0.56 / 0.73 / 0.82, noise-to-signal 0.68 / 0.93 / 1.27 /
+1.87 / 2.53 for severities 1-5. ``darken`` reaches an all-black image from severity 4 on.
+
+Deterministic per (image id, method, severity, seed): the generator is seeded by
+:func:`posebench.conditions.rng.condition_seed`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from posebench.conditions.rng import condition_seed
+from posebench.errors import InputError
+
+Image = npt.NDArray[np.uint8]
+FloatArray = npt.NDArray[np.float64]
+
+#: method -> what it does.
+METHODS: dict[str, str] = {
+    "physics": "inverse sRGB, exposure k, Poisson shot + Gaussian read noise, 12-bit, sRGB",
+    "darken": "sRGB values times a factor (same mean brightness as physics), no noise",
+    "exlpose": "physics, then ExLPose's input normalisation img *= 0.4*255/channel mean",
+}
+#: severity s -> the well-lit camera gain (dB) of the ExLPose level it imitates.
+LEVEL_GAIN_DB = (9.92, 15.30, 20.34, 27.18, 32.55)
+#: the real calibration captures (tests/data/exlpose) -> well-lit gain (dB) of the ExLPose test
+#: images of the same series and exposure (hwangridan ``exp400``: 16.54, 17.64, 18.14, 18.64 dB,
+#: all LL-Hard; ``exp1200``: 26.08, 27.18, 27.68, 28.18 dB, all LL-Extreme): the medians.
+CALIBRATION_GAIN_DB = {"exp400": 17.89, "exp1200": 27.43}
+#: ExLPose split name -> severity.
+PRESETS = {"normal": 1, "hard": 3, "extreme": 4}
+#: linear exposure factor at 0 dB; k(g) = K_AT_0DB * 10**(-g / 20).
+K_AT_0DB = 4.17e-3
+#: photon shot noise: variance SHOT * x (linear [0, 1] units): one 8-bit toe grey level.
+SHOT = 1.0 / (255.0 * 12.92)
+#: read noise variance (linear units): sigma = 0.15 toe grey levels (real captures: 98% zeros
+#: where the local mean is 0.02; sigma 0.25 would already give 2% extra non-zeros).
+READ = (0.15 * SHOT) ** 2
+#: white-balance gains (R, G, B) the camera applies after capture: R and B carry that much more
+#: noise than G at equal brightness (measured var/mean ratios of the real captures' dark pixels,
+#: relative to green: R 1.06-1.14, B 1.6-2.6).
+WB_GAIN = (1.1, 1.0, 1.8)
+#: sensor bit depth (quantisation before the 8-bit sRGB output).
+SENSOR_BITS = 12
+#: median ratio of mean linear luminance to mean sRGB value over the COCO sample: darken's
+#: factor ``12.92 * k * LIN_PER_SRGB`` then matches physics' mean brightness.
+LIN_PER_SRGB = 0.553
+#: ExLPose's normalisation target, grey levels.
+EXLPOSE_TARGET_MEAN = 0.4 * 255.0
+
+
+def exposure_factor(severity: int) -> float:
+    """Linear exposure factor k of a severity (1-5)."""
+    return float(K_AT_0DB * 10.0 ** (-LEVEL_GAIN_DB[_check_severity(severity) - 1] / 20.0))
+
+
+def darken_factor(severity: int) -> float:
+    """sRGB multiplier of ``darken`` at a severity (1-5)."""
+    return float(exposure_factor(severity) * 12.92 * LIN_PER_SRGB)
+
+
+def _check_severity(severity: int) -> int:
+    if isinstance(severity, bool) or int(severity) != severity or not 1 <= int(severity) <= 5:
+        raise InputError(f"severity {severity!r} outside 1-5", field="severity")
+    return int(severity)
+
+
+def srgb_to_linear(v: FloatArray) -> FloatArray:
+    """sRGB EOTF (IEC 61966-2-1): values in [0, 1] -> linear light in [0, 1]."""
+    v = np.asarray(v, np.float64)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: FloatArray) -> FloatArray:
+    """Inverse sRGB EOTF: linear light in [0, 1] -> sRGB values in [0, 1]."""
+    x = np.asarray(x, np.float64)
+    return np.where(
+        x <= 0.0031308, 12.92 * x, 1.055 * np.maximum(x, 0.0031308) ** (1 / 2.4) - 0.055
+    )
+
+
+def exlpose_normalize(image: Image) -> Image:
+    """ExLPose's inference-time normalisation ``img *= 0.4 * 255 / per-channel mean``.
+
+    Upstream keeps floats without clipping; here the result is clipped to [0, 255] and rounded to
+    uint8 (a channel whose mean is 0 stays 0). image: (H, W, 3) uint8 -> (H, W, 3) uint8.
+    """
+    x = np.asarray(image, np.float64)
+    mean = x.reshape(-1, x.shape[-1]).mean(axis=0)
+    gain = np.where(mean > 0, EXLPOSE_TARGET_MEAN / np.maximum(mean, 1e-12), 0.0)
+    return np.clip(np.rint(x * gain), 0, 255).astype(np.uint8)
+
+
+def lowlight(
+    image: Image, severity: int, seed: int, image_id: int, *, method: str = "physics"
+) -> Image:
+    """The image as a low-light capture.
+
+    Args:
+        image: (H, W, 3) uint8 RGB, well lit (not modified).
+        severity: 1-5 (:data:`LEVEL_GAIN_DB`; :data:`PRESETS` names the ExLPose levels).
+        seed: the run's condition seed.
+        image_id: the image's id (part of the seed).
+        method: a key of :data:`METHODS`.
+
+    Returns:
+        (H, W, 3) uint8 RGB.
+    """
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        shape = getattr(image, "shape", None)
+        raise InputError(f"expected an (H, W, 3) image, got shape {shape}", field="image")
+    if image.dtype != np.uint8:
+        raise InputError(f"expected a uint8 image, got {image.dtype}", field="image")
+    if method not in METHODS:
+        raise InputError(
+            f"unknown low-light method {method!r} (known: {', '.join(METHODS)})", field="method"
+        )
+    s = _check_severity(severity)
+    if method == "darken":
+        out = np.rint(image.astype(np.float64) * darken_factor(s))
+        return np.clip(out, 0, 255).astype(np.uint8)
+    # exlpose draws the same noise as physics: it is exactly the normalised physics image
+    rng = np.random.default_rng(condition_seed(image_id, "lowlight/physics", s, seed))
+    out = expose(image, exposure_factor(s), rng)
+    return exlpose_normalize(out) if method == "exlpose" else out
+
+
+def expose(image: Image, k: float, rng: np.random.Generator) -> Image:
+    """The physics pipeline at exposure factor ``k`` (used by :func:`lowlight` and the
+    calibration): (H, W, 3) uint8 sRGB -> (H, W, 3) uint8 sRGB."""
+    lin = srgb_to_linear(np.asarray(image, np.float64) / 255.0)
+    wb = np.asarray(WB_GAIN, np.float64)
+    # raw sensor: white balance undone, photo-electrons, read noise, black-level clip, ADC
+    electrons = rng.poisson(lin * (k / (SHOT * wb)))
+    raw = electrons * SHOT + rng.normal(0.0, math.sqrt(READ), lin.shape)
+    levels = float(2**SENSOR_BITS - 1)
+    raw = np.rint(np.clip(raw, 0.0, 1.0) * levels) / levels
+    x = np.clip(raw * wb, 0.0, 1.0)
+    return np.clip(np.rint(linear_to_srgb(x) * 255.0), 0, 255).astype(np.uint8)
+
+
+def image_stats(image: Image) -> dict[str, float]:
+    """Brightness and noise statistics of an image (used by the tests and the calibration).
+
+    image: (H, W, 3) uint8. Returns, in 8-bit grey levels of Rec.601 luma unless stated:
+
+    * ``mean``, ``p50``, ``p90``, ``p99``, ``p999``: mean and percentiles;
+    * ``zero_fraction``: share of pixels whose luma is 0;
+    * ``noise``: std of the luma's residual against its 3x3 mean (scaled by sqrt(9/8) so
+      independent noise of std sigma reads sigma); includes fine texture;
+    * ``nsr``: ``noise / mean`` (NaN for a black image);
+    * ``var_over_mean``: the Poisson index of dark pixels: per-channel residual variance around
+      the 9x9 local mean divided by that mean, pooled over pixels whose local mean is in
+      [0.05, 8] grey levels (1 for photon-counting noise at one grey level per electron; NaN
+      when there are no such pixels).
+    """
+    x = np.asarray(image, np.float64)
+    y = x @ np.array([0.299, 0.587, 0.114])
+    mean = float(y.mean())
+    p50, p90, p99, p999 = (float(v) for v in np.percentile(y, [50, 90, 99, 99.9]))
+    r3 = y - cv2.blur(y, (3, 3), borderType=cv2.BORDER_REFLECT)
+    noise = float(np.sqrt(np.mean(r3**2) * 9.0 / 8.0))
+    loc = cv2.blur(x, (9, 9), borderType=cv2.BORDER_REFLECT)
+    sel = (loc >= 0.05) & (loc <= 8.0)
+    vom = (
+        float(np.sum((x - loc)[sel] ** 2) * 81.0 / 80.0 / np.sum(loc[sel]))
+        if np.any(sel) else float("nan")
+    )  # fmt: skip
+    return {
+        "mean": mean,
+        "p50": p50,
+        "p90": p90,
+        "p99": p99,
+        "p999": p999,
+        "zero_fraction": float(np.mean(y == 0)),
+        "noise": noise,
+        "nsr": noise / mean if mean > 0 else float("nan"),
+        "var_over_mean": vom,
+    }

@@ -1,0 +1,363 @@
+"""GitHub-flavoured Markdown leaderboard, for READMEs and pull-request comments.
+
+Deterministic: the same runs give the same bytes (no time of generation; the only dates are the
+runs' own ``created``), so the output can be pinned as a golden file. Numbers are formatted one
+way throughout (:mod:`posebench.report.leaderboard`: OKS as percentages with one decimal, 95%
+intervals in brackets). Text that comes from a run (model names, arguments, paths) is escaped so
+that it shows as text: ``|`` cannot break a table and ``<script>`` is printed, not interpreted.
+Long per-condition tables sit in ``<details>`` blocks, which GitHub folds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from posebench.report.leaderboard import (
+    BREAKDOWN_TITLES,
+    Table,
+    fmt_boxes,
+    fmt_ci,
+    fmt_date,
+    fmt_ratio,
+    fmt_value,
+    unit_of,
+)
+from posebench.robustness import family
+
+
+def esc(text: object) -> str:
+    """Text safe inside a GFM table cell: HTML-escaped, pipes and newlines neutralised."""
+    s = str(text)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = s.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    # no emphasis, code spans or links from run text (names with "_" stay readable: GFM
+    # never emphasises inside a word)
+    return s.replace("`", "\\`").replace("*", "\\*").replace("](", "]\\(")
+
+
+def code(text: object) -> str:
+    """Inline code span that survives backticks inside ``text``."""
+    s = str(text).replace("\n", " ")
+    fence = "``" if "`" in s else "`"
+    return f"{fence} {s} {fence}" if fence == "``" else f"`{s}`"
+
+
+Block = dict[str, Any]
+
+
+def _tbl(
+    head: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    align: Sequence[str],
+    keys: Sequence[Sequence[float | str | None]] | None = None,
+    sortable: bool = False,
+) -> Block:
+    """A table block: raw (unescaped) cell text; ``keys`` are per-cell sort keys (HTML)."""
+    return {
+        "type": "table",
+        "head": list(head),
+        "rows": [list(r) for r in rows],
+        "align": list(align),
+        "keys": [list(k) for k in keys] if keys is not None else None,
+        "sortable": sortable,
+    }
+
+
+def _heading(level: int, text: str) -> Block:
+    return {"type": "heading", "level": level, "text": text}
+
+
+def _text(text: str) -> Block:
+    return {"type": "text", "text": text}
+
+
+def _key(v: float | None, scale: float = 1.0) -> float | None:
+    return None if v is None or v != v else round(v * scale, 6)
+
+
+def leaderboard_block(t: Table) -> Block:
+    """The ranked rows of one table (sortable in HTML)."""
+    from posebench.report.leaderboard import scale_of
+
+    sc = scale_of(t.metric)
+    robust = any(r.mpc is not None or r.mrr is not None for r in t.rows)
+    reported = any(r.reported is not None for r in t.rows)
+    unit = unit_of(t.metric)
+    head = ["Rank", "Model", f"{t.stat} ({unit}) [95% CI]"]
+    align = ["r", "l", "r"]
+    if reported:
+        head.append("Reported")
+        align.append("r")
+    if robust:
+        head += ["mPC", "rPC (%)", "mRR (%)"]
+        align += ["r", "r", "r"]
+    head += ["Boxes", "Architecture", "Input", "Date"]
+    align += ["l", "l", "l", "l"]
+    rows, keys = [], []
+    for r in t.rows:
+        cells = [
+            str(r.rank) if r.rank is not None else "—",
+            r.label,
+            fmt_ci(r.value, r.low, r.high, t.metric),
+        ]
+        k: list[float | str | None] = [r.rank, r.label, _key(r.value, sc)]
+        if reported:
+            cells.append(fmt_value(r.reported, t.metric))
+            k.append(_key(r.reported, sc))
+        if robust:
+            cells += [fmt_value(r.mpc, t.metric), fmt_ratio(r.rpc), fmt_ratio(r.mrr)]
+            k += [_key(r.mpc, sc), _key(r.rpc), _key(r.mrr)]
+        cells += [fmt_boxes(r.box_source), r.architecture, r.input_size, fmt_date(r.created)]
+        k += [fmt_boxes(r.box_source), r.architecture, r.input_size, r.created]
+        rows.append(cells)
+        keys.append(k)
+    return _tbl(head, rows, align, keys, sortable=True)
+
+
+def _ci_section(t: Table) -> list[Block]:
+    ci = t.sections.get("ci") or {}
+    stats = list(dict.fromkeys(s for per in ci.values() for s in per))
+    if not stats:
+        return []
+    rows = [
+        [label]
+        + [
+            fmt_ci(
+                (per.get(s) or {}).get("estimate"),
+                (per.get(s) or {}).get("low"),
+                (per.get(s) or {}).get("high"),
+                t.metric,
+            )
+            for s in stats
+        ]
+        for label, per in ci.items()
+    ]
+    out = [
+        _heading(3, "Confidence intervals"),
+        _tbl(["Model", *stats], rows, ["l"] + ["r"] * len(stats)),
+    ]
+    n_boot = sorted({r.n_boot for r in t.rows if r.n_boot})
+    conf = sorted({r.confidence for r in t.rows if r.confidence})
+    if n_boot:
+        pct = f"{100 * conf[0]:g}%" if len(conf) == 1 and conf[0] else "95%"
+        out.append(
+            _text(
+                f"{pct} percentile bootstrap intervals over images "
+                f"({', '.join(str(n) for n in n_boot)} replicates)."
+            )
+        )
+    return out
+
+
+def _per_joint_section(t: Table) -> list[Block]:
+    pj = t.sections.get("per_joint") or {}
+    if not pj:
+        return []
+    labels = [r.label for r in t.rows]
+    rows = [[j] + [fmt_value(vals.get(lbl), t.metric) for lbl in labels] for j, vals in pj.items()]
+    title = (
+        "Per-joint AP (OKS of each keypoint alone)" if family(t.metric) == "oks" else "Per joint"
+    )
+    return [
+        _heading(3, title),
+        {"type": "plot", "plot": "per_joint"},
+        _tbl(["Joint", *labels], rows, ["l"] + ["r"] * len(labels)),
+    ]
+
+
+def _breakdown_section(t: Table) -> list[Block]:
+    bds = t.sections.get("breakdowns") or {}
+    if not bds:
+        return []
+    out = [_heading(3, f"Breakdowns ({t.stat})")]
+    for name, per in bds.items():
+        buckets = list(dict.fromkeys(b for row in per.values() for b in row))
+        rows = [
+            [label] + [fmt_value(row.get(b), t.metric) for b in buckets]
+            for label, row in per.items()
+        ]
+        out += [
+            _heading(4, BREAKDOWN_TITLES.get(name, name)),
+            {"type": "plot", "plot": f"breakdown:{name}"},
+            _tbl(["Model", *buckets], rows, ["l"] + ["r"] * len(buckets)),
+        ]
+    return out
+
+
+def _severities(rob: dict[str, Any]) -> list[str]:
+    sev = {s for per in rob.values() for m in per.values() for s in m.get("by_severity", {})}
+    return sorted(sev, key=lambda s: (len(s), s))
+
+
+def _robustness_section(t: Table) -> list[Block]:
+    rob = t.sections.get("robustness") or {}
+    if not rob:
+        return []
+    sevs = _severities(rob)
+    rows = []
+    for label, per in rob.items():
+        for metric, s in per.items():
+            name = label if metric == t.metric else f"{label} ({metric})"
+            rows.append(
+                [name, fmt_value(s["clean"], metric)]
+                + [fmt_value(s["by_severity"].get(x), metric) for x in sevs]
+                + [fmt_value(s["mPC"], metric), fmt_ratio(s["rPC"]), fmt_ratio(s["mRR"])]
+            )
+    head = ["Model", "clean", *(f"s{x}" for x in sevs), "mPC", "rPC (%)", "mRR (%)"]
+    out = [
+        _heading(3, f"Robustness versus severity ({t.stat})"),
+        _text(
+            "Mean over the conditions at each severity. mPC: mean over the 15 benchmark "
+            "corruptions x severities (COCO-C); rPC = mPC / clean; mRR: mean of condition / "
+            "clean over every stressed condition."
+        ),
+        {"type": "plot", "plot": "severity"},
+        _tbl(head, rows, ["l"] + ["r"] * (len(head) - 1)),
+    ]
+    for label, per in rob.items():
+        for metric, s in per.items():
+            conds = s["by_condition"]
+            if not conds:
+                continue
+            kinds = s.get("kinds") or {}
+            crow = [
+                [n, kinds.get(n, ""), fmt_value(d.get("mean"), metric)]
+                + [fmt_value(d.get(x), metric) for x in sevs]
+                for n, d in conds.items()
+            ]
+            out.append(
+                {
+                    "type": "details",
+                    "summary": f"{label}: {metric} by condition",
+                    "plot": f"conditions:{label}:{metric}",
+                    "table": _tbl(
+                        ["Condition", "Kind", "mean", *(f"s{x}" for x in sevs)],
+                        crow,
+                        ["l", "l"] + ["r"] * (1 + len(sevs)),
+                    ),
+                }
+            )
+    return out
+
+
+def _error_section(t: Table) -> list[Block]:
+    errs = t.sections.get("error_analysis") or {}
+    if not errs:
+        return []
+    types = list(dict.fromkeys(k for e in errs.values() for k in (e.get("shares") or {})))
+    gains = list(dict.fromkeys(k for e in errs.values() for k in (e.get("AP_gain") or {})))
+    rows = [
+        [label]
+        + [fmt_ratio((e.get("shares") or {}).get(k)) for k in types]
+        + [fmt_value((e.get("AP_gain") or {}).get(k), "oks") for k in gains]
+        for label, e in errs.items()
+    ]
+    head = ["Model", *(f"{k} (%)" for k in types), *(f"AP gain: {k}" for k in gains)]
+    return [
+        _heading(3, "Error analysis (Ronchi and Perona 2017)"),
+        _text(
+            "Share of matched keypoints by error type, and the AP gained when each error type "
+            "is corrected."
+        ),
+        _tbl(head, rows, ["l"] + ["r"] * (len(head) - 1)),
+    ]
+
+
+def _runs_block(t: Table) -> Block:
+    """Provenance of each row: run folder (its name), weights, posebench version, created."""
+    rows = []
+    for r, run in zip(t.rows, t.runs, strict=True):
+        pb = run.results.get("posebench") or {}
+        git = pb.get("git")
+        rows.append(
+            [
+                r.label,
+                run.path.name,
+                r.weights,
+                f"{pb.get('version', '?')}" + (f" ({git})" if git else ""),
+                r.created or "—",
+            ]
+        )
+    return {
+        "type": "details",
+        "summary": "Runs",
+        "plot": None,
+        "table": _tbl(["Model", "Run", "Weights", "posebench", "Created"], rows, ["l"] * 5),
+    }
+
+
+def table_blocks(t: Table) -> list[Block]:
+    """One table's document: heading, signature, leaderboard, notes, then its sections.
+
+    Blocks are dicts with raw text (``heading``, ``text``, ``signature``, ``note``, ``table``,
+    ``details``, ``plot``); the Markdown and HTML renderers escape as their format needs.
+    """
+    blocks: list[Block] = [
+        _heading(2, t.title),
+        {
+            "type": "signature",
+            "signature": t.signature,
+            "text": f"ranked by {t.stat} ({'higher' if t.higher_is_better else 'lower'} is better)",
+        },
+        leaderboard_block(t),
+    ]
+    blocks += [{"type": "note", "text": n} for n in t.notes]
+    blocks.append(_runs_block(t))
+    blocks += _ci_section(t)
+    blocks += _per_joint_section(t)
+    blocks += _breakdown_section(t)
+    blocks += _robustness_section(t)
+    blocks += _error_section(t)
+    return blocks
+
+
+def _md_table(b: Block) -> str:
+    marks = {"l": ":---", "r": "---:", "c": ":---:"}
+    lines = [
+        "| " + " | ".join(esc(h) for h in b["head"]) + " |",
+        "| " + " | ".join(marks[a] for a in b["align"]) + " |",
+    ]
+    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in b["rows"]]
+    return "\n".join(lines)
+
+
+def render_blocks(blocks: Sequence[Block]) -> str:
+    """Blocks as Markdown (plots are left out: Markdown carries the numbers)."""
+    parts = []
+    for b in blocks:
+        kind = b["type"]
+        if kind == "heading":
+            parts.append("#" * int(b["level"]) + " " + esc(b["text"]))
+        elif kind == "text":
+            parts.append(esc(b["text"]))
+        elif kind == "note":
+            parts.append("> " + esc(b["text"]))
+        elif kind == "signature":
+            parts.append(f"Signature: {code(b['signature'])} · {esc(b['text'])}")
+        elif kind == "table":
+            parts.append(_md_table(b))
+        elif kind == "details":
+            parts.append(
+                f"<details><summary>{esc(b['summary'])}</summary>\n\n"
+                f"{_md_table(b['table'])}\n\n</details>"
+            )
+    return "\n\n".join(parts)
+
+
+def intro(tables: Sequence[Table]) -> str:
+    """The sentence under the title."""
+    n_runs = sum(len(t.rows) for t in tables)
+    return (
+        f"{n_runs} run{'s' if n_runs != 1 else ''} in {len(tables)} "
+        f"table{'s' if len(tables) != 1 else ''}; runs are ranked together only when their "
+        "suite, dataset and headline signature agree. Generated by posebench report."
+    )
+
+
+def render(tables: Sequence[Table], title: str, notes: Sequence[str] = ()) -> str:
+    """The whole Markdown report (ends with a newline)."""
+    parts = [f"# {esc(title)}", esc(intro(tables))]
+    parts += [f"> {esc(n)}" for n in notes]
+    parts += [render_blocks(table_blocks(t)) for t in tables]
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,450 @@
+"""``posebench report``: leaderboard rows, ranking, Markdown golden file, HTML escaping,
+model-index, plots, bad input.
+
+The golden Markdown (tests/data/report/golden.md) is regenerated only on purpose:
+
+    POSEBENCH_REGEN_GOLDEN=1 python -m pytest -q -p no:cacheprovider tests/test_report.py -k golden
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from posebench.cli.main import main
+from posebench.errors import InputError
+from posebench.report import leaderboard as lb
+from posebench.report import markdown
+
+DATA = Path(__file__).parent / "data" / "report"
+RUNS = sorted(p for p in DATA.iterdir() if (p / "results.json").is_file())
+HOSTILE = "<script>alert(1)</script>"
+
+
+def _results(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / name / "results.json").read_text())
+    return data
+
+
+def _write_run(folder: Path, results: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(results))
+    return folder
+
+
+def _with_ap(results: dict[str, Any], ap: float | None, name: str) -> dict[str, Any]:
+    r = copy.deepcopy(results)
+    r["adapter"]["args"] = {"tag": name}
+    block = r["conditions"]["clean"]["metrics"]["oks"]
+    block["values"]["AP"] = ap
+    block["ci"] = {}
+    return r
+
+
+# ------------------------------------------------------------------------------------ ranking
+
+
+def test_rank_ties_share_and_skip() -> None:
+    assert lb.rank([0.5, 0.7, 0.5, 0.1], higher_is_better=True) == [2, 1, 2, 4]
+    # equal at the displayed precision (one decimal of a percentage) is a tie
+    assert lb.rank([0.7131, 0.7129, 0.70], True, scale=100) == [1, 1, 3]
+    assert lb.rank([0.7131, 0.7129], True, decimals=2, scale=100) == [1, 2]
+
+
+def test_rank_lower_is_better_and_missing() -> None:
+    assert lb.rank([50.0, 40.0, float("nan"), 40.0, None], higher_is_better=False) == [
+        3,
+        1,
+        None,
+        1,
+        None,
+    ]
+
+
+def test_tables_rank_ties_in_order(tmp_path: Path) -> None:
+    base = _results("oracle-demo")
+    runs = [
+        _write_run(tmp_path / "a", _with_ap(base, 0.60, "a")),
+        _write_run(tmp_path / "b", _with_ap(base, 0.80, "b")),
+        _write_run(tmp_path / "c", _with_ap(base, 0.60, "c")),
+        _write_run(tmp_path / "d", _with_ap(base, None, "d")),
+    ]
+    (t,) = lb.build_tables(lb.load_runs(runs))
+    assert [(r.model, r.rank) for r in t.rows] == [
+        ("oracle(tag=b)", 1),
+        ("oracle(tag=a)", 2),
+        ("oracle(tag=c)", 2),
+        ("oracle(tag=d)", None),
+    ]
+    assert any("not ranked" in n and "tag=d" in n for n in t.notes)
+    # the order the runs are given in does not matter
+    (t2,) = lb.build_tables(lb.load_runs(runs[::-1]))
+    assert [r.to_json() for r in t2.rows] == [r.to_json() for r in t.rows]
+
+
+def test_lower_is_better_metric_ranks_ascending(tmp_path: Path) -> None:
+    base = _results("oracle-demo")
+    paths = []
+    for name, err in (("far", 80.0), ("near", 40.0), ("mid", 60.0)):
+        r = copy.deepcopy(base)
+        r["adapter"]["args"] = {"tag": name}
+        r["headline"] = "mpjpe"
+        r["conditions"]["clean"]["metrics"] = {
+            "mpjpe": {
+                "values": {"MPJPE": err},
+                "ci": {"MPJPE": {"estimate": err, "low": err - 1, "high": err + 2}},
+                "signature": "mpjpe|align:root|unit:mm|v:0.1.0",
+                "higher_is_better": False,
+                "per_joint": {},
+                "breakdowns": {},
+            }
+        }
+        paths.append(_write_run(tmp_path / name, r))
+    (t,) = lb.build_tables(lb.load_runs(paths))
+    assert not t.higher_is_better
+    assert [r.model for r in t.rows] == ["oracle(tag=near)", "oracle(tag=mid)", "oracle(tag=far)"]
+    assert [r.rank for r in t.rows] == [1, 2, 3]
+    text = markdown.render([t], "mpjpe")
+    assert "MPJPE (mm) [95% CI]" in text
+    assert "| 1 | oracle(tag=near) | 40.0 [39.0, 42.0] |" in text
+    assert "lower is better" in text
+
+
+def test_mixed_signatures_are_separate_tables() -> None:
+    runs = lb.load_runs([DATA / "mediapipe-demo", DATA / "oracle-demo", DATA / "jitter-demo"])
+    tables = lb.build_tables(runs)
+    assert len(tables) == 2
+    sigs = {t.signature for t in tables}
+    assert any("boxes:gt" in s for s in sigs)
+    assert any("boxes:none" in s for s in sigs)
+    by_box = {("boxes:gt" in t.signature): [r.adapter for r in t.rows] for t in tables}
+    assert by_box[True] == ["mediapipe"]
+    assert by_box[False] == ["oracle", "jitter"]
+    notes = lb.separation_notes(tables)
+    assert len(notes) == 1
+    assert "boxes: gt vs none" in notes[0]
+    text = markdown.render(tables, "t", notes)
+    assert "headline signatures differ (boxes: gt vs none)" in text
+
+
+def test_version_only_difference_is_ranked_together_with_a_note(tmp_path: Path) -> None:
+    a = _results("jitter-demo")
+    b = copy.deepcopy(_results("oracle-demo"))
+    block = b["conditions"]["clean"]["metrics"]["oks"]
+    block["signature"] = block["signature"].replace("v:0.1.0", "v:0.2.0")
+    b["posebench"]["version"] = "0.2.0"
+    runs = lb.load_runs([_write_run(tmp_path / "a", a), _write_run(tmp_path / "b", b)])
+    (t,) = lb.build_tables(runs)
+    assert len(t.rows) == 2
+    assert any("versions differ" in n for n in t.notes)
+
+
+# ---------------------------------------------------------------------------------- rows, CI
+
+
+def test_row_fields_from_results() -> None:
+    (t,) = lb.build_tables(lb.load_runs([DATA / "mediapipe-demo"]))
+    row = t.rows[0]
+    block = _results("mediapipe-demo")["conditions"]["clean"]["metrics"]["oks"]
+    assert row.value == block["values"]["AP"]
+    assert (row.low, row.high) == (block["ci"]["AP"]["low"], block["ci"]["AP"]["high"])
+    assert row.architecture == "BlazePose GHUM 3D (full)"
+    assert row.input_size == "256×256"
+    assert row.box_source == "gt"
+    assert row.value is not None
+    cell = lb.fmt_ci(row.value, row.low, row.high, "oks")
+    assert cell == (
+        f"{100 * row.value:.1f} [{100 * block['ci']['AP']['low']:.1f}, "
+        f"{100 * block['ci']['AP']['high']:.1f}]"
+    )
+    assert re.fullmatch(r"\d+\.\d \[\d+\.\d, \d+\.\d\]", cell)
+
+
+def test_robustness_columns_and_sections() -> None:
+    (t,) = lb.build_tables(lb.load_runs([DATA / "mediapipe-coco-c"]))
+    summ = _results("mediapipe-coco-c")["summary"]["oks"]
+    row = t.rows[0]
+    assert (row.mpc, row.rpc, row.mrr) == (summ["mPC"], summ["rPC"], summ["mRR"])
+    rob = t.sections["robustness"]["mediapipe"]["oks"]
+    assert set(rob["by_condition"]) == {"gaussian_noise", "motion_blur", "fog"}
+    assert rob["kinds"]["fog"] == "corruption"
+    text = markdown.render([t], "t")
+    assert f"| {100 * summ['mPC']:.1f} | {100 * summ['rPC']:.1f} | {100 * summ['mRR']:.1f} |" in (
+        text
+    )
+
+
+def test_occlusion_metrics_listed() -> None:
+    (t,) = lb.build_tables(lb.load_runs([DATA / "jitter-occlusion"]))
+    assert set(t.sections["robustness"][t.rows[0].label]) == {"oks", "oks/occluded"}
+    assert "(oks/occluded)" in markdown.render([t], "t")
+
+
+def test_reported_from_info_and_file(tmp_path: Path) -> None:
+    runs = lb.load_runs([DATA / "mediapipe-coco-c", DATA / "synthetic-lite-coco-c"])
+    (t,) = lb.build_tables(runs)
+    rep = {r.model: (r.reported, r.reported_source) for r in t.rows}
+    assert rep["mediapipe(model_complexity=0)"] == (0.123, "adapter")
+    assert rep["mediapipe"] == (None, None)
+    f = tmp_path / "reported.yaml"
+    f.write_text("mediapipe: {AP: 62.3}\n")  # a percentage, as papers print it
+    (t,) = lb.build_tables(runs, lb.load_reported(f))
+    rep = {r.model: (r.reported, r.reported_source) for r in t.rows}
+    assert rep["mediapipe"][0] == pytest.approx(0.623)
+    assert rep["mediapipe"][1] == "file"
+    assert "| 62.3 |" in markdown.render([t], "t")
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [("[1, 2]\n", "mapping"), ("m: {AP: high}\n", "'AP'"), ("m: [1]\n", "m")],
+)
+def test_bad_reported_file(tmp_path: Path, text: str, needle: str) -> None:
+    f = tmp_path / "rep.yaml"
+    f.write_text(text)
+    with pytest.raises(InputError) as e:
+        lb.load_reported(f)
+    assert str(f) in str(e.value)
+    assert needle in str(e.value)
+
+
+# ---------------------------------------------------------------------------------- markdown
+
+
+def test_markdown_golden() -> None:
+    text = markdown.render(
+        lb.build_tables(lb.load_runs(RUNS)),
+        "posebench report fixtures",
+        lb.separation_notes(lb.build_tables(lb.load_runs(RUNS))),
+    )
+    golden = DATA / "golden.md"
+    if os.environ.get("POSEBENCH_REGEN_GOLDEN") == "1":
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_markdown_deterministic_and_via_cli(tmp_path: Path) -> None:
+    out = tmp_path / "lb.md"
+    assert (
+        main(
+            [
+                "report",
+                *map(str, RUNS[::-1]),
+                "--output",
+                str(out),
+                "--title",
+                "posebench report fixtures",
+            ]
+        )
+        == 0
+    )
+    assert out.read_text() == (DATA / "golden.md").read_text()
+
+
+def test_markdown_escapes_hostile_text(tmp_path: Path) -> None:
+    r = copy.deepcopy(_results("oracle-demo"))
+    r["adapter"]["name"] = HOSTILE
+    r["adapter"]["args"] = {"x": 'a"b&c|d'}
+    r["adapter"]["info"]["architecture"] = "[click](http://example.com) *bold*"
+    run = _write_run(tmp_path / "run", r)
+    text = markdown.render(lb.build_tables(lb.load_runs([run])), "t")
+    assert HOSTILE not in text
+    assert '&lt;script&gt;alert(1)&lt;/script&gt;(x=a"b&amp;c\\|d)' in text
+    assert "](http" not in text
+    assert "\\*bold\\*" in text
+    # the table still has as many cells in every leaderboard line
+    lines = [ln for ln in text.splitlines() if ln.startswith("| ")][:3]
+    assert len({len(re.split(r"(?<!\\)\|", ln)) for ln in lines}) == 1
+
+
+# -------------------------------------------------------------------------------------- html
+
+
+def _html(runs: list[Path], **kw: Any) -> str:
+    pytest.importorskip("jinja2", reason="the HTML report needs jinja2 (posebench[report])")
+    pytest.importorskip("matplotlib", reason="the HTML report needs matplotlib")
+    from posebench.report import html as report_html
+
+    tables = lb.build_tables(lb.load_runs(runs))
+    return report_html.render(tables, kw.pop("title", "t"), lb.separation_notes(tables), **kw)
+
+
+def test_html_escapes_hostile_names_and_paths(tmp_path: Path) -> None:
+    r = copy.deepcopy(_results("oracle-demo"))
+    r["adapter"]["name"] = HOSTILE
+    r["adapter"]["args"] = {"q": "\"'><img src=x onerror=alert(2)>&amp;"}
+    folder = tmp_path / "run \"<b>&'x"
+    run = _write_run(folder, r)
+    page = _html([run], title="<i>title</i> & co", n_examples=0)
+    assert HOSTILE not in page
+    assert "<img src=x" not in page
+    assert "<i>title" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;i&gt;title&lt;/i&gt; &amp; co" in page
+    assert "run &#34;&lt;b&gt;&amp;&#39;x" in page  # the run folder, escaped
+    assert page.count("<script>") == 1  # ours only
+    # nothing can reach the network: a strict CSP, and every src is a data URI
+    assert "default-src 'none'" in html.unescape(page)
+    assert all(s.startswith("data:") for s in re.findall(r'src="([^"]*)"', page))
+    assert not re.search(r"""(?:href|src)=["']?(?:https?:)?//""", page)
+
+
+def test_html_has_plots_examples_and_sortable_table() -> None:
+    page = _html(RUNS)
+    assert 'class="sortable"' in page
+    assert page.count("data:image/png;base64,") >= 6  # per-joint, breakdowns, severity, PR...
+    assert page.count("data:image/jpeg;base64,") == 4  # worst examples of mediapipe-demo
+    assert "Precision–recall (clean)" in page
+    assert "no example images for" in page  # the runs that kept no predictions
+
+
+def test_pr_curve_matches_ap50() -> None:
+    pytest.importorskip("matplotlib")
+    from posebench.report.html import pr_curve
+
+    run = lb.load_run(DATA / "mediapipe-demo")
+    pr = pr_curve(run, "oks")
+    assert pr is not None
+    values = run.results["conditions"]["clean"]["metrics"]["oks"]["values"]
+    # COCO AP50 is the mean interpolated precision over the 101 recall thresholds
+    assert float(np.mean(pr["OKS .50"])) == pytest.approx(values["AP50"], abs=1e-12)
+    assert float(np.mean(pr["OKS .75"])) == pytest.approx(values["AP75"], abs=1e-12)
+
+
+def test_worst_images_are_lowest_mean_oks() -> None:
+    from posebench.report.html import worst_images
+    from posebench.results import read_samples
+
+    run = lb.load_run(DATA / "mediapipe-demo")
+    worst = worst_images(run, "oks", 3)
+    s = read_samples(DATA / "mediapipe-demo" / "samples.parquet")
+    v = s["oks.mean_oks"][np.isfinite(s["oks.mean_oks"])]
+    assert [w[1] for w in worst] == sorted(v)[:3]
+
+
+# ------------------------------------------------------------------------------------- plots
+
+
+def test_plots_are_byte_stable_pngs() -> None:
+    pytest.importorskip("matplotlib")
+    from posebench.report import plots
+
+    def make() -> bytes:
+        return plots.grouped_bars(
+            ["a", "b"], {"m1": [1.0, None], "m2": [0.5, 2.0]}, title="t", ylabel="AP (%)"
+        )
+
+    a, b = make(), make()
+    assert a[:8] == b"\x89PNG\r\n\x1a\n"
+    assert a == b
+    assert b"Software" not in a
+    assert b"matplotlib" not in a
+    c = plots.severity_curves({"x": {0: 1.0, 1: 0.5}}, title="t", ylabel="y", mean={0: 1, 1: 0.5})
+    assert c == plots.severity_curves(
+        {"x": {0: 1.0, 1: 0.5}}, title="t", ylabel="y", mean={0: 1, 1: 0.5}
+    )
+
+
+def test_draw_example_marks_skeletons() -> None:
+    from PIL import Image
+
+    from posebench.report import plots
+
+    img = np.zeros((100, 200, 3), np.uint8)
+    kp = np.array([[[20.0, 20.0], [80.0, 80.0]]])
+    jpeg = plots.draw_example(
+        img, kp, np.ones((1, 2), bool), kp + np.array([100.0, 0.0]), np.ones((1, 2), bool), [(0, 1)]
+    )
+    im = np.asarray(Image.open(__import__("io").BytesIO(jpeg)).convert("RGB")).astype(int)
+    assert im.shape == (100, 200, 3)
+    assert im[50, 50, 1] > 150
+    assert im[50, 50, 0] < 100
+    assert im[50, 150, 0] > 150
+    assert im[50, 150, 1] < 100
+
+
+# ------------------------------------------------------------------------------- model-index
+
+
+def test_model_index_structure(tmp_path: Path) -> None:
+    out = tmp_path / "card.md"
+    assert main(["report", *map(str, RUNS), "--format", "model-index", "--output", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("---\n")
+    assert text.endswith("---\n")
+    data = yaml.safe_load(text.strip().strip("-"))
+    entries = data["model-index"]
+    names = [e["name"] for e in entries]
+    assert len(names) == len(set(names))
+    mp = next(e for e in entries if e["name"] == "mediapipe")
+    assert len(mp["results"]) == 2  # demo and coco-c
+    for e in entries:
+        for res in e["results"]:
+            assert res["task"]["type"] == "keypoint-detection"
+            assert set(res["dataset"]) >= {"name", "type"}
+            for m in res["metrics"]:
+                assert set(m) == {"type", "value", "name", "verified"}
+                assert m["verified"] is False
+                assert isinstance(m["value"], float)
+    demo = next(r for r in mp["results"] if r["dataset"]["config"] == "demo")
+    ap = next(m for m in demo["metrics"] if m["type"] == "AP")
+    want = _results("mediapipe-demo")["conditions"]["clean"]["metrics"]["oks"]["values"]["AP"]
+    assert ap["value"] == round(100 * want, 1)
+    assert demo["dataset"]["type"] == "coco"
+    cococ = next(r for r in mp["results"] if r["dataset"]["config"] == "coco-c")
+    assert {"mPC", "rPC", "mRR"} <= {m["type"] for m in cococ["metrics"]}
+
+
+def test_json_format(tmp_path: Path) -> None:
+    out = tmp_path / "lb.json"
+    assert main(["report", *map(str, RUNS), "--output", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["schema"] == "posebench.report/1"
+    assert sum(len(t["rows"]) for t in data["tables"]) == len(RUNS)
+    t = next(t for t in data["tables"] if t["suite"] == "coco-c")
+    assert [r["rank"] for r in t["rows"]] == [1, 2]
+    assert {"ci", "per_joint", "breakdowns", "robustness", "error_analysis"} == set(t["sections"])
+
+
+# --------------------------------------------------------------------------------- bad input
+
+
+def test_not_a_run_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path), "--output", str(tmp_path / "x.md")]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "results.json") in err
+    assert "run folder" in err
+
+
+def test_wrong_schema_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "results.json").write_text(json.dumps({"schema": "other/9"}))
+    assert main(["report", str(DATA / "oracle-demo"), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "results.json") in err
+    assert "'schema'" in err
+
+
+def test_missing_field_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    r = _results("oracle-demo")
+    del r["conditions"]["clean"]["metrics"]["oks"]["values"]
+    _write_run(tmp_path / "bad", r)
+    assert main(["report", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "bad/results.json" in err
+    assert "condition 'clean'" in err
+    assert "'values'" in err
+
+
+def test_not_json_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "results.json").write_text("{nope")
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err

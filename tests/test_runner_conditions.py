@@ -1,0 +1,90 @@
+"""Conditions through the runner: occlusion scoring, determinism across batch sizes, low light."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from posebench.results import read_results_json
+from posebench.runner import RunOptions, load_poses, run
+from tests.conftest import reference
+
+
+def _suite(tmp: Path, conditions: str) -> str:
+    p = tmp / "s.yaml"
+    p.write_text(
+        "name: t\ndataset: coco-sample\nboxes: gt\nbatch_size: 4\n"
+        "metrics:\n  - {name: oks, mode: coco}\nconditions:\n  - clean\n" + conditions + "seed: 3\n"
+    )
+    return str(p)
+
+
+def test_oracle_is_exact_on_occluded_keypoints(tmp_path: Path) -> None:
+    suite = _suite(
+        tmp_path,
+        "  - {occlusion: rectangles, severities: [2, 5]}\n"
+        "  - {occlusion: hands, severities: [3]}\n",
+    )
+    res = read_results_json(
+        run(RunOptions(adapter="oracle", suite=suite, output=tmp_path / "o", n_boot=0, limit=10))
+    )
+    for key in ("rectangles@2", "rectangles@5", "hands@3"):
+        m = res["conditions"][key]["metrics"]
+        assert m["oks"]["values"]["AP"] == 1.0
+        occ = m["keypoints/occluded"]["values"]
+        assert occ["KS_occluded"] == 1.0
+        assert occ["KS_other"] == 1.0
+        assert occ["covered_keypoints"] > 0
+    more = res["conditions"]["rectangles@5"]["metrics"]["keypoints/occluded"]["values"]
+    less = res["conditions"]["rectangles@2"]["metrics"]["keypoints/occluded"]["values"]
+    assert more["covered_keypoints"] > less["covered_keypoints"]
+
+
+def test_conditions_are_deterministic_across_batch_sizes(tmp_path: Path) -> None:
+    suite = _suite(
+        tmp_path,
+        "  - {corruption: shot_noise, severities: [4]}\n"
+        "  - {occlusion: objects, severities: [3]}\n"
+        "  - {lowlight: physics, severities: [2]}\n",
+    )
+    outs = []
+    for b in (1, 3, 7):
+        out = run(
+            RunOptions(
+                adapter="tests.fake_adapters:PixelHashJitter",
+                suite=suite,
+                output=tmp_path / f"b{b}",
+                n_boot=0,
+                limit=9,
+                batch_size=b,
+            )
+        )
+        outs.append(out)
+    for key in ("shot_noise@4", "objects@3", "physics@2"):
+        first = load_poses(outs[0] / "predictions" / f"{key}.npz")
+        for other in outs[1:]:
+            p = load_poses(other / "predictions" / f"{key}.npz")
+            np.testing.assert_array_equal(first.keypoints, p.keypoints)
+            np.testing.assert_array_equal(first.score, p.score)
+    a, b = (read_results_json(o)["conditions"] for o in outs[:2])
+    assert {k: c["metrics"] for k, c in a.items()} == {k: c["metrics"] for k, c in b.items()}
+
+
+def test_mediapipe_does_worse_on_the_keypoints_an_occluder_covers(tmp_path: Path) -> None:
+    reference(
+        "mediapipe", "pip install mediapipe==0.10.21 --no-deps && pip install -e '.[mediapipe]'"
+    )
+    suite = _suite(
+        tmp_path,
+        "  - {occlusion: rectangles, severities: [3]}\n  - {occlusion: objects, severities: [3]}\n",
+    )
+    res = read_results_json(
+        run(RunOptions(adapter="mediapipe", suite=suite, output=tmp_path / "m", n_boot=0, limit=16))
+    )
+    clean = res["conditions"]["clean"]["metrics"]["oks"]["values"]["AP"]
+    for key in ("rectangles@3", "objects@3"):
+        m = res["conditions"][key]["metrics"]
+        assert m["oks"]["values"]["AP"] < clean
+        occ = m["keypoints/occluded"]["values"]
+        assert occ["KS_occluded"] < occ["KS_other"], occ
