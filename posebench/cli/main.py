@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from posebench import __version__
-from posebench.cli import compare, ls, run, score, validate
+from posebench.cli import compare, examine, ls, report, run, score, validate
 from posebench.errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_parser(sub)
     run.add_parsers(sub)
     compare.add_parser(sub)
+    report.add_parser(sub)
+    examine.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,341 @@
+"""``posebench examine``: search rendered SMPL bodies for poses where a model fails.
+
+Writes a run folder in the runner's format (:mod:`posebench.results`, schema ``posebench.run/1``)
+with an ``examiner`` section, so run tooling reads it like any run:
+
+    results.json            adapter, signature, versions, seed, ... and "examiner": {
+                              success_rate, region_size, regions, failure_modes [{params, error,
+                              image, region}], queries, budget, seed, body, threshold, metric}
+    failures/agent-NN.png   each failure point rendered, ground truth (green) and the model's
+                            keypoints (red) drawn on it
+    failures/agent-NN-region.png   four bodies drawn from the failure region (rendered only)
+    samples.parquet         every scored body: agent, phase, error, failure, parameters
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posebench.errors import InputError
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = """\
+examples:
+  posebench examine --adapter mediapipe --body mannequin --budget 2000 --output runs/mp-exam
+  posebench examine --adapter mediapipe --body ~/smpl/SMPL_NEUTRAL.pkl --device cuda \\
+      --budget 20000 --agents 40 --size 256 --output runs/mp-exam-smpl
+  posebench examine --adapter jitter --adapter-arg noise=0.02 --space pose,camera \\
+      --budget 500 --size 128 --output runs/jitter-exam --threshold auto
+
+The search space is made of groups (pose, shape, camera, occluder, light); --include/--exclude
+add or drop single dimensions (e.g. --space camera --include right_shoulder).
+Real SMPL files are licensed: posebench never downloads them; --body mannequin is the shipped
+procedural body.
+"""
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "examine",
+        help="search rendered bodies for failure poses (PoseExaminer)",
+        description="PoseExaminer-style failure search: agents with Gaussian policies look for "
+        "scene parameters (pose, shape, camera, occluder, light) where the adapter's error "
+        "passes a threshold, then grow a failure region around each. Writes OUTPUT/results.json "
+        "(runner format, with an 'examiner' section), OUTPUT/failures/*.png and "
+        "OUTPUT/samples.parquet.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--adapter", required=True, help="adapter name, entry point, or module:attr")
+    p.add_argument("--adapter-arg", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--body", default="mannequin", help="mannequin, or an SMPL .npz/.pkl path")
+    p.add_argument("--budget", type=int, default=2000, help="adapter queries (scored bodies)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--output", required=True, type=Path, help="folder to write")
+    p.add_argument("--agents", type=int, default=8)
+    p.add_argument("--rollouts", type=int, default=8, help="samples per agent per iteration")
+    p.add_argument("--max-iters", type=int, default=300, help="iterations to find a failure")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=256, help="rendered image side in pixels")
+    p.add_argument("--space", default="pose,camera,occluder,light,shape",
+                   help="comma-separated dimension groups to search")  # fmt: skip
+    p.add_argument("--include", default="", help="extra dimensions (comma-separated)")
+    p.add_argument("--exclude", default="", help="dimensions to hold at their defaults")
+    p.add_argument("--metric", default="auto", choices=("auto", "oks", "normalized", "mpjpe"))
+    p.add_argument("--threshold", default=None,
+                   help="failure threshold on the error, or 'auto' (calibrated on ordinary "
+                        "poses); default: 0.5 for 1-OKS, 0.2 normalized, 90 mm MPJPE")  # fmt: skip
+    p.add_argument("--region-rate", type=float, default=0.9,
+                   help="failure share a region must keep")  # fmt: skip
+    p.add_argument("--batch-size", type=int, default=64, help="bodies per adapter call")
+    p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
+    p.set_defaults(func=examine_cmd)
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def examine_cmd(args: argparse.Namespace) -> int:
+    out = examine(args)
+    res = json.loads((out / "results.json").read_text())
+    if args.fmt == "json":
+        sys.stdout.write(json.dumps(res, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_examination(res))
+    return 0
+
+
+def examine(args: argparse.Namespace) -> Path:
+    """Run the search described by the parsed arguments; returns the output folder."""
+    import torch
+
+    from posebench.adapters import adapter_factory, load_adapter, parse_adapter_args
+    from posebench.examiner.env import Evaluator
+    from posebench.examiner.params import default_space
+    from posebench.examiner.scene import Scene
+    from posebench.examiner.search import (
+        DEFAULT_THRESHOLDS,
+        SearchConfig,
+        auto_threshold,
+        ordinary_points,
+        search,
+    )
+    from posebench.runner import adapter_signature
+
+    t0 = time.perf_counter()
+    if args.budget < 1:
+        raise InputError("must be at least 1", field="--budget")
+    if args.size < 32:
+        raise InputError("must be at least 32", field="--size")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise InputError("CUDA is not available to torch on this machine", field="--device")
+    body = args.body
+    if body != "mannequin" and not Path(body).expanduser().is_file():
+        raise InputError("no such SMPL model file", file=str(body), field="--body")
+    body_src = body if body == "mannequin" else str(Path(body).expanduser())
+    adapter_args: dict[str, Any] = dict(parse_adapter_args(args.adapter_arg))
+    if "device" in inspect.signature(adapter_factory(args.adapter)).parameters:
+        adapter_args.setdefault("device", args.device)
+    adapter = load_adapter(args.adapter, adapter_args)
+    scene = Scene(
+        body_src, image_size=(args.size, args.size), skeleton=adapter.skeleton.name,
+        device=args.device,
+    )  # fmt: skip
+    space = default_space(
+        _names(args.space), include=_names(args.include), exclude=_names(args.exclude),
+        num_betas=min(4, scene.num_betas),
+    )  # fmt: skip
+    ev = Evaluator(
+        adapter, scene, space, metric=args.metric, batch_size=args.batch_size, budget=args.budget
+    )
+    calibration: dict[str, Any] | None = None
+    if args.threshold is None:
+        threshold = DEFAULT_THRESHOLDS[ev.metric]
+    elif args.threshold == "auto":
+        n_cal = min(32, max(args.budget // 10, 1))
+        cal = ev.evaluate(ordinary_points(ev, n_cal, args.seed)).errors
+        threshold = auto_threshold(cal, ev.metric)
+        calibration = {
+            "samples": n_cal,
+            "median_error": float(np.nanmedian(cal)) if np.isfinite(cal).any() else None,
+            "errors": cal.tolist(),
+        }
+    else:
+        try:
+            threshold = float(args.threshold)
+        except ValueError:
+            raise InputError(
+                f"expected a number or 'auto', got {args.threshold!r}", field="--threshold"
+            ) from None
+    cfg = SearchConfig(
+        agents=args.agents, rollouts=args.rollouts, max_iters=args.max_iters,
+        threshold=threshold, region_rate=args.region_rate, seed=args.seed,
+    )  # fmt: skip
+    result = search(ev, cfg)
+    info = adapter.info().to_json()
+    close = getattr(adapter, "close", None)
+    if callable(close):
+        close()
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    images = write_failure_images(out, ev, result)
+    write_examination(
+        out,
+        adapter_name=args.adapter,
+        adapter_args=adapter_args,
+        info=info,
+        signature=adapter_signature(args.adapter, adapter_args, info),
+        body=body_src,
+        device=args.device,
+        image_size=args.size,
+        result=result,
+        images=images,
+        calibration=calibration,
+        seconds=time.perf_counter() - t0,
+        space=space,
+        queries=ev.queries,
+        budget=args.budget,
+    )
+    return out
+
+
+def write_failure_images(out: Path, ev: Any, result: Any) -> list[dict[str, str]]:
+    """Render every failure point (keypoints drawn) and a 2x2 sheet of its region; returns the
+    relative file names per failure mode. Rendering costs no adapter query."""
+    from PIL import Image, ImageDraw
+
+    folder = out / "failures"
+    folder.mkdir(parents=True, exist_ok=True)
+    names: list[dict[str, str]] = []
+    rng = np.random.default_rng([result.seed, 2])
+    for m in result.failure_modes:
+        img = ev.render(m.point[None]).images[0].cpu().numpy()
+        pil = Image.fromarray(img)
+        draw = ImageDraw.Draw(pil)
+        rad = max(1.0, img.shape[0] / 128)
+        for pts, colour in ((m.keypoints, (0, 170, 0)), (m.prediction, (220, 0, 0))):
+            if pts.shape[-1] != 2:
+                continue
+            for j, (x, y) in enumerate(pts):
+                if not (np.isfinite(x) and np.isfinite(y)) or m.visibility[j] == 0:
+                    continue
+                draw.ellipse((x - rad, y - rad, x + rad, y + rad), fill=colour)
+        point = f"failures/agent-{m.agent:02d}.png"
+        pil.save(out / point)
+        x = m.lower + rng.uniform(size=(4, len(m.lower))) * (m.upper - m.lower)
+        tiles = ev.render(x).images.cpu().numpy()
+        sheet = np.concatenate(
+            [np.concatenate(list(tiles[:2]), 1), np.concatenate(list(tiles[2:]), 1)], 0
+        )
+        region = f"failures/agent-{m.agent:02d}-region.png"
+        Image.fromarray(sheet).save(out / region)
+        names.append({"image": point, "region_image": region})
+    return names
+
+
+def write_examination(
+    out: Path,
+    *,
+    adapter_name: str,
+    adapter_args: dict[str, Any],
+    info: dict[str, Any],
+    signature: str,
+    body: str,
+    device: str,
+    image_size: int,
+    result: Any,
+    images: list[dict[str, str]],
+    calibration: dict[str, Any] | None,
+    seconds: float,
+    space: Any,
+    queries: int,
+    budget: int,
+) -> None:
+    """``results.json`` (runner schema + ``examiner``) and ``samples.parquet``."""
+    from posebench import __version__
+    from posebench.results import (
+        SCHEMA,
+        git_hash,
+        now_iso,
+        package_versions,
+        write_results_json,
+        write_samples,
+    )
+
+    ex = result.to_json()
+    ex["queries"] = queries  # calibration included
+    ex["budget"] = budget
+    ex["body"] = body
+    ex["device"] = device
+    ex["image_size"] = [image_size, image_size]
+    ex["calibration"] = calibration
+    for fm, files in zip(ex["failure_modes"], images, strict=True):
+        fm.update(files)
+    ex["regions"] = [
+        {"agent": fm["agent"], "region": fm["region"], "norm_gap": fm["norm_gap"],
+         "norm_gap_rad": fm["norm_gap_rad"], "failure_rate": fm["region_failure_rate"]}
+        for fm in ex["failure_modes"]
+    ]  # fmt: skip
+    payload: dict[str, Any] = {
+        "schema": SCHEMA,
+        "created": now_iso(),
+        "posebench": {"version": __version__, "git": git_hash()},
+        "versions": package_versions(),
+        "adapter": {
+            "name": adapter_name,
+            "args": adapter_args,
+            "signature": signature,
+            "info": info,
+        },
+        "suite": {"name": "examiner", "kind": "examiner"},
+        "dataset": {
+            "name": f"examiner:{Path(body).name}",
+            "root": None,
+            "images": queries,
+            "limit": None,
+        },
+        "box_source": "gt" if info.get("top_down") else "none",
+        "shard": [0, 1],
+        "merged_from": None,
+        "seed": result.seed,
+        "n_boot": 0,
+        "headline": None,
+        "conditions": {},
+        "summary": {},
+        "timings": {"total_seconds": seconds},
+        "throughput": {
+            "predicted_images": queries,
+            "images_per_second": queries / seconds if seconds > 0 else None,
+        },
+        "examiner": ex,
+    }
+    write_results_json(out / "results.json", payload)
+    h = result.history
+    rows: dict[str, np.ndarray] = {
+        "agent": h["agent"],
+        "phase": np.array(["search", "region", "verify"], dtype=object)[h["phase"]],
+        "error": h["error"],
+        "failure": np.nan_to_num(h["error"], nan=-math.inf) >= result.threshold,
+    }
+    phys = space.to_physical(h["x"]) if len(h["x"]) else np.zeros((0, space.size))
+    for j, name in enumerate(space.names):
+        rows[name] = phys[:, j]
+    write_samples(out / "samples.parquet", rows)
+
+
+def format_examination(res: dict[str, Any]) -> str:
+    """A short text summary of an examiner run."""
+    ex = res["examiner"]
+    a = res["adapter"]
+    rs = ex["region_size"]
+
+    def f(v: Any) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
+    lines = [
+        f"adapter   {a['name']}  ({a['info']['architecture']})",
+        f"body      {ex['body']}  ({ex['image_size'][0]}x{ex['image_size'][1]}, {ex['device']})",
+        f"search    {ex['agents']} agents, {ex['queries']}/{ex['budget']} queries, seed "
+        f"{ex['seed']}, failure: {ex['metric']} error >= {ex['threshold']:.3g}",
+        f"success   {ex['successes']}/{ex['agents']} agents ({100 * ex['success_rate']:.0f}%)",
+        f"regions   NormGap {f(rs['norm_gap'])} (normalised)  {f(rs['norm_gap_rad'])} rad (pose)"
+        f"  mean width {f(rs['mean_width'])}",
+    ]
+    for fm in ex["failure_modes"]:
+        lines.append(
+            f"  agent {fm['agent']:>2}: error {fm['error']:.3f}, region failure rate "
+            f"{f(fm['region_failure_rate'])}, NormGap {fm['norm_gap']:.3f}  {fm['image']}"
+        )
+    return "\n".join(lines) + "\n"
