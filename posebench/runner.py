@@ -309,11 +309,11 @@ def predict_condition(
         path = cache_dir / f"batch-{start:07d}-{start + len(chunk):07d}.npz"
         stats.images += len(chunk)
         if path.exists():
-            pred, aux = load_poses_aux(path)
+            pred, cached_aux = load_poses_aux(path)
             parts.append(pred)
-            if "covered_rows" in aux:
-                cov_rows.append(aux["covered_rows"])
-                cov_flags.append(aux["covered"])
+            if "covered_rows" in cached_aux:
+                cov_rows.append(cached_aux["covered_rows"])
+                cov_flags.append(cached_aux["covered"])
             stats.cached_batches += 1
         else:
             if max_new_batches is not None and new >= max_new_batches:

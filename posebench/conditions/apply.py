@@ -154,7 +154,7 @@ def occluded_rows(dataset: Any, image_id: int) -> npt.NDArray[np.int64]:
     keep = ~gt.iscrowd[rows] & (gt.num_keypoints[rows] > 0)
     box = gt.bbox[rows]
     keep &= np.isfinite(box).all(axis=1) & (box[:, 2] > 0) & (box[:, 3] > 0)
-    return rows[keep]
+    return np.asarray(rows[keep], dtype=np.int64)
 
 
 def donor_id(dataset: Any, image_id: int, seed: int) -> int | None:
