@@ -4,9 +4,10 @@
     python bench/bench_corruptions.py --severities 1 3 5 --repeat 5
     python bench/bench_corruptions.py --device cuda --batch 32   # torch path too
 
-Images: the real COCO val2017 images in tests/data/corruptions/ (640x425 and 640x392; pass
-``--images DIR`` for others). Per corruption it prints images/s of posebench's CPU path (median
-over ``--repeat`` runs per image), of ``bench/ref_corruptions.py`` (one run per image: glass blur's
+Images: the real COCO val2017 images in tests/data/corruptions/ (640x425 and 640x392), resized to
+640x480 (``--size``; ``native`` keeps them); pass ``--images DIR`` for others. Per corruption
+it prints images/s of posebench's CPU path (median over ``--repeat`` runs per image), of
+``bench/ref_corruptions.py`` (one run per image: glass blur's
 Python loop takes seconds), the ratio, and — when importable — of the imagecorruptions-imaug
 package (its own random state; seeded with ``np.random.seed``). The suite line is total time for
 one image through every corruption and severity, the ratio over that total; it is also given
@@ -53,6 +54,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--images", type=Path, default=ROOT / "tests" / "data" / "corruptions")
     ap.add_argument("--severities", type=int, nargs="+", default=[3])
+    ap.add_argument("--size", default="640x480", help="WxH the images are resized to, or native")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--names", nargs="+", default=list(CORRUPTIONS))
     ap.add_argument("--no-ref", action="store_true", help="skip the reference port")
@@ -62,6 +64,14 @@ def main() -> int:
     args = ap.parse_args()
 
     images = load_images(args.images)
+    if args.size != "native":
+        import cv2
+
+        w, h = (int(v) for v in args.size.lower().split("x"))
+        images = [
+            np.ascontiguousarray(cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA))
+            for im in images
+        ]
     print(
         f"images: {len(images)} from {args.images} "
         f"({', '.join(f'{im.shape[1]}x{im.shape[0]}' for im in images)}); "
