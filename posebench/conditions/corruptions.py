@@ -28,20 +28,27 @@ Reference quirks mirrored on purpose (the reference's name in brackets):
   (scikit-image's HSV gives grey hue 0 = red, and the saturation offset makes them coloured);
 - motion blur's shifts replicate the border, and the kernel stops at taps beyond the image.
 
-Implementation (speed; see bench/bench_corruptions.py): float32 throughout; Gaussian blurs,
-filters and motion blur with OpenCV (``BORDER_REPLICATE`` for scikit-image's ``mode='nearest'``,
-``BORDER_REFLECT`` for scipy's ``'reflect'``); brightness and saturate as closed-form HSV updates
-(the RGB result of changing V or S with H fixed, without the round trip through HSV); contrast
-and shot noise through exact 256-entry tables; zoom blur's ``scipy.ndimage.zoom(order=1)`` layers
-as ``cv2.warpAffine`` (OpenCV quantises bilinear weights to 1/32 pixel: zoom blur may differ from
-the reference by a few grey levels at sharp edges, mean difference below 0.1; tested); pixelate as
-an integer port of Pillow's BOX reduce and NEAREST enlarge (byte-identical to Pillow 13 at
-COCO-like sizes; within 1 grey level on a few values for some tiny odd sizes); JPEG with
-OpenCV's libjpeg at the same quality (4:2:0, like Pillow; not byte-identical, tested for a mean
-difference below 1 grey level). Deviations: frost uses a procedural texture (see ``textures.py``);
-shot noise samples Poisson by table inversion of one 24-bit uniform (exact distribution up to the
-2**-24 tail); impulse noise draws one uniform per value (pepper below amount/2, salt below amount),
-the same distribution as scikit-image's two Bernoulli draws.
+Implementation (speed; see bench/bench_corruptions.py): float32 throughout; Gaussian blurs and
+filters with OpenCV (``BORDER_REPLICATE`` for scikit-image's ``mode='nearest'``,
+``BORDER_REFLECT`` for scipy's ``'reflect'``); motion blur (and snow's) as a direct float32 sum
+of the shifted copies, one per kernel tap (``motion_filter``: faster than ``cv2.filter2D``'s DFT
+for these sparse kernels, and it agrees with the torch path exactly where the DFT's rounding
+moved 640x480 results by up to 7 grey levels); brightness and saturate as closed-form HSV
+updates (the RGB result of changing V or S with H fixed, without the round trip through HSV)
+whose per-pixel terms are tabulated over (max, value) or (max, min) channel levels with the same
+float32 arithmetic; contrast and shot noise through exact tables; zoom blur's
+``scipy.ndimage.zoom(order=1)`` layers as ``cv2.warpAffine`` (OpenCV quantises bilinear weights
+to 1/32 pixel: zoom blur may differ from the reference by a few grey levels at sharp edges, mean
+difference below 0.1; tested); pixelate as an integer port of Pillow's BOX reduce and NEAREST
+enlarge (byte-identical to Pillow 13 at COCO-like sizes; within 1 grey level on a few values for
+some tiny odd sizes), computed as run sums through rounding tables; JPEG with OpenCV's libjpeg
+at the same quality (4:2:0, like Pillow; not byte-identical, tested for a mean difference below
+1 grey level). Per-value work (noise, HSV, warps) runs block by block (``_BLOCK`` values) or on
+channel planes, so that temporaries stay in cache and no loop broadcasts over a length-3 axis.
+Deviations: frost uses a procedural texture (see ``textures.py``); shot noise samples Poisson by
+table inversion of one 24-bit uniform (exact distribution up to the 2**-24 tail; ``shot_plan``
+buckets the inversion by the top 8 bits); impulse noise draws one uniform per value (pepper below
+amount/2, salt below amount), the same distribution as scikit-image's two Bernoulli draws.
 """
 
 from __future__ import annotations
@@ -146,6 +153,33 @@ def to_uint8_trunc(x01: np.ndarray) -> np.ndarray:
     return y.astype(np.uint8)
 
 
+_BLOCK = rng.CHUNK  # elements per block of the fused per-value loops (cache-resident)
+
+
+def _blocks(n: int) -> range:
+    """Start offsets of the ``_BLOCK``-element blocks of a length-n flat array."""
+    return range(0, n, _BLOCK)
+
+
+def _row_blocks(height: int, width: int) -> list[tuple[int, int]]:
+    """(row0, row1) blocks of about ``_BLOCK`` values of an (H, W, 3) image."""
+    rows = max(1, _BLOCK // (3 * max(width, 1)))
+    return [(r, min(height, r + rows)) for r in range(0, height, rows)]
+
+
+def _plane_blocks(height: int, width: int) -> list[tuple[int, int]]:
+    """(row0, row1) blocks of about ``_BLOCK`` values of an (H, W) plane."""
+    rows = max(1, _BLOCK // max(width, 1))
+    return [(r, min(height, r + rows)) for r in range(0, height, rows)]
+
+
+def _trunc_into(x01: np.ndarray, out: np.ndarray) -> None:
+    """``to_uint8_trunc`` of a float32 block into the uint8 block ``out`` (x01 is clobbered)."""
+    np.clip(x01, 0.0, 1.0, out=x01)
+    x01 *= _F255
+    np.copyto(out, x01, casting="unsafe")
+
+
 def gauss_radius(sigma: float, truncate: float = 4.0) -> int:
     """scipy.ndimage.gaussian_filter's kernel radius (scikit-image ``gaussian`` uses truncate 4)."""
     return int(truncate * float(sigma) + 0.5)
@@ -227,26 +261,62 @@ def zoom_coords(n: int, z: float) -> tuple[np.ndarray, np.ndarray, int, int]:
     return i0 + top, frac, top, out
 
 
-def zoom_full_np(x: np.ndarray, z: float) -> np.ndarray:
-    """Exact ``clipped_zoom`` (un-cropped output, (out0, out1, ...)) by separable lerp, float32."""
+def zoom_full_shape(n0: int, n1: int, z: float) -> tuple[int, int]:
+    """Un-cropped output size of ``clipped_zoom`` on an (n0, n1) array."""
+    return round(int(np.ceil(n0 / z)) * z), round(int(np.ceil(n1 / z)) * z)
+
+
+def zoom_full_np(
+    x: np.ndarray, z: float, rows: int | None = None, cols: int | None = None
+) -> np.ndarray:
+    """Exact ``clipped_zoom`` (un-cropped output, (out0, out1, ...)) by separable lerp, float32.
+
+    ``rows`` / ``cols`` compute only the first rows / columns of that output (same values).
+    """
     n0, n1 = x.shape[:2]
     ch0, ch1 = int(np.ceil(n0 / z)), int(np.ceil(n1 / z))
     t0, t1 = (n0 - ch0) // 2, (n1 - ch1) // 2
     crop = x[t0 : t0 + ch0, t1 : t1 + ch1]
     o0, o1 = round(ch0 * z), round(ch1 * z)
-    for axis, (c, o) in enumerate(((ch0, o0), (ch1, o1))):
+    for axis, (c, o, lim) in enumerate(((ch0, o0, rows), (ch1, o1, cols))):
         s = (c - 1) / (o - 1) if o > 1 else 0.0
         pos = np.arange(o, dtype=np.float64) * s
+        if lim is not None:
+            pos = pos[:lim]
         i0 = np.minimum(np.floor(pos).astype(np.int64), max(c - 2, 0))
         i1 = np.minimum(i0 + 1, c - 1)
         f = (pos - i0).astype(np.float32)
         shp = [1] * crop.ndim
-        shp[axis] = o
+        shp[axis] = pos.size
         f = f.reshape(shp)
         a = np.take(crop, i0, axis=axis)
         b = np.take(crop, i1, axis=axis)
-        crop = a + (b - a) * f
+        b -= a
+        b *= f
+        a += b
+        crop = a
     return crop
+
+
+def motion_filter(x: np.ndarray, ker: np.ndarray) -> np.ndarray:
+    """Correlation with a motion (line) kernel, replicated border: float32, x's shape.
+
+    A direct sum of the shifted copies, one per non-zero tap (row-major order), in float32:
+    a few times faster than ``cv2.filter2D``'s DFT for these sparse kernels, and within float
+    rounding of it.
+    """
+    r = ker.shape[0] // 2
+    iy, ix = np.nonzero(ker)
+    h, w = x.shape[:2]
+    if iy.size == 0:
+        return np.zeros(x.shape, np.float32)
+    py, px = int(np.abs(iy - r).max()), int(np.abs(ix - r).max())
+    xp = cv2.copyMakeBorder(np.asarray(x, np.float32), py, py, px, px, cv2.BORDER_REPLICATE)
+    acc = np.zeros(x.shape, np.float32)
+    for i, j in zip(iy.tolist(), ix.tolist(), strict=True):
+        y0, x0 = py + i - r, px + j - r
+        cv2.scaleAdd(xp[y0 : y0 + h, x0 : x0 + w], float(ker[i, j]), acc, dst=acc)
+    return acc
 
 
 def reflect_index(i: np.ndarray, n: int) -> np.ndarray:
@@ -257,37 +327,54 @@ def reflect_index(i: np.ndarray, n: int) -> np.ndarray:
 
 
 def glass_sources(height: int, width: int, delta: int, seed: int, iteration: int) -> np.ndarray:
-    """Final source pixel of every pixel after one glass-blur shuffle pass: (H*W,) int64.
+    """Final source pixel of every pixel after one glass-blur shuffle pass: (H*W,) intp.
 
     Equivalent to the reference's sequential loop (see module docstring): pixel p in the visited
     region (rows and columns delta+1 .. n-delta) copies from p + (dy, dx), dx, dy uniform in
     [-delta, delta - 1] (dx drawn first); if that source was visited before p (larger raster
-    index), the value it holds is its own final value, so the chain is followed.
+    index), the value it holds is its own final value, so the chain is followed. The visited
+    region is a rectangle, so "source visited and later in raster order" is arithmetic; the
+    chains are followed by pointer jumping (each round doubles the steps taken).
     """
     h, w, d = height, width, delta
     n = h * w
-    src = np.arange(n, dtype=np.int64)
-    rows = np.arange(d + 1, h - d + 1)
-    cols = np.arange(d + 1, w - d + 1)
-    if rows.size == 0 or cols.size == 0:
-        return src
-    p = (rows[:, None] * w + cols[None, :]).reshape(-1)
-    b = rng.bits_np(seed, S_GLASS + iteration, 2 * n).reshape(n, 2)[p]
+    if h - d < d + 1 or w - d < d + 1:  # no pixel is visited
+        return np.arange(n, dtype=np.intp)
+    r0, r1, c0, c1 = d + 1, h - d + 1, d + 1, w - d + 1  # visited rows r0..r1-1, cols c0..c1-1
+    bits = rng.bits_np(seed, S_GLASS + iteration, 2 * n).reshape(h, w, 2)[r0:r1, c0:c1]
     span = np.uint32(2 * d)
-    dx = (b[:, 0] % span).astype(np.int64) - d
-    dy = (b[:, 1] % span).astype(np.int64) - d
-    src[p] = p + dy * w + dx
-    visited = np.zeros(n, bool)
-    visited[p] = True
-    node = p.copy()
-    active = np.arange(p.size)
-    while active.size:
-        s = src[node[active]]
-        cont = visited[s] & (s > node[active])
-        active = active[cont]
-        node[active] = s[cont]
-    out = np.arange(n, dtype=np.int64)
-    out[p] = src[node]
+    dx = (bits[..., 0] % span).astype(np.int32)
+    dx -= d
+    dy = (bits[..., 1] % span).astype(np.int32)
+    dy -= d
+    move = dy * np.int32(w)
+    move += dx
+    # a move follows on when its source comes later in raster order (move > 0, so dy >= 0) and
+    # was visited too: only the bottom rows and the side columns can leave the region
+    on = move > 0
+    rr = np.arange(r0, r1, dtype=np.int32)[:, None]
+    cc = np.arange(c0, c1, dtype=np.int32)[None, :]
+    b = max(r1 - r0 - d, 0)
+    on[b:] &= (rr[b:] + dy[b:]) < r1
+    on[:, :d] &= (cc[:, :d] + dx[:, :d]) >= c0
+    e = max(c1 - c0 - d, 0)
+    on[:, e:] &= (cc[:, e:] + dx[:, e:]) < c1
+    src2d = np.arange(n, dtype=np.intp).reshape(h, w)
+    src2d[r0:r1, c0:c1] += move
+    src = src2d.reshape(-1)
+    # pointer jumping over the pixels whose move follows on
+    pos = (rr * np.int32(w) + cc)[on].astype(np.intp)
+    cur = src[pos]
+    jump = np.arange(n, dtype=np.intp)
+    jump[pos] = cur
+    while True:
+        nxt = np.take(jump, cur)
+        if np.array_equal(nxt, cur):
+            break
+        cur = nxt
+        jump[pos] = cur
+    out = src.copy()
+    out[pos] = np.take(src, cur)
     return out
 
 
@@ -389,7 +476,8 @@ def spatter_layer(height: int, width: int, severity: int, seed: int) -> np.ndarr
     """
     c = SPATTER[severity - 1]
     liquid = rng.normal_np(seed, S_SPATTER, height * width).reshape(height, width)
-    liquid = liquid * np.float32(c[1]) + np.float32(c[0])
+    liquid *= np.float32(c[1])
+    liquid += np.float32(c[0])
     liquid = _gauss(liquid, c[2])
     liquid[liquid < c[3]] = 0
     if c[5] == 0:
@@ -430,46 +518,166 @@ def _f01(image: np.ndarray) -> np.ndarray:
 
 
 def gaussian_noise(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
-    """x + N(0, sigma^2) in [0, 1], sigma = GAUSSIAN_NOISE[s-1]."""
-    x = _f01(image)
-    n = rng.normal_np(seed, S_GAUSS, x.size).reshape(x.shape)
-    x += n * np.float32(GAUSSIAN_NOISE[severity - 1])
-    return to_uint8_trunc(x)
+    """x + N(0, sigma^2) in [0, 1], sigma = GAUSSIAN_NOISE[s-1] (fused, block by block)."""
+    sigma = np.float32(GAUSSIAN_NOISE[severity - 1])
+    flat = image.reshape(-1)
+    out = np.empty(flat.shape, np.uint8)
+    buf = np.empty(min(flat.size, _BLOCK), np.float32)
+    for s in _blocks(flat.size):
+        e = min(flat.size, s + _BLOCK)
+        x = buf[: e - s]
+        np.divide(flat[s:e], _F255, out=x)
+        n = rng.normal_np(seed, S_GAUSS, e - s, s)
+        n *= sigma
+        x += n
+        _trunc_into(x, out[s:e])
+    return out.reshape(image.shape)
 
 
-def shot_noise(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
-    """Poisson(x * c) / c, c = SHOT_NOISE[s-1] (exact inversion, one 24-bit uniform a value)."""
-    c = SHOT_NOISE[severity - 1]
+@lru_cache(maxsize=8)
+def shot_plan(c: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bucketed inversion tables for ``shot_noise``: (thr (65536,) uint32, out (131072,) uint8).
+
+    Index q = v * 256 + (b >> 16) (v the pixel value, b the 24-bit word). With k0 the sample
+    at the bucket's first word, every bucket that holds at most one threshold T[v, j] has
+    k = k0 + (b >= thr[q]) and output ``out[2 q + (b >= thr[q])]``. ``thr[q] == 0`` marks the
+    few buckets (<= 2% per value) holding two or more: those take the full binary search.
+    """
+    t = poisson_thresholds(c)
+    kmax = t.shape[1]
+    lut = shot_lut(c, kmax)
+    lo = np.arange(256, dtype=np.int64) << 16
+    hi = lo + (1 << 16) - 1
+    thr = np.empty((256, 256), np.uint32)
+    out = np.empty((256, 256, 2), np.uint8)
+    for v in range(256):
+        k0 = np.minimum(np.searchsorted(t[v], lo, side="right"), kmax - 1)
+        cnt = np.searchsorted(t[v], hi, side="right") - np.searchsorted(t[v], lo, side="right")
+        last = k0 >= kmax - 1  # the search caps k at kmax - 1
+        tv = np.where(last, 1 << 25, t[v][np.minimum(k0, kmax - 1)])
+        thr[v] = np.where((cnt >= 2) & ~last, 0, tv)
+        out[v, :, 0] = lut[k0]
+        out[v, :, 1] = lut[np.minimum(k0 + 1, kmax - 1)]
+    thr.setflags(write=False)
+    out.setflags(write=False)
+    return thr.reshape(-1), out.reshape(-1)
+
+
+def _shot_search(v: np.ndarray, b: np.ndarray, c: int) -> np.ndarray:
+    """Full inverse-CDF binary search: values v, 24-bit words b (both (n,)) -> k (n,) int64."""
     t = poisson_thresholds(c)
     kmax = t.shape[1]
     flat_t = t.reshape(-1)
-    v = image.reshape(-1).astype(np.int64) * kmax
-    b = (rng.bits_np(seed, S_SHOT, image.size) >> np.uint32(8)).astype(np.int64)
-    k = np.zeros(image.size, np.int64)
+    base = v.astype(np.int64) * kmax
+    bb = b.astype(np.int64)
+    k = np.zeros(v.shape, np.int64)
     step = kmax // 2
     while step >= 1:
         cand = k + step
-        k = np.where(flat_t[v + cand - 1] <= b, cand, k)
+        k = np.where(flat_t[base + cand - 1] <= bb, cand, k)
         step //= 2
-    return shot_lut(c, kmax)[k].reshape(image.shape)
+    return k
+
+
+def shot_noise(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
+    """Poisson(x * c) / c, c = SHOT_NOISE[s-1] (exact inversion, one 24-bit uniform a value).
+
+    The inversion goes through ``shot_plan``'s per-(value, top-8-bits) buckets, block by block;
+    identical to the plain binary search over ``poisson_thresholds`` (which the torch path runs).
+    """
+    c = SHOT_NOISE[severity - 1]
+    thr_t, out_t = shot_plan(c)
+    lut = shot_lut(c, poisson_thresholds(c).shape[1])
+    k0, k1 = rng.stream_key(seed, S_SHOT)
+    flat = image.reshape(-1)
+    out = np.empty(flat.shape, np.uint8)
+    m = min(flat.size, _BLOCK)
+    b_buf, tmp, q_buf = (np.empty(m, np.uint32) for _ in range(3))
+    thr_buf = np.empty(m, np.uint32)
+    ge = np.empty(m, bool)
+    for s in _blocks(flat.size):
+        e = min(flat.size, s + _BLOCK)
+        n = e - s
+        b, q, thr, g = b_buf[:n], q_buf[:n], thr_buf[:n], ge[:n]
+        rng._bits_block(k0, k1, s, b, tmp)
+        b >>= np.uint32(8)
+        np.left_shift(flat[s:e], np.uint32(8), out=q, dtype=np.uint32)
+        np.right_shift(b, np.uint32(16), out=tmp[:n])
+        q |= tmp[:n]
+        np.take(thr_t, q, out=thr)
+        np.greater_equal(b, thr, out=g)
+        q <<= np.uint32(1)
+        q += g
+        np.take(out_t, q, out=out[s:e])
+        multi = np.flatnonzero(thr == 0)
+        if multi.size:
+            out[s + multi] = lut[_shot_search(flat[s:e][multi], b[multi], c)]
+    return out.reshape(image.shape)
+
+
+@lru_cache(maxsize=32)
+def uniform_cut(a: float) -> int:
+    """Smallest 24-bit word w whose ``rng`` uniform ``(w + 0.5) * 2**-24`` is not ``< a``.
+
+    ``uniform < a`` (float32, as numpy compares) is monotone in w, so it equals ``w < cut``.
+    """
+    lo, hi = 0, 1 << 24  # answer in [lo, hi]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        u = (np.array([mid], np.uint32).astype(np.float32) + np.float32(0.5)) * np.float32(2.0**-24)
+        if bool((u < a)[0]):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def impulse_noise(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
-    """Salt-and-pepper: each value becomes 0 (prob amount/2) or 255 (prob amount/2)."""
+    """Salt-and-pepper: each value becomes 0 (prob amount/2) or 255 (prob amount/2).
+
+    Value i is 0 if uniform_i < amount / 2, else 255 if uniform_i < amount; the comparisons run
+    on the 24-bit words (``uniform_cut``), block by block.
+    """
     a = IMPULSE_NOISE[severity - 1]
-    u = rng.uniform_np(seed, S_IMPULSE, image.size).reshape(image.shape)
-    out = image.copy()
-    out[u < a] = 255
-    out[u < a / 2] = 0
-    return out
+    cut_pepper, cut_salt = np.uint32(uniform_cut(a / 2)), np.uint32(uniform_cut(a))
+    k0, k1 = rng.stream_key(seed, S_IMPULSE)
+    flat = image.reshape(-1)
+    out = np.empty_like(flat)
+    m = min(flat.size, _BLOCK)
+    b_buf, tmp = np.empty(m, np.uint32), np.empty(m, np.uint32)
+    mask, bytes_ = np.empty(m, bool), np.empty(m, np.uint8)
+    for s in _blocks(flat.size):
+        e = min(flat.size, s + _BLOCK)
+        b, mk, ob = b_buf[: e - s], mask[: e - s], out[s:e]
+        mu, by = mk.view(np.uint8), bytes_[: e - s]
+        rng._bits_block(k0, k1, s, b, tmp)
+        b >>= np.uint32(8)
+        # branch-free (masked stores are slow): x | (salt ? 255 : 0), then & (pepper ? 0 : 255)
+        np.less(b, cut_salt, out=mk)
+        np.negative(mu, out=by)
+        np.bitwise_or(flat[s:e], by, out=ob)
+        np.less(b, cut_pepper, out=mk)
+        np.subtract(mu, np.uint8(1), out=by)
+        ob &= by
+    return out.reshape(image.shape)
 
 
 def speckle_noise(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
-    """x + x * N(0, sigma^2), sigma = SPECKLE_NOISE[s-1]."""
-    x = _f01(image)
-    n = rng.normal_np(seed, S_SPECKLE, x.size).reshape(x.shape)
-    x += x * n * np.float32(SPECKLE_NOISE[severity - 1])
-    return to_uint8_trunc(x)
+    """x + x * N(0, sigma^2), sigma = SPECKLE_NOISE[s-1] (fused, block by block)."""
+    sigma = np.float32(SPECKLE_NOISE[severity - 1])
+    flat = image.reshape(-1)
+    out = np.empty(flat.shape, np.uint8)
+    buf = np.empty(min(flat.size, _BLOCK), np.float32)
+    for s in _blocks(flat.size):
+        e = min(flat.size, s + _BLOCK)
+        x = buf[: e - s]
+        np.divide(flat[s:e], _F255, out=x)
+        n = rng.normal_np(seed, S_SPECKLE, e - s, s)
+        n *= x
+        n *= sigma
+        x += n
+        _trunc_into(x, out[s:e])
+    return out.reshape(image.shape)
 
 
 def gaussian_blur(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
@@ -478,13 +686,23 @@ def gaussian_blur(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
 
 
 def glass_blur(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
-    """Gaussian blur, local pixel shuffles (reference semantics, vectorised), Gaussian blur."""
+    """Gaussian blur, local pixel shuffles (reference semantics, vectorised), Gaussian blur.
+
+    The shuffle passes compose into one source index per pixel, applied as one 32-bit gather
+    of the pixels (RGB padded to RGBX).
+    """
     sigma, delta, iters = GLASS_BLUR[severity - 1]
     h, w = image.shape[:2]
-    x = to_uint8_trunc(_gauss(_f01(image), sigma)).reshape(h * w, 3)
-    for i in range(iters):
-        x = x[glass_sources(h, w, delta, seed, i)]
-    return to_uint8_trunc(_gauss(_f01(x.reshape(h, w, 3)), sigma))
+    x = to_uint8_trunc(_gauss(_f01(image), sigma))
+    idx: np.ndarray | None = None
+    for i in range(iters):  # x_i+1 = x_i[g_i]  =>  x_n = x_0[g_0[g_1[...]]]
+        g = glass_sources(h, w, delta, seed, i)
+        idx = g if idx is None else np.take(idx, g)
+    if idx is not None:
+        rgbx = cv2.cvtColor(x, cv2.COLOR_RGB2RGBA)
+        moved = np.take(rgbx.view(np.uint32).reshape(-1), idx)
+        x = cv2.cvtColor(moved.view(np.uint8).reshape(h, w, 4), cv2.COLOR_RGBA2RGB)
+    return to_uint8_trunc(_gauss(_f01(x), sigma))
 
 
 def defocus_blur(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
@@ -505,8 +723,8 @@ def motion_blur(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
     h, w = image.shape[:2]
     ang = motion_angle(seed, S_MOTION, -45.0, 45.0)
     ker = motion_kernel(radius, sigma, ang, h, w)
-    y = cv2.filter2D(image.astype(np.float32), -1, ker, borderType=cv2.BORDER_REPLICATE)
-    return np.clip(y, 0, 255).astype(np.uint8)
+    y = motion_filter(image, ker)
+    return np.clip(y, 0, 255, out=y).astype(np.uint8)
 
 
 def zoom_blur(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
@@ -535,16 +753,23 @@ def zoom_blur(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
 
 
 def snow_layer(height: int, width: int, severity: int, seed: int) -> np.ndarray:
-    """The cropped snow layer of ``snow`` (before adding it and its 180-degree rotation): (H, W)."""
+    """The cropped snow layer of ``snow`` (before adding it and its 180-degree rotation): (H, W).
+
+    Only the part of the zoomed flake field that reaches the crop (the crop plus the motion
+    kernel's reach) is computed; the rest never influences the output.
+    """
     c = SNOW[severity - 1]
     n = rng.normal_np(seed, S_SNOW, height * width).reshape(height, width)
-    layer = n * np.float32(c[1]) + np.float32(c[0])
-    layer = zoom_full_np(layer, c[2])
-    layer[layer < c[3]] = 0
-    layer = np.clip(layer, 0, 1)
+    n *= np.float32(c[1])
+    n += np.float32(c[0])
+    full = zoom_full_shape(height, width, c[2])
     ang = motion_angle(seed, S_SNOW_ANGLE, -135.0, -45.0)
-    ker = motion_kernel(c[4], c[5], ang, layer.shape[0], layer.shape[1])
-    layer = np.asarray(cv2.filter2D(layer, -1, ker, borderType=cv2.BORDER_REPLICATE), np.float32)
+    ker = motion_kernel(c[4], c[5], ang, full[0], full[1])
+    reach = ker.shape[0] // 2
+    layer = zoom_full_np(n, c[2], rows=height + reach, cols=width + reach)
+    layer[layer < c[3]] = 0
+    np.clip(layer, 0, 1, out=layer)
+    layer = motion_filter(layer, ker)
     q = np.round(layer * _F255).astype(np.uint8)[:height, :width]
     out = np.zeros((height, width), np.float32)
     out[: q.shape[0], : q.shape[1]] = q.astype(np.float32) / _F255
@@ -557,59 +782,149 @@ def snow(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
     h, w = image.shape[:2]
     x = _f01(image)
     layer = snow_layer(h, w, severity, seed)
-    gray = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)[..., None] * np.float32(1.5) + np.float32(0.5)
-    x = np.float32(c[6]) * x + np.float32(1 - c[6]) * np.maximum(x, gray)
-    x += (layer + layer[::-1, ::-1])[..., None]
-    return to_uint8_trunc(x)
+    layer += layer[::-1, ::-1]
+    gray = np.asarray(cv2.cvtColor(x, cv2.COLOR_RGB2GRAY), np.float32)
+    gray *= np.float32(1.5)
+    gray += np.float32(0.5)
+    outs = []
+    for xc in cv2.split(x):  # channel planes
+        m = np.maximum(xc, gray)
+        m *= np.float32(1 - c[6])
+        xc *= np.float32(c[6])
+        xc += m
+        xc += layer
+        outs.append(to_uint8_trunc(xc))
+    return cv2.merge(outs)
 
 
 def frost(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
     """c0 * x + c1 * frost layer (procedural texture instead of the reference's photographs)."""
     c = FROST[severity - 1]
     h, w = image.shape[:2]
-    tex = textures.frost_texture(h, w, seed, S_FROST)
-    y = image.astype(np.float32) * np.float32(c[0]) + tex * np.float32(c[1])
-    return np.clip(y, 0, 255).astype(np.uint8)
+    tex = textures.frost_planes(h, w, seed, S_FROST)
+    outs = []
+    for x, t in zip(cv2.split(image), tex, strict=True):  # channel planes
+        y = np.multiply(x, np.float32(c[0]), dtype=np.float32)
+        t *= np.float32(c[1])
+        y += t
+        np.clip(y, 0, 255, out=y)
+        outs.append(y.astype(np.uint8))
+    return cv2.merge(outs)
 
 
 def fog(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
     """x + c0 * plasma fractal, rescaled by max / (max + c0)."""
     c = FOG[severity - 1]
     h, w = image.shape[:2]
-    x = _f01(image)
     mx = np.float32(image.max()) / _F255
-    pl = textures.plasma_np(fog_mapsize(h, w), c[1], seed, S_FOG)[:h, :w]
-    x += (np.float32(c[0]) * pl)[..., None]
-    x *= mx / (mx + np.float32(c[0]))
-    return to_uint8_trunc(x)
+    pl = textures.plasma_np(fog_mapsize(h, w), c[1], seed, S_FOG, crop=(h, w))
+    pl *= np.float32(c[0])
+    k = mx / (mx + np.float32(c[0]))
+    outs = []
+    for x8 in cv2.split(image):  # channel planes
+        x = np.divide(x8, _F255, dtype=np.float32)
+        x += pl
+        x *= k
+        outs.append(to_uint8_trunc(x))
+    return cv2.merge(outs)
 
 
-def brightness(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
-    """HSV value + c (H, S kept): rgb * min(V + c, 1) / V; black becomes grey V + c."""
+def _hsv_grid() -> tuple[np.ndarray, np.ndarray]:
+    """V (256, 1) and a second grey level (1, 256), both ``u8 / 255`` in float32."""
+    lv = np.arange(256, dtype=np.float32) / _F255
+    return lv[:, None], lv[None, :]
+
+
+@lru_cache(maxsize=8)
+def brightness_table(severity: int) -> np.ndarray:
+    """``brightness`` of value x in a pixel of HSV value v: (256 * 256,) uint8 at v * 256 + x.
+
+    The float32 formula of the closed form, evaluated once per (v, x) pair (x <= v matters).
+    """
     c = np.float32(BRIGHTNESS[severity - 1])
-    x = _f01(image)
-    v = x.max(axis=2, keepdims=True)
+    v, x = _hsv_grid()
     v2 = np.minimum(v + c, np.float32(1.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(v > 0, x * (v2 / v), v2)
-    return to_uint8_trunc(y.astype(np.float32))
+    t = to_uint8_trunc(np.ascontiguousarray(y, np.float32)).reshape(-1)
+    t.setflags(write=False)
+    return t
 
 
-def saturate(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
-    """HSV saturation * a + b (H, V kept), in closed form on RGB."""
+def brightness(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
+    """HSV value + c (H, S kept): rgb * min(V + c, 1) / V; black becomes grey V + c.
+
+    Through ``brightness_table`` (exact: the same float32 arithmetic, tabulated).
+    """
+    table = brightness_table(severity)
+    h, w = image.shape[:2]
+    planes = cv2.split(image)
+    outs = [np.empty((h, w), np.uint8) for _ in range(3)]
+    for r0, r1 in _plane_blocks(h, w):
+        p = [q[r0:r1] for q in planes]
+        idx = np.left_shift(np.maximum(np.maximum(p[0], p[1]), p[2]), 8, dtype=np.uint16)
+        for ch in range(3):
+            np.take(table, idx | p[ch], out=outs[ch][r0:r1])
+    return cv2.merge(outs)
+
+
+@lru_cache(maxsize=8)
+def saturate_tables(severity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per (max v, min m) pixel terms of ``saturate``: three (256 * 256,) float32 at v * 256 + m.
+
+    ``s2 * v`` (new saturation times value), ``d = v - m`` (1 where d = 0, grey) and
+    ``v * (1 - s2)`` (a grey pixel's green and blue), in the closed form's float32 arithmetic.
+    """
     a, b = SATURATE[severity - 1]
-    x = _f01(image)
-    v = x.max(axis=2, keepdims=True)
-    mn = x.min(axis=2, keepdims=True)
+    v, mn = _hsv_grid()
     d = v - mn
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.where(v > 0, d / v, 0)
-        s2 = np.clip(s * np.float32(a) + np.float32(b), 0, 1).astype(np.float32)
-        y = np.where(d > 0, v - s2 * v * (v - x) / d, 0)
-    # grey pixels (delta 0): scikit-image's hue 0 (red) -> (V, V(1-S'), V(1-S'))
-    grey = np.concatenate([v, v * (1 - s2), v * (1 - s2)], axis=2)
-    y = np.where(d > 0, y, grey)
-    return to_uint8_trunc(y.astype(np.float32))
+    s2 = np.clip(s * np.float32(a) + np.float32(b), 0, 1).astype(np.float32)
+    s2v = (s2 * v).astype(np.float32)
+    grey = (v * (1 - s2)).astype(np.float32)
+    dd = np.where(d > 0, d, np.float32(1.0)).astype(np.float32)
+    out = tuple(np.ascontiguousarray(t, np.float32).reshape(-1) for t in (s2v, dd, grey))
+    for t in out:
+        t.setflags(write=False)
+    return out[0], out[1], out[2]
+
+
+_LEVELS = np.arange(256, dtype=np.float32) / _F255
+
+
+def saturate(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
+    """HSV saturation * a + b (H, V kept), in closed form on RGB.
+
+    y = v - s2 v (v - x) / d per channel (d = v - min > 0); grey pixels take scikit-image's hue
+    0 (red): (V, V(1-S'), V(1-S')). Per-pixel terms come from ``saturate_tables``; the work
+    runs on channel planes, block by block.
+    """
+    s2v_t, d_t, grey_t = saturate_tables(severity)
+    h, w = image.shape[:2]
+    planes = cv2.split(image)
+    outs = [np.empty((h, w), np.uint8) for _ in range(3)]
+    for r0, r1 in _plane_blocks(h, w):
+        p = [q[r0:r1] for q in planes]
+        v8 = np.maximum(np.maximum(p[0], p[1]), p[2])
+        m8 = np.minimum(np.minimum(p[0], p[1]), p[2])
+        idx = np.left_shift(v8, 8, dtype=np.uint16)
+        idx |= m8
+        v = np.take(_LEVELS, v8)
+        s2v = np.take(s2v_t, idx)
+        d = np.take(d_t, idx)
+        grey = v8 == m8
+        g = np.take(grey_t, idx) if grey.any() else None
+        for ch in range(3):
+            y = np.divide(p[ch], _F255, dtype=np.float32)
+            np.subtract(v, y, out=y)
+            y *= s2v
+            y /= d
+            np.subtract(v, y, out=y)
+            if g is not None and ch > 0:
+                np.copyto(y, g, where=grey)
+            _trunc_into(y, outs[ch][r0:r1])
+    return cv2.merge(outs)
 
 
 def contrast_lut(counts_sum: np.ndarray, n: int, c: float) -> np.ndarray:
@@ -623,12 +938,9 @@ def contrast_lut(counts_sum: np.ndarray, n: int, c: float) -> np.ndarray:
 def contrast(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
     """(x - channel mean) * c + channel mean, c = CONTRAST[s-1] (exact, through a table)."""
     h, w = image.shape[:2]
-    sums = image.reshape(-1, 3).sum(axis=0, dtype=np.int64)
+    sums = np.array(cv2.sumElems(image)[:3], np.int64)  # exact: integer sums < 2**53
     lut = contrast_lut(sums, h * w, CONTRAST[severity - 1])
-    out = np.empty_like(image)
-    for ch in range(3):
-        out[..., ch] = lut[ch][image[..., ch]]
-    return out
+    return cv2.LUT(image, np.ascontiguousarray(lut.T).reshape(256, 1, 3))
 
 
 def elastic_fields(
@@ -641,42 +953,162 @@ def elastic_fields(
     out = []
     for stream in (S_ELASTIC_X, S_ELASTIC_Y):
         u = rng.uniform_np(seed, stream, height * width).reshape(height, width)
-        u = (u * np.float32(2.0) - np.float32(1.0)) * np.float32(amp)
+        u *= np.float32(2.0)
+        u -= np.float32(1.0)
+        u *= np.float32(amp)
         ky = gaussian_kernel1d(sy, 3.0).astype(np.float32) if sy > 0 else np.ones(1, np.float32)
         kx = gaussian_kernel1d(sx, 3.0).astype(np.float32) if sx > 0 else np.ones(1, np.float32)
-        f = cv2.sepFilter2D(u, cv2.CV_32F, kx, ky, borderType=cv2.BORDER_REFLECT)
-        out.append(f * np.float32(alpha))
+        f = np.asarray(
+            cv2.sepFilter2D(u, cv2.CV_32F, kx, ky, borderType=cv2.BORDER_REFLECT), np.float32
+        )
+        f *= np.float32(alpha)
+        out.append(f)
     dx, dy = out
     return dy, dx
 
 
 def elastic_transform(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
-    """Bilinear resampling at (y + dy, x + dx) with scipy's 'reflect' border."""
+    """Bilinear resampling at (y + dy, x + dx) with scipy's 'reflect' border.
+
+    Block by block: the four neighbours come as one 32-bit gather each (RGB padded to RGBX),
+    reflected through small index tables; the interpolation is the float32 arithmetic of the
+    plain formula (same result).
+    """
     h, w = image.shape[:2]
     dy, dx = elastic_fields(h, w, severity, seed)
-    cy = np.arange(h, dtype=np.float32)[:, None] + dy
-    cx = np.arange(w, dtype=np.float32)[None, :] + dx
-    y0f, x0f = np.floor(cy), np.floor(cx)
-    fy, fx = (cy - y0f)[..., None], (cx - x0f)[..., None]
-    y0, x0 = y0f.astype(np.int64), x0f.astype(np.int64)
-    ya, yb = reflect_index(y0, h) * w, reflect_index(y0 + 1, h) * w
-    xa, xb = reflect_index(x0, w), reflect_index(x0 + 1, w)
-    src = _f01(image).reshape(h * w, 3)
-    v00 = src[(ya + xa).reshape(-1)].reshape(h, w, 3)
-    v01 = src[(ya + xb).reshape(-1)].reshape(h, w, 3)
-    v10 = src[(yb + xa).reshape(-1)].reshape(h, w, 3)
-    v11 = src[(yb + xb).reshape(-1)].reshape(h, w, 3)
-    top = v00 + (v01 - v00) * fx
-    bot = v10 + (v11 - v10) * fx
-    return to_uint8_trunc(top + (bot - top) * fy)
+    pad = int(np.ceil(max(float(np.abs(dy).max()), float(np.abs(dx).max())))) + 2
+    ry = (reflect_index(np.arange(-pad, h + pad + 1), h) * w).astype(np.int32)
+    rx = reflect_index(np.arange(-pad, w + pad + 1), w).astype(np.int32)
+    rgbx = np.zeros((h * w, 4), np.uint8)
+    rgbx[:, :3] = image.reshape(-1, 3)
+    src = rgbx.view(np.uint32).reshape(-1)
+    ar_y = np.arange(h, dtype=np.float32)
+    ar_x = np.arange(w, dtype=np.float32)
+    out = np.empty_like(image)
+    for r0, r1 in _row_blocks(h, w):
+        cy = ar_y[r0:r1, None] + dy[r0:r1]
+        cx = ar_x[None, :] + dx[r0:r1]
+        y0f, x0f = np.floor(cy), np.floor(cx)
+        fy, fx = cy - y0f, cx - x0f
+        yi = y0f.astype(np.int32)
+        yi += pad
+        xi = x0f.astype(np.int32)
+        xi += pad
+        ya, yb = np.take(ry, yi), np.take(ry, yi + 1)
+        xa, xb = np.take(rx, xi), np.take(rx, xi + 1)
+        corners = [
+            np.take(src, iy + ix).view(np.uint8).reshape(*iy.shape, 4)
+            for iy, ix in ((ya, xa), (ya, xb), (yb, xa), (yb, xb))
+        ]
+        for ch in range(3):  # channel planes: no broadcasting over a length-3 axis
+            v00, v01, v10, v11 = (np.divide(c[..., ch], _F255, dtype=np.float32) for c in corners)
+            v01 -= v00
+            v01 *= fx
+            v00 += v01  # top
+            v11 -= v10
+            v11 *= fx
+            v10 += v11  # bottom
+            v10 -= v00
+            v10 *= fy
+            v00 += v10
+            _trunc_into(v00, out[r0:r1, :, ch])
+    return out
+
+
+def box_runs(xmin: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``pillow_box_coeffs`` as runs of equal weights: (start, stop, weight), each (out,) int64.
+
+    Pillow's BOX gives every output a contiguous run of inputs with one shared weight, so that
+    the output is ``(weight * run_sum + 2**21) >> 22``; None if some output does not (fallback).
+    """
+    n_out = k.shape[0]
+    start, stop, wt = (np.zeros(n_out, np.int64) for _ in range(3))
+    for o in range(n_out):
+        nz = np.flatnonzero(k[o])
+        if nz.size == 0:
+            start[o] = stop[o] = xmin[o]
+            continue
+        if nz[-1] - nz[0] + 1 != nz.size or (k[o, nz] != k[o, nz[0]]).any():
+            return None
+        start[o], stop[o], wt[o] = xmin[o] + nz[0], xmin[o] + nz[-1] + 1, k[o, nz[0]]
+    return start, stop, wt
+
+
+def _run_taps(
+    start: np.ndarray, stop: np.ndarray, wt: np.ndarray, ch: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Gather plan of a run-sum pass over an axis interleaving ``ch`` channels.
+
+    Returns (idx (J, out * ch) intp, on (J, out * ch) uint16, off (out * ch,) intp,
+    table (uint8)): run sum ``S = sum_j x[idx[j]] * on[j]``, output ``table[off + S]``.
+    """
+    n = int(np.max(stop - start, initial=1))
+    lens = stop - start
+    j = np.arange(max(n, 1))[:, None]
+    src = np.minimum(start[None, :] + j, np.maximum(stop - 1, start)[None, :])
+    on = (j < lens[None, :]).astype(np.uint16)
+    chans = np.arange(ch)
+    idx = (src[:, :, None] * ch + chans).reshape(src.shape[0], -1).astype(np.intp)
+    on = np.repeat(on, ch, axis=1)
+    wts, cls = np.unique(wt, return_inverse=True)
+    span = 255 * n + 1
+    sums = np.arange(span, dtype=np.int64)
+    table = np.clip((wts[:, None] * sums[None, :] + (1 << 21)) >> 22, 0, 255).astype(np.uint8)
+    off = np.repeat(cls * span, ch).astype(np.intp)
+    return idx, on, off, table.ravel()
+
+
+@lru_cache(maxsize=256)
+def pixelate_fast_plan(h: int, w: int, c: float) -> tuple[Any, ...] | None:
+    """Run form of ``pixelate_plan`` and NEAREST-enlarge maps; None where runs do not apply."""
+    _, _, (xmin_x, kx), (xmin_y, ky), nx, ny = pixelate_plan(h, w, c)
+    rx, ry = box_runs(xmin_x, kx), box_runs(xmin_y, ky)
+    if rx is None or ry is None:
+        return None
+    nmap = None
+    if max(h, w) < 2**15:  # OpenCV's int16 maps: an exact gather
+        nmap = np.empty((h, w, 2), np.int16)
+        nmap[..., 0] = nx[None, :]
+        nmap[..., 1] = ny[:, None]
+    return _run_taps(*rx, ch=3), _run_taps(*ry, ch=1), nx, ny, nmap
+
+
+def _run_sum_pass(x: np.ndarray, plan: tuple[np.ndarray, ...], axis: int) -> np.ndarray:
+    """One BOX pass over axis 0 or 1 of a 2-D uint8 array, through ``_run_taps``' plan."""
+    idx, on, off, table = plan
+    shp = (-1, 1) if axis == 0 else (1, -1)
+    acc: np.ndarray | None = None
+    for j in range(idx.shape[0]):
+        term = np.take(x, idx[j], axis=axis).astype(np.uint16)
+        if not on[j].all():
+            term *= on[j].reshape(shp)
+        acc = term if acc is None else np.add(acc, term, out=acc)
+    assert acc is not None
+    sums = acc.astype(np.intp)
+    sums += off.reshape(shp)  # in place: a fresh large temporary costs its page faults
+    return np.take(table, sums)
 
 
 def pixelate(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
-    """Pillow BOX downscale by c then NEAREST back (integer port of Pillow's resampling)."""
+    """Pillow BOX downscale by c then NEAREST back (integer port of Pillow's resampling).
+
+    Fast path (identical results): Pillow's BOX weights are equal over a run of inputs, so each
+    pass is a run sum (a few gathers) through a rounding table, and the enlarge an exact OpenCV
+    nearest-neighbour remap.
+    """
     h, w = image.shape[:2]
-    _, _, (xmin_x, kx), (xmin_y, ky), nx, ny = pixelate_plan(h, w, PIXELATE[severity - 1])
-    small = _box_pass(image, xmin_x, kx, axis=1)
-    small = _box_pass(small, xmin_y, ky, axis=0)
+    fast = pixelate_fast_plan(h, w, PIXELATE[severity - 1])
+    if fast is None:
+        _, _, (xmin_x, kx), (xmin_y, ky), nx, ny = pixelate_plan(h, w, PIXELATE[severity - 1])
+        small = _box_pass(image, xmin_x, kx, axis=1)
+        small = _box_pass(small, xmin_y, ky, axis=0)
+        return np.ascontiguousarray(small[ny][:, nx])
+    px, py, nx, ny, nmap = fast
+    small = _run_sum_pass(image.reshape(h, w * 3), px, axis=1)  # (h, sw * 3)
+    small = _run_sum_pass(small, py, axis=0).reshape(-1, small.shape[1] // 3, 3)
+    if nmap is not None:
+        # an int16 (x, y) map needs no second map (the stubs do not allow None)
+        return np.asarray(cv2.remap(small, nmap, None, cv2.INTER_NEAREST))  # type: ignore[call-overload]
     return np.ascontiguousarray(small[ny][:, nx])
 
 
@@ -693,13 +1125,18 @@ def jpeg_compression(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
 def spatter(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
     """Water droplets (severities 1-3, added turquoise) or mud (4-5, brown blended over)."""
     layer = spatter_layer(image.shape[0], image.shape[1], severity, seed)
-    x = _f01(image)
-    if SPATTER[severity - 1][5] == 0:
-        x += layer[..., None] * SPATTER_WATER
-    else:
-        m = layer[..., None]
-        x = x * (1 - m) + SPATTER_MUD * m
-    return to_uint8_trunc(x.astype(np.float32))
+    water = SPATTER[severity - 1][5] == 0
+    keep = None if water else np.float32(1.0) - layer
+    outs = []
+    for ch, x8 in enumerate(cv2.split(image)):  # channel planes
+        x = np.divide(x8, _F255, dtype=np.float32)
+        if keep is None:
+            x += layer * SPATTER_WATER[ch]
+        else:
+            x *= keep
+            x += SPATTER_MUD[ch] * layer
+        outs.append(to_uint8_trunc(x))
+    return cv2.merge(outs)
 
 
 CorruptionFn = Callable[[np.ndarray, int, int], np.ndarray]

@@ -23,6 +23,7 @@ and Python versions (unlike ``hash()``).
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,45 +64,111 @@ def stream_key(seed: int, stream: int) -> tuple[int, int]:
 # ---------------------------------------------------------------- numpy
 
 
-def _mix32_np(x: np.ndarray) -> np.ndarray:
-    """lowbias32 on a uint32 array (in place, returned)."""
-    x ^= x >> np.uint32(16)
+# Elements per block: the hash, the uniforms and Box-Muller run block by block so that every
+# temporary stays in the L2 cache (whole-image temporaries make these memory-bound).
+CHUNK = 1 << 16
+
+
+@lru_cache(maxsize=4)
+def _golden_ramp(n: int) -> np.ndarray:
+    """``arange(n) * GOLDEN`` mod 2**32: (n,) uint32, read-only."""
+    r = np.arange(n, dtype=np.uint32)
+    r *= np.uint32(_GOLDEN)
+    r.setflags(write=False)
+    return r
+
+
+def _mix32_np(x: np.ndarray, tmp: np.ndarray | None = None) -> np.ndarray:
+    """lowbias32 on a uint32 array (in place, returned); ``tmp``: optional scratch like x."""
+    if tmp is None:
+        tmp = np.empty_like(x)
+    np.right_shift(x, np.uint32(16), out=tmp)
+    x ^= tmp
     x *= np.uint32(_C1)
-    x ^= x >> np.uint32(15)
+    np.right_shift(x, np.uint32(15), out=tmp)
+    x ^= tmp
     x *= np.uint32(_C2)
-    x ^= x >> np.uint32(16)
+    np.right_shift(x, np.uint32(16), out=tmp)
+    x ^= tmp
     return x
+
+
+def _bits_block(k0: int, k1: int, start: int, out: np.ndarray, tmp: np.ndarray) -> None:
+    """Hash counters ``start .. start + len(out) - 1`` into ``out`` (uint32, <= CHUNK long)."""
+    n = out.shape[0]
+    # (counter * GOLDEN + k0) mod 2**32 = ramp * GOLDEN + (start * GOLDEN + k0)
+    np.add(_golden_ramp(CHUNK)[:n], np.uint32((start * _GOLDEN + k0) & _M32), out=out)
+    _mix32_np(out, tmp[:n])
+    out ^= np.uint32(k1)
+    _mix32_np(out, tmp[:n])
 
 
 def bits_np(seed: int, stream: int, n: int, offset: int = 0) -> np.ndarray:
     """Random 32-bit words for counters ``offset .. offset + n - 1``: (n,) uint32."""
     k0, k1 = stream_key(seed, stream)
-    x = np.arange(offset, offset + n, dtype=np.uint32)
-    x *= np.uint32(_GOLDEN)
-    x += np.uint32(k0)
-    x = _mix32_np(x)
-    x ^= np.uint32(k1)
-    return _mix32_np(x)
+    out = np.empty(n, np.uint32)
+    tmp = np.empty(min(n, CHUNK), np.uint32)
+    for s in range(0, n, CHUNK):
+        _bits_block(k0, k1, offset + s, out[s : s + CHUNK], tmp)
+    return out
+
+
+def _uniform_block(
+    k0: int, k1: int, start: int, out: np.ndarray, bits: np.ndarray, tmp: np.ndarray
+) -> None:
+    """Uniforms for counters ``start ..`` into float32 ``out`` (<= CHUNK long)."""
+    n = out.shape[0]
+    b = bits[:n]
+    _bits_block(k0, k1, start, b, tmp)
+    b >>= np.uint32(8)
+    np.add(b, np.float32(0.5), out=out, dtype=np.float32)
+    out *= np.float32(2.0**-24)
 
 
 def uniform_np(seed: int, stream: int, n: int, offset: int = 0) -> np.ndarray:
     """Uniforms in (0, 1): (n,) float32."""
-    b = bits_np(seed, stream, n, offset) >> np.uint32(8)
-    u = b.astype(np.float32)
-    u += np.float32(0.5)
-    u *= np.float32(2.0**-24)
-    return u
+    k0, k1 = stream_key(seed, stream)
+    out = np.empty(n, np.float32)
+    m = min(n, CHUNK)
+    bits, tmp = np.empty(m, np.uint32), np.empty(m, np.uint32)
+    for s in range(0, n, CHUNK):
+        _uniform_block(k0, k1, offset + s, out[s : s + CHUNK], bits, tmp)
+    return out
 
 
-def normal_np(seed: int, stream: int, n: int) -> np.ndarray:
-    """Standard normals by Box-Muller: (n,) float32."""
+def normal_np(seed: int, stream: int, n: int, offset: int = 0) -> np.ndarray:
+    """Standard normals by Box-Muller: (n,) float32; element i is the same for any ``offset``.
+
+    ``offset`` (even) starts at element ``offset`` of the stream: ``normal_np(s, t, n, o)``
+    equals ``normal_np(s, t, o + n)[o:]``, so a long stream can be drawn block by block.
+    """
+    if offset % 2:
+        raise ValueError(f"normal_np: offset must be even, got {offset}")
+    k0, k1 = stream_key(seed, stream)
     m = (n + 1) // 2
-    u = uniform_np(seed, stream, 2 * m).reshape(m, 2)
-    r = np.sqrt(np.float32(-2.0) * np.log(u[:, 0]))
-    t = np.float32(2.0 * np.pi) * u[:, 1]
     out = np.empty((m, 2), np.float32)
-    np.multiply(r, np.cos(t), out=out[:, 0])
-    np.multiply(r, np.sin(t), out=out[:, 1])
+    blk = CHUNK // 2
+    u = np.empty((min(m, blk), 2), np.float32)
+    bits, tmp = np.empty(2 * u.shape[0], np.uint32), np.empty(2 * u.shape[0], np.uint32)
+    r = np.empty(u.shape[0], np.float32)
+    t = np.empty(u.shape[0], np.float32)
+    c = np.empty(u.shape[0], np.float32)
+    for s in range(0, m, blk):
+        e = min(m, s + blk)
+        k = e - s
+        ub, rb, tb, cb = u[:k], r[:k], t[:k], c[:k]
+        _uniform_block(k0, k1, offset + 2 * s, ub.reshape(-1), bits, tmp)
+        # contiguous operands: numpy's SIMD log/cos/sin are 2-3x slower on strided views
+        np.copyto(rb, ub[:, 0])
+        np.log(rb, out=rb)
+        rb *= np.float32(-2.0)
+        np.sqrt(rb, out=rb)
+        np.multiply(np.float32(2.0 * np.pi), ub[:, 1], out=tb)
+        ob = out[s:e]
+        np.cos(tb, out=cb)
+        np.multiply(rb, cb, out=ob[:, 0])
+        np.sin(tb, out=cb)
+        np.multiply(rb, cb, out=ob[:, 1])
     return out.reshape(-1)[:n]
 
 

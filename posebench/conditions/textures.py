@@ -35,40 +35,108 @@ def next_power_of_2(x: int) -> int:
     return 1 if x == 0 else 2 ** (x - 1).bit_length()
 
 
-def plasma_np(mapsize: int, wibbledecay: float, seed: int, stream: int) -> np.ndarray:
-    """Diamond-square heightmap in [0, 1]: (mapsize, mapsize) float32; mapsize a power of two."""
+def plasma_np(
+    mapsize: int,
+    wibbledecay: float,
+    seed: int,
+    stream: int,
+    crop: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Diamond-square heightmap in [0, 1]: (mapsize, mapsize) float32; mapsize a power of two.
+
+    ``crop=(h, w)`` returns only ``map[:h, :w]`` (same values: the normalisation still uses the
+    whole map's minimum and maximum). Each level's three new point sets are computed as
+    contiguous arrays from the previous level's grid (the same sums in the same order as the
+    in-place strided version) and interleaved into the next grid.
+    """
     if mapsize & (mapsize - 1):
         raise ValueError(f"plasma: mapsize must be a power of two, got {mapsize}")
-    a = np.zeros((mapsize, mapsize), np.float32)
+    g = np.zeros((1, 1), np.float32)  # the grid a[0::step, 0::step]
     offset = 0
     wibble = 100.0
     stepsize = mapsize
 
     def wibbled(arr: np.ndarray) -> np.ndarray:
+        """imagecorruptions: array / 4 + wibble * uniform(-wibble, wibble), in place."""
         nonlocal offset
-        u = rng.uniform_np(seed, stream, arr.size, offset).reshape(arr.shape)
-        offset += arr.size
-        # imagecorruptions: array / 4 + wibble * uniform(-wibble, wibble)
-        return arr * np.float32(0.25) + (u * np.float32(2.0) - np.float32(1.0)) * np.float32(
-            wibble * wibble
-        )
+        flat = arr.reshape(-1)
+        ww = np.float32(wibble * wibble)
+        for s in range(0, flat.size, rng.CHUNK):
+            blk = flat[s : s + rng.CHUNK]
+            u = rng.uniform_np(seed, stream, blk.size, offset + s)
+            u *= np.float32(2.0)
+            u -= np.float32(1.0)
+            u *= ww
+            blk *= np.float32(0.25)
+            blk += u
+        offset += flat.size
+        return arr
 
+    def shifted_sum(x: np.ndarray, axis: int, shift: int) -> np.ndarray:
+        """x + np.roll(x, shift, axis) for shift = +-1, without the rolled copy."""
+        out = np.empty_like(x)
+        n = x.shape[axis]
+        a = [slice(None)] * 2
+        b = [slice(None)] * 2
+        if shift == -1:  # x[i] + x[i + 1], last wraps to x[0]
+            a[axis], b[axis] = slice(0, n - 1), slice(1, n)
+            np.add(x[tuple(a)], x[tuple(b)], out=out[tuple(a)])
+            a[axis], b[axis] = slice(n - 1, n), slice(0, 1)
+        else:  # x[i] + x[i - 1], first wraps to x[n - 1]
+            a[axis], b[axis] = slice(1, n), slice(0, n - 1)
+            np.add(x[tuple(a)], x[tuple(b)], out=out[tuple(a)])
+            a[axis], b[axis] = slice(0, 1), slice(n - 1, n)
+        np.add(x[tuple(a)], x[tuple(b)], out=out[tuple(a)])
+        return out
+
+    ul = lt = tt = dr = g
     while stepsize >= 2:
-        h = stepsize // 2
-        corner = a[0:mapsize:stepsize, 0:mapsize:stepsize]
-        sq = corner + np.roll(corner, -1, axis=0)
-        sq = sq + np.roll(sq, -1, axis=1)
-        a[h:mapsize:stepsize, h:mapsize:stepsize] = wibbled(sq)
-        dr = a[h:mapsize:stepsize, h:mapsize:stepsize]
-        ul = a[0:mapsize:stepsize, 0:mapsize:stepsize]
-        lt = (dr + np.roll(dr, 1, axis=0)) + (ul + np.roll(ul, -1, axis=1))
-        a[0:mapsize:stepsize, h:mapsize:stepsize] = wibbled(lt)
-        tt = (dr + np.roll(dr, 1, axis=1)) + (ul + np.roll(ul, -1, axis=0))
-        a[h:mapsize:stepsize, 0:mapsize:stepsize] = wibbled(tt)
+        ul = g
+        dr = wibbled(shifted_sum(shifted_sum(ul, 0, -1), 1, -1))
+        lt = shifted_sum(dr, 0, 1)
+        lt += shifted_sum(ul, 1, -1)
+        lt = wibbled(lt)
+        tt = shifted_sum(dr, 1, 1)
+        tt += shifted_sum(ul, 0, -1)
+        tt = wibbled(tt)
         stepsize //= 2
         wibble /= wibbledecay
-    a -= a.min()
-    out: np.ndarray = a / a.max()
+        if stepsize >= 2:
+            g = _interleave(ul, lt, tt, dr)
+    parts = (ul, lt, tt, dr)
+    lo = min(float(p.min()) for p in parts)
+    hi = max(float(p.max()) for p in parts)
+    mn = np.float32(lo)
+    mx = np.float32(hi) - mn  # = max(a - min): float rounding is monotonic
+    h, w = crop if crop is not None else (mapsize, mapsize)
+    out = _interleave(ul, lt, tt, dr, rows=h, cols=w) if mapsize > 1 else g[:h, :w].copy()
+    out -= mn
+    out /= mx
+    return out
+
+
+def _interleave(
+    ul: np.ndarray,
+    lt: np.ndarray,
+    tt: np.ndarray,
+    dr: np.ndarray,
+    rows: int | None = None,
+    cols: int | None = None,
+) -> np.ndarray:
+    """Next plasma grid: ul at (2i, 2j), lt at (2i, 2j+1), tt at (2i+1, 2j), dr at (2i+1, 2j+1).
+
+    Only the first ``rows`` x ``cols`` entries (all by default): (rows, cols) float32.
+    """
+    m = ul.shape[0]
+    rows = 2 * m if rows is None else rows
+    cols = 2 * m if cols is None else cols
+    out = np.empty((rows, cols), np.float32)
+    r0, c0 = (rows + 1) // 2, (cols + 1) // 2  # even rows / cols kept
+    r1, c1 = rows // 2, cols // 2  # odd rows / cols kept
+    out[0::2, 0::2] = ul[:r0, :c0]
+    out[0::2, 1::2] = lt[:r0, :c1]
+    out[1::2, 0::2] = tt[:r1, :c0]
+    out[1::2, 1::2] = dr[:r1, :c1]
     return out
 
 
@@ -117,6 +185,11 @@ _FROST_LEVEL = 155.0
 
 def frost_texture(height: int, width: int, seed: int, stream: int = 90) -> np.ndarray:
     """Deterministic procedural frost layer: (height, width, 3) float32 RGB in [0, 255]."""
+    return np.asarray(cv2.merge(frost_planes(height, width, seed, stream)), np.float32)
+
+
+def frost_planes(height: int, width: int, seed: int, stream: int = 90) -> list[np.ndarray]:
+    """``frost_texture`` as three (height, width) float32 channel planes (R, G, B)."""
     h, w = int(height), int(width)
     off = 0
 
@@ -128,48 +201,68 @@ def frost_texture(height: int, width: int, seed: int, stream: int = 90) -> np.nd
 
     # glaze: value noise, octaves from ~1/4 of the short side down to 4 px, persistence 0.6
     glaze = np.zeros((h, w), np.float32)
+    tmp = np.empty((h, w), np.float32)
     cell = max(4.0, min(h, w) / 4.0)
     amp, total = 1.0, 0.0
     while cell >= 4.0:
         gh, gw = int(np.ceil(h / cell)) + 2, int(np.ceil(w / cell)) + 2
         grid = uni(gh * gw).reshape(gh, gw)
         up = cv2.resize(grid, (int(gw * cell), int(gh * cell)), interpolation=cv2.INTER_CUBIC)
-        glaze += amp * up[:h, :w]
+        glaze += np.multiply(up[:h, :w], np.float32(amp), out=tmp)
         total += amp
         amp *= 0.6
         cell /= 2.0
-    glaze = (glaze - glaze.mean()) / max(float(glaze.std()), 1e-6)
+    mean, sd = glaze.mean(), max(float(glaze.std()), 1e-6)
+    glaze -= mean
+    glaze /= np.float32(sd)
 
-    # crystals: feathery strokes, one per ~2500 px
+    # crystals: feathery strokes, one per ~2500 px; a main stroke, then side branches at
+    # +-60 degrees from steps - 1 points along it (float64 geometry, rounded half to even)
     crystals = np.zeros((h, w), np.float32)
     n = max(1, (h * w) // 2500)
-    p = uni(n * 5).reshape(n, 5)
+    p = uni(n * 5).reshape(n, 5).astype(np.float64)
     scale = max(h, w) / 100.0
-    for x0, y0, ang, length, bright in p:
-        cx, cy = float(x0) * w, float(y0) * h
-        theta = float(ang) * 2.0 * np.pi
-        ln = (0.3 + 1.2 * float(length)) * 8.0 * scale
-        val = 0.4 + 0.6 * float(bright)
-        dx, dy = np.cos(theta), np.sin(theta)
-        ex, ey = cx + ln * dx, cy + ln * dy
-        cv2.line(crystals, (round(cx), round(cy)), (round(ex), round(ey)), val, 1, cv2.LINE_AA)
-        steps = max(2, int(ln / 3.0))
-        for k in range(1, steps):
-            t = k / steps
-            bx, by = cx + t * ln * dx, cy + t * ln * dy
-            blen = (1.0 - t) * ln * 0.45
-            for side in (-1.0, 1.0):
-                phi = theta + side * np.pi / 3.0
-                fx, fy = bx + blen * np.cos(phi), by + blen * np.sin(phi)
-                cv2.line(
-                    crystals,
-                    (round(bx), round(by)),
-                    (round(fx), round(fy)),
-                    val * 0.7,
-                    1,
-                    cv2.LINE_AA,
-                )
+    cx, cy = p[:, 0] * w, p[:, 1] * h
+    theta = p[:, 2] * 2.0 * np.pi
+    ln = (0.3 + 1.2 * p[:, 3]) * 8.0 * scale
+    val = 0.4 + 0.6 * p[:, 4]
+    dx = np.array([np.cos(a) for a in theta.tolist()])
+    dy = np.array([np.sin(a) for a in theta.tolist()])
+    main = np.rint(np.stack([cx, cy, cx + ln * dx, cy + ln * dy], 1)).astype(np.int64)
+    steps = np.maximum(2, (ln / 3.0).astype(np.int64))
+    ends = np.cumsum(steps - 1)
+    starts = ends - (steps - 1)
+    rep = np.repeat(np.arange(n), steps - 1)
+    t = (np.arange(int(ends[-1])) - starts[rep] + 1) / steps[rep]
+    bx = cx[rep] + t * ln[rep] * dx[rep]
+    by = cy[rep] + t * ln[rep] * dy[rep]
+    blen = (1.0 - t) * ln[rep] * 0.45
+    seg = np.empty((bx.size, 2, 2, 2), np.float64)  # (point, side, end, xy)
+    for si, side in enumerate((-1.0, 1.0)):
+        phi = (theta + side * np.pi / 3.0).tolist()
+        cphi = np.array([np.cos(a) for a in phi])[rep]
+        sphi = np.array([np.sin(a) for a in phi])[rep]
+        seg[:, si, 0, 0], seg[:, si, 0, 1] = bx, by
+        seg[:, si, 1, 0] = bx + blen * cphi
+        seg[:, si, 1, 1] = by + blen * sphi
+    pts = np.rint(seg).astype(np.int32).reshape(-1, 2, 2)
+    for i, (x0, y0, x1, y1) in enumerate(main.tolist()):
+        v = float(val[i])
+        cv2.line(crystals, (x0, y0), (x1, y1), v, 1, cv2.LINE_AA)
+        # one polyline call draws the same pixels as a line call per branch, in order
+        cv2.polylines(crystals, list(pts[2 * starts[i] : 2 * ends[i]]), False, v * 0.7, 1, 16)
     crystals = np.asarray(cv2.GaussianBlur(crystals, (0, 0), 0.6), np.float32)
-    lum = _FROST_LEVEL + 22.0 * glaze + 70.0 * np.minimum(crystals, 1.5) - 18.0
-    out = lum[..., None] * _FROST_TINT
-    return np.asarray(np.clip(out, 0.0, 255.0), np.float32)
+    lum = _frost_luminance(glaze, crystals)
+    return [np.clip(lum * t, np.float32(0.0), np.float32(255.0)) for t in _FROST_TINT]
+
+
+def _frost_luminance(glaze: np.ndarray, crystals: np.ndarray) -> np.ndarray:
+    """155 + 22 glaze + 70 min(crystals, 1.5) - 18, float32, in place on ``glaze``: (H, W)."""
+    lum = glaze
+    lum *= np.float32(22.0)
+    lum += np.float32(_FROST_LEVEL)
+    c = np.minimum(crystals, np.float32(1.5), out=crystals)
+    c *= np.float32(70.0)
+    lum += c
+    lum -= np.float32(18.0)
+    return lum
