@@ -1,7 +1,8 @@
 """``posebench report``: leaderboard rows, ranking, Markdown golden file, HTML escaping,
 model-index, plots, bad input.
 
-The golden Markdown (tests/data/report/golden.md) is regenerated only on purpose:
+The golden Markdown (tests/data/report/golden.md, and golden-examiner.md: a failure search beside
+a leaderboard) is regenerated only on purpose:
 
     POSEBENCH_REGEN_GOLDEN=1 python -m pytest -q -p no:cacheprovider tests/test_report.py -k golden
 """
@@ -22,11 +23,14 @@ import yaml
 
 from posebench.cli.main import main
 from posebench.errors import InputError
+from posebench.report import examiner as exm
 from posebench.report import leaderboard as lb
 from posebench.report import markdown
 
 DATA = Path(__file__).parent / "data" / "report"
 RUNS = sorted(p for p in DATA.iterdir() if (p / "results.json").is_file())
+#: failure searches (``posebench examine``), kept apart from RUNS (leaderboard runs)
+EXAMINER = sorted(p for p in (DATA / "examiner").iterdir() if (p / "results.json").is_file())
 HOSTILE = "<script>alert(1)</script>"
 
 
@@ -230,6 +234,30 @@ def test_markdown_golden() -> None:
     if os.environ.get("POSEBENCH_REGEN_GOLDEN") == "1":
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_markdown_golden_examiner() -> None:
+    # a failure search beside a leaderboard; images linked relative to DATA (where the
+    # golden file lies), so the links in golden-examiner.md work when it is opened there
+    paths = [*EXAMINER, DATA / "oracle-demo"]
+    texts = []
+    for order in (paths, paths[::-1]):
+        runs = lb.load_runs(order)
+        tables = lb.build_tables(runs)
+        texts.append(
+            markdown.render(
+                tables,
+                "posebench report fixtures: failure search",
+                lb.separation_notes(tables),
+                examiner=exm.sections(runs),
+                base=DATA,
+            )
+        )
+    assert texts[0] == texts[1]
+    golden = DATA / "golden-examiner.md"
+    if os.environ.get("POSEBENCH_REGEN_GOLDEN") == "1":
+        golden.write_text(texts[0], encoding="utf-8")
+    assert texts[0] == golden.read_text(encoding="utf-8")
 
 
 def test_markdown_deterministic_and_via_cli(tmp_path: Path) -> None:

@@ -30,10 +30,12 @@ from typing import Any
 
 import pytest
 
+from posebench.report import examiner as exm
 from posebench.report import leaderboard as lb
 
 DATA = Path(__file__).parent / "data" / "report"
 RUNS = sorted(p for p in DATA.iterdir() if (p / "results.json").is_file())
+EXAMINER = DATA / "examiner" / "raised-right-arm"  # a failure search: its gallery is shown too
 HOSTILE = "<script>window.__pwned=1;alert(1)</script>"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 HINT = "apt-get install -y chromium (Debian) or install Google Chrome"
@@ -166,9 +168,14 @@ def report_page(tmp_path: Path) -> Path:
     hostile = tmp_path / "hostile \"<run>&'"
     hostile.mkdir()
     (hostile / "results.json").write_text(json.dumps(r))
-    tables = lb.build_tables(lb.load_runs([*RUNS, hostile]))
+    runs = lb.load_runs([*RUNS, hostile, EXAMINER])
+    tables = lb.build_tables(runs)
     page = tmp_path / "report.html"
-    page.write_text(html.render(tables, "browser test", lb.separation_notes(tables)))
+    page.write_text(
+        html.render(
+            tables, "browser test", lb.separation_notes(tables), examiner=exm.sections(runs)
+        )
+    )
     return page
 
 
@@ -244,6 +251,10 @@ def test_report_in_headless_chromium(report_page: Path, devtools: DevTools, tmp_
     assert len(images) >= 10
     broken = [alt for complete, width, alt in images if not complete or width <= 0]
     assert not broken, broken
+    # the failure search's gallery: every failure image and region sheet rendered
+    modes = json.loads((EXAMINER / "results.json").read_text())["examiner"]["failure_modes"]
+    gallery = [alt for _, _, alt in images if alt.startswith("agent ")]
+    assert len(gallery) == 2 * len(modes)
     # nothing but the page itself and data: URIs was requested
     urls = [
         e["params"]["request"]["url"]

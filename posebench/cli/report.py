@@ -19,8 +19,11 @@ examples:
 --reported FILE (YAML or JSON) maps a model (its name as the table shows it, its adapter name or
 its architecture) to the numbers its authors published, e.g. {mediapipe: {AP: 62.3}}; keys are
 STAT or METRIC:STAT, OKS values as fractions or percentages. Runs are ranked together only when
-suite, dataset, image count and headline signature agree; others get separate tables. Exit 2 on
-unusable input (not a run folder, another schema), naming the file.
+suite, dataset, image count and headline signature agree; others get separate tables. Failure
+searches (`posebench examine` run folders) are not ranked: each gets a section with its success
+rate, region size and a gallery of failure modes (Markdown links the images relative to
+--output; HTML inlines them); model-index leaves them out. Exit 2 on unusable input (not a run
+folder, another schema), naming the file.
 """
 
 FORMATS = ("md", "html", "json", "model-index")
@@ -65,6 +68,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from posebench.errors import InputError
+    from posebench.report import examiner
     from posebench.report import leaderboard as lb
 
     fmt = args.fmt or (SUFFIXES.get(args.output.suffix.lower()) if args.output else None) or "md"
@@ -73,24 +77,26 @@ def run(args: argparse.Namespace) -> int:
     runs = lb.load_runs(args.runs)
     reported = lb.load_reported(args.reported) if args.reported else None
     tables = lb.build_tables(runs, reported)
+    searches = examiner.sections(runs)
     notes = lb.separation_notes(tables)
     if fmt == "md":
         from posebench.report import markdown
 
-        text = markdown.render(tables, args.title, notes)
+        base = args.output.parent if args.output else None
+        text = markdown.render(tables, args.title, notes, examiner=searches, base=base)
     elif fmt == "html":
         from posebench.report import html
 
         text = html.render(
-            tables, args.title, notes, data_root=args.data_root, n_examples=args.examples
+            tables,
+            args.title,
+            notes,
+            data_root=args.data_root,
+            n_examples=args.examples,
+            examiner=searches,
         )
     elif fmt == "json":
-        payload = {
-            "schema": "posebench.report/1",
-            "title": args.title,
-            "notes": notes,
-            "tables": [t.to_json() for t in tables],
-        }
+        payload = lb.report_json(args.title, notes, tables, searches)
         text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
     else:
         from posebench.report import modelindex

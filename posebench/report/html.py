@@ -10,6 +10,10 @@
   no external CSS, JS or fonts (system font stack).
 - The leaderboard tables sort on a click on a column header (a few lines of inline script, no
   library); each cell carries its sort key in ``data-k``.
+- Failure searches (``posebench examine`` runs, :mod:`posebench.report.examiner`) get a section
+  each after the tables: the search, its success rate and region size, and a gallery of failure
+  modes (worst first) whose images are read from the run folder and inlined; an image that is
+  missing, outside the run folder or not a PNG/JPEG is named in its card instead.
 - Example images (worst clean images first, by ``oks.mean_oks`` in ``samples.parquet``) are drawn
   for runs that kept ``predictions/clean.npz`` and whose dataset images can be read (the embedded
   sample always can); the PR curves need ``matches/clean.<metric>.npz``. Runs without them are
@@ -31,9 +35,10 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench.errors import InputError
+from posebench.report import examiner as exm
 from posebench.report import plots
 from posebench.report.leaderboard import Run, Table, scale_of, unit_of
-from posebench.report.markdown import Block, intro, table_blocks
+from posebench.report.markdown import Block, examiner_blocks, intro, table_blocks
 from posebench.robustness import family
 
 log = logging.getLogger(__name__)
@@ -98,6 +103,14 @@ summary { cursor: pointer; color: var(--muted); }
 .examples { display: flex; flex-wrap: wrap; gap: 0.8rem; }
 figure { margin: 0; font-size: 0.8rem; color: var(--muted); max-width: 330px; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
+.gallery { display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 0.6rem 0 1rem; }
+.gallery figure { max-width: 360px; border: 1px solid var(--line); border-radius: 6px;
+  padding: 0.5rem; background: #fff; }
+.gallery .pics { display: flex; gap: 0.4rem; align-items: flex-start; }
+.gallery img { width: 160px; height: auto; image-rendering: pixelated; }
+.gallery figcaption { margin-top: 0.4rem; color: var(--fg); }
+.gallery ul { margin: 0.3rem 0 0; padding-left: 1.1rem; color: var(--muted); }
+.gallery .missing { color: #cf222e; font-size: 0.8rem; margin: 0.2rem 0; }
 footer { margin-top: 3rem; color: var(--muted); font-size: 0.85rem; }
 """
 
@@ -241,6 +254,48 @@ def examples(
     return out
 
 
+def image_uri(path: Path) -> tuple[str | None, str | None]:
+    """A PNG or JPEG file as a data URI: ``(uri, None)``, or ``(None, why)``."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return None, f"image not readable: {path.name} ({e.strerror})"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return data_uri(data, "image/png"), None
+    if data.startswith(b"\xff\xd8\xff"):
+        return data_uri(data, "image/jpeg"), None
+    return None, f"not a PNG or JPEG image: {path.name}"
+
+
+def gallery_cards(cards: Sequence[exm.Card]) -> list[dict[str, Any]]:
+    """Gallery cards for the template: text fields, inlined images and problems."""
+    out = []
+    for c in cards:
+        images, problems = [], []
+        for kind, name, file, problem in (
+            ("failure", c.image, c.image_file, c.image_problem),
+            ("region", c.region_image, c.region_file, c.region_problem),
+        ):
+            if file is not None:
+                uri, problem = image_uri(file)
+                if uri is not None:
+                    alt = f"agent {c.agent}: {kind}" + (f" ({name})" if name else "")
+                    images.append({"uri": uri, "alt": alt, "kind": kind})
+            if problem:
+                problems.append(problem if kind == "failure" else f"region {problem}")
+        out.append(
+            {
+                "title": f"#{c.rank} · agent {c.agent} · error {exm.fmt_error(c)}",
+                "detail": f"region failure rate {exm.fmt_rate(c)} · NormGap "
+                f"{exm.fmt_num(c.norm_gap)}",
+                "params": [exm.fmt_param(p) for p in c.params],
+                "images": images,
+                "problems": problems,
+            }
+        )
+    return out
+
+
 def _sev_points(
     clean: float | None, by_sev: Mapping[str, float | None], sc: float
 ) -> dict[int, float | None]:
@@ -343,6 +398,7 @@ def render(
     *,
     data_root: Path | None = None,
     n_examples: int = 4,
+    examiner: Sequence[exm.Search] = (),
 ) -> str:
     """The whole page as a string.
 
@@ -352,6 +408,8 @@ def render(
         notes: report-wide notes (e.g. separated signatures).
         data_root: where to find dataset images for the examples (default: each run's root).
         n_examples: worst clean images shown per run (0: none).
+        examiner: failure searches (:func:`posebench.report.examiner.sections`), each a
+            section with its gallery after the tables.
     """
     try:
         import jinja2
@@ -387,6 +445,15 @@ def render(
             elif n_examples > 0 and family(t.metric) == "oks":
                 missing.append(row.label)
         sections.append({"table": t, "blocks": blocks, "plots": figs, "examples": ex})
+    for search in examiner:
+        blocks = []
+        for b in examiner_blocks(search):
+            if b["type"] == "table":
+                b = _cells(b)
+            elif b["type"] == "gallery":
+                b = {"type": "gallery", "cards": gallery_cards(b["cards"])}
+            blocks.append(b)
+        sections.append({"table": None, "blocks": blocks, "plots": {}, "examples": []})
     page_notes = list(notes)
     if missing:
         page_notes.append(
@@ -405,7 +472,7 @@ def render(
     )
     return env.from_string(template).render(
         title=title,
-        intro=intro(tables),
+        intro=intro(tables, len(examiner)),
         notes=page_notes,
         sections=sections,
         style=markupsafe.Markup(STYLE),

@@ -16,6 +16,10 @@ Conventions (those of pose estimation papers):
 - the number the model's authors reported (``adapter.info.reported`` or a ``--reported`` file)
   sits beside the number measured here.
 
+Failure searches (``posebench examine`` run folders, :func:`is_examiner`) have no headline and
+are never ranked: :func:`build_tables` leaves them out and :mod:`posebench.report.examiner` makes
+their sections.
+
 Everything in this module is plain data (dicts, dataclasses); :mod:`posebench.report.markdown`,
 :mod:`posebench.report.html` and :mod:`posebench.report.modelindex` render it.
 """
@@ -26,11 +30,14 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from posebench.errors import InputError
 from posebench.robustness import HEADLINE, family
 from posebench.signature import parse_signature
+
+if TYPE_CHECKING:
+    from posebench.report.examiner import Search
 
 #: statistics shown, in this order, in the confidence-interval section of OKS tables.
 OKS_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
@@ -161,8 +168,17 @@ def _need(
     return v
 
 
+def is_examiner(results: Mapping[str, Any]) -> bool:
+    """Whether a run is a failure search (``posebench examine``: an ``examiner`` section, no
+    conditions): shown in its own section, never ranked."""
+    return "examiner" in results
+
+
 def load_run(path: Path) -> Run:
     """Read and check one run folder (or its ``results.json``).
+
+    A failure search (``posebench examine``) is checked by
+    :func:`posebench.report.examiner.check_examiner` instead of the leaderboard's fields.
 
     Raises:
         InputError: not a run folder, another schema, or a results file without the fields a
@@ -177,6 +193,11 @@ def load_run(path: Path) -> Run:
     file = run.file if p.is_dir() else str(p)
     adapter = _need(data, "adapter", dict, file)
     _need(adapter, "name", str, file, "adapter")
+    if "examiner" in data:
+        from posebench.report.examiner import check_examiner
+
+        check_examiner(data, file)
+        return run
     conds = _need(data, "conditions", dict, file)
     if not conds:
         raise InputError("a run without conditions", file=file, field="conditions")
@@ -444,12 +465,16 @@ def build_tables(
     """Group runs into comparable tables, rank each, and compute its sections.
 
     Tables are ordered by (suite, dataset, images, signature); rows by rank, then model name,
-    then run path, so the output depends only on the runs, never on the order given.
+    then run path, so the output depends only on the runs, never on the order given. Failure
+    searches (:func:`is_examiner`) are left out: :func:`posebench.report.examiner.sections`
+    shows them.
     """
     from dataclasses import replace
 
     groups: dict[tuple[str, str, int, str, str], list[Run]] = {}
     for run in runs:
+        if is_examiner(run.results):
+            continue
         groups.setdefault(_group_key(run), []).append(run)
     tables = []
     for key in sorted(groups):
@@ -496,6 +521,21 @@ def build_tables(
         table.sections.update(sections(table))
         tables.append(table)
     return tables
+
+
+def report_json(
+    title: str, notes: Sequence[str], tables: Sequence[Table], examiner: Sequence[Search] = ()
+) -> dict[str, Any]:
+    """The ``--format json`` document (schema ``posebench.report/1``): the tables with their
+    rows and sections, and the failure searches (``examiner``, see
+    :meth:`posebench.report.examiner.Search.to_json`) as data."""
+    return {
+        "schema": "posebench.report/1",
+        "title": title,
+        "notes": list(notes),
+        "tables": [t.to_json() for t in tables],
+        "examiner": [s.to_json() for s in examiner],
+    }
 
 
 def separation_notes(tables: Sequence[Table]) -> list[str]:

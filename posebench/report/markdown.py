@@ -6,13 +6,22 @@ way throughout (:mod:`posebench.report.leaderboard`: OKS as percentages with one
 intervals in brackets). Text that comes from a run (model names, arguments, paths) is escaped so
 that it shows as text: ``|`` cannot break a table and ``<script>`` is printed, not interpreted.
 Long per-condition tables sit in ``<details>`` blocks, which GitHub folds.
+
+Failure searches (``posebench examine`` runs) follow the tables, one section each
+(:func:`examiner_blocks`); their gallery links each image relative to the folder the Markdown
+file is written to (``render(..., base=)``), percent-encoded so that a folder name cannot break
+the link.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from posebench.report import examiner as exm
 from posebench.report.leaderboard import (
     BREAKDOWN_TITLES,
     Table,
@@ -312,6 +321,109 @@ def table_blocks(t: Table) -> list[Block]:
     return blocks
 
 
+def examiner_blocks(s: exm.Search) -> list[Block]:
+    """One failure search's document: heading, the search and its summary, then the gallery
+    (a ``gallery`` block: one card per failure mode, worst first)."""
+    dims = ", ".join(f"{g} {n}" for g, n in s.dimensions.items())
+    n_dims = sum(s.dimensions.values())
+    queries = "—" if s.queries is None else str(s.queries)
+    if s.budget is not None:
+        queries += f" of {s.budget}"
+    summary = _tbl(
+        [
+            "Model",
+            "Body",
+            "Agents",
+            "Queries",
+            "Seed",
+            "Failure",
+            "Success rate",
+            "NormGap",
+            "NormGap pose (rad)",
+            "Mean width",
+        ],
+        [
+            [
+                s.label,
+                f"{s.body} ({s.image_size})",
+                str(s.agents),
+                queries,
+                "—" if s.seed is None else str(s.seed),
+                exm.fmt_failure(s),
+                exm.fmt_success(s),
+                exm.fmt_num(s.norm_gap),
+                exm.fmt_num(s.norm_gap_rad),
+                exm.fmt_num(s.mean_width),
+            ]
+        ],
+        ["l", "l", "r", "r", "r", "l", "r", "r", "r", "r"],
+    )
+    blocks: list[Block] = [
+        _heading(2, f"Failure search · {s.label}"),
+        _text(
+            f"posebench examine on rendered bodies ({s.architecture}; {n_dims} searched "
+            f"dimensions: {dims or 'not recorded'}; {s.device}). Success rate: agents that "
+            "found a failure. Region size as PoseExaminer reports it, mean over the failure "
+            "regions: NormGap, the L2 norm of a region's widths with every dimension as a "
+            "fraction of its range, and over the pose dimensions in radians; mean width: the "
+            "mean fraction."
+        ),
+        summary,
+    ]
+    blocks += [{"type": "note", "text": n} for n in s.notes]
+    if s.cards:
+        blocks.append(_heading(3, "Failure modes, worst first"))
+        blocks.append(
+            _text(
+                "Ground truth green, the model's keypoints red; the region sheet shows four "
+                "bodies drawn from the failure region. Parameters: the five furthest from the "
+                "ordinary scene's defaults."
+            )
+        )
+        blocks.append({"type": "gallery", "run": s.run, "cards": list(s.cards)})
+    return blocks
+
+
+def _image_link(path: Path, base: Path | None) -> str:
+    """A Markdown image target for ``path``: relative to ``base`` (the output file's folder;
+    the working directory when None), percent-encoded so that spaces, brackets or ``<`` in a
+    folder name cannot end the link."""
+    start = (base or Path.cwd()).resolve()
+    try:
+        rel = Path(os.path.relpath(path, start)).as_posix()
+    except ValueError:  # another drive (Windows): no relative path
+        return path.as_uri()
+    return quote(rel, safe="/")
+
+
+def _md_gallery(b: Block, base: Path | None) -> str:
+    lines = [
+        "| # | Failure | Error | Region failure rate | NormGap | Furthest from default |",
+        "| ---: | :--- | ---: | ---: | ---: | :--- |",
+    ]
+    for c in b["cards"]:
+        pics = []
+        for kind, file, problem in (
+            ("", c.image_file, c.image_problem),
+            (" region", c.region_file, c.region_problem),
+        ):
+            if file is not None:
+                pics.append(f"![agent {c.agent}{kind}]({_image_link(file, base)})")
+            elif problem:
+                pics.append(esc(problem))
+        params = "<br>".join(esc(exm.fmt_param(p)) for p in c.params) or "—"
+        cells = [
+            str(c.rank),
+            f"agent {c.agent}<br>" + " ".join(pics),
+            esc(exm.fmt_error(c)),
+            esc(exm.fmt_rate(c)),
+            esc(exm.fmt_num(c.norm_gap)),
+            params,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _md_table(b: Block) -> str:
     marks = {"l": ":---", "r": "---:", "c": ":---:"}
     lines = [
@@ -322,8 +434,9 @@ def _md_table(b: Block) -> str:
     return "\n".join(lines)
 
 
-def render_blocks(blocks: Sequence[Block]) -> str:
-    """Blocks as Markdown (plots are left out: Markdown carries the numbers)."""
+def render_blocks(blocks: Sequence[Block], base: Path | None = None) -> str:
+    """Blocks as Markdown (plots are left out: Markdown carries the numbers; gallery images
+    are linked relative to ``base``, see :func:`_image_link`)."""
     parts = []
     for b in blocks:
         kind = b["type"]
@@ -342,22 +455,51 @@ def render_blocks(blocks: Sequence[Block]) -> str:
                 f"<details><summary>{esc(b['summary'])}</summary>\n\n"
                 f"{_md_table(b['table'])}\n\n</details>"
             )
+        elif kind == "gallery":
+            parts.append(_md_gallery(b, base))
     return "\n\n".join(parts)
 
 
-def intro(tables: Sequence[Table]) -> str:
-    """The sentence under the title."""
+def intro(tables: Sequence[Table], searches: int = 0) -> str:
+    """The sentence under the title (``searches``: failure searches shown after the tables)."""
     n_runs = sum(len(t.rows) for t in tables)
-    return (
-        f"{n_runs} run{'s' if n_runs != 1 else ''} in {len(tables)} "
-        f"table{'s' if len(tables) != 1 else ''}; runs are ranked together only when their "
-        "suite, dataset and headline signature agree. Generated by posebench report."
-    )
+    parts = []
+    if tables or not searches:
+        parts.append(
+            f"{n_runs} run{'s' if n_runs != 1 else ''} in {len(tables)} "
+            f"table{'s' if len(tables) != 1 else ''}; runs are ranked together only when their "
+            "suite, dataset and headline signature agree."
+        )
+    if searches:
+        parts.append(
+            f"{searches} failure search{'es' if searches != 1 else ''} (posebench examine), "
+            f"not ranked{', after the tables' if tables else ''}."
+        )
+    parts.append("Generated by posebench report.")
+    return " ".join(parts)
 
 
-def render(tables: Sequence[Table], title: str, notes: Sequence[str] = ()) -> str:
-    """The whole Markdown report (ends with a newline)."""
-    parts = [f"# {esc(title)}", esc(intro(tables))]
+def render(
+    tables: Sequence[Table],
+    title: str,
+    notes: Sequence[str] = (),
+    *,
+    examiner: Sequence[exm.Search] = (),
+    base: Path | None = None,
+) -> str:
+    """The whole Markdown report (ends with a newline).
+
+    Args:
+        tables: from :func:`posebench.report.leaderboard.build_tables`.
+        title: the report title.
+        notes: report-wide notes (e.g. separated signatures).
+        examiner: failure searches (:func:`posebench.report.examiner.sections`), each a
+            section after the tables.
+        base: the folder the Markdown file is written to; gallery images are linked relative
+            to it (default: the working directory).
+    """
+    parts = [f"# {esc(title)}", esc(intro(tables, len(examiner)))]
     parts += [f"> {esc(n)}" for n in notes]
     parts += [render_blocks(table_blocks(t)) for t in tables]
+    parts += [render_blocks(examiner_blocks(s), base) for s in examiner]
     return "\n\n".join(parts) + "\n"

@@ -15,7 +15,9 @@ Values are shown as papers print them (OKS AP in percent, one decimal kept at fu
 precision rounded to 0.1); ``verified: false`` always: these are self-reported by whoever ran
 posebench, not verified by the Hub. Robustness summaries (mPC, rPC, mRR) are added as metrics of
 the same result when the run has them. Paste the YAML into a model card's front matter, or write
-it to a ``.md`` file to get the ``---`` delimiters.
+it to a ``.md`` file to get the ``---`` delimiters. Failure searches (``posebench examine``)
+have no benchmark number and are left out (:func:`posebench.report.leaderboard.build_tables`
+puts them in no table).
 """
 
 from __future__ import annotations

@@ -116,3 +116,13 @@ d["conditions"]["clean"]["metrics"]["oks"]["error_analysis"] = {
     "false_negatives_by_size": {},
 }
 p.write_text(json.dumps(d, indent=1) + "\n")
+
+# 7. a failure search (posebench examine with a planted weakness, 64 px; command in README.md),
+# kept under examiner/ so that the leaderboard fixtures above stay a flat list of runs
+d = load(Path("/tmp/exam/raised"))
+d.pop("versions", None)
+out = DST / "examiner" / "raised-right-arm"
+(out / "failures").mkdir(parents=True, exist_ok=True)
+(out / "results.json").write_text(json.dumps(d, indent=1) + "\n")
+for png in sorted(Path("/tmp/exam/raised/failures").glob("*.png")):
+    shutil.copy(png, out / "failures" / png.name)
