@@ -34,6 +34,9 @@ run mediapipe-occlusion --adapter mediapipe --suite occlusion --dataset coco-sam
 run mediapipe-lowlight --adapter mediapipe --suite lowlight --dataset coco-sample --ci 200
 run jitter-coco-c --adapter jitter --adapter-arg noise=0.02 --suite coco-c --dataset coco-sample \
     --boxes gt --ci 200
+# a failure search of the real model on the shipped mannequin body
+posebench examine --adapter mediapipe --budget 600 --size 160 --threshold auto \
+    --output "$runs/mediapipe-examine" > /dev/null
 posebench report "$runs"/* --output reports/leaderboard.md --format md \
     --title "posebench on the embedded COCO val2017 sample"
 posebench report "$runs"/* --output reports/leaderboard.html --format html \
