@@ -8,6 +8,7 @@ between the body model and the renderer) and progress on stderr.
     python bench/bench_render.py                         # CPU, batches 1, 16, 64
     python bench/bench_render.py --device cuda --batch-sizes 1,16,64,256,1024
     python bench/bench_render.py --size 512 --repeat 10
+    python bench/bench_render.py --renderers torch,moderngl   # the OpenGL backend beside torch
 
 Never run in CI: its numbers depend on the machine.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import platform
 import sys
 import time
@@ -53,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256, help="image height and width")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the fastest is kept")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument(
+        "--renderers", default="torch,moderngl",
+        help="comma-separated: torch (render.render), moderngl (render_gl, skipped if unavailable)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -64,9 +70,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"device: {device} ({_device_name(device)}), torch {torch.__version__}, "
           f"threads {torch.get_num_threads()}, image {args.size}x{args.size}, "
           f"best of {args.repeat}\n")  # fmt: skip
-    print("| batch | bodies/s (full path) | ms/batch | body model ms | render ms | joints ms |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for b in (int(x) for x in args.batch_sizes.split(",")):
+    renderers = {"torch": render}
+    if "moderngl" in args.renderers.split(","):
+        from posebench.examiner.render_gl import gl_available, render_gl
+
+        ok, why = gl_available()
+        if ok:
+            renderers["moderngl"] = render_gl  # type: ignore[assignment]
+            print(f"moderngl: {why}\n")
+        else:
+            print(f"moderngl skipped: {why}\n", file=sys.stderr)
+    if "torch" not in args.renderers.split(","):
+        del renderers["torch"]
+    print("| renderer | batch | bodies/s (full path) | ms/batch | body model ms | render ms "
+          "| joints ms |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for (rname, rfn), b in itertools.product(
+        renderers.items(), (int(x) for x in args.batch_sizes.split(","))
+    ):
         pose = (torch.randn(b, 69, generator=gen) * 0.3).to(device)
         orient = torch.zeros(b, 3, device=device)
         az = (torch.rand(b, generator=gen) * 360).to(device)
@@ -82,10 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         ) -> Camera:
             return orbit_camera(az, el, 3.0, out.joints[:, 0], fov_deg=fov, image_size=size)
 
-        def draw(out: BodyOutput, cam: Camera) -> RenderOutput:
+        def draw(
+            out: BodyOutput, cam: Camera, rfn: Callable[..., RenderOutput] = rfn
+        ) -> RenderOutput:
             with torch.no_grad():
                 verts = cam.to_camera(out.vertices)
-                return render(verts, body.faces, cam.intrinsics, size, cull_backfaces=True)
+                return rfn(verts, body.faces, cam.intrinsics, size, cull_backfaces=True)
 
         def joints(out: BodyOutput, cam: Camera, r: RenderOutput) -> object:
             return project_keypoints(out.joints, cam, r.depth, occluder=r.occluder)
@@ -104,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         t_draw = _best(functools.partial(draw, out, cam), args.repeat, device)
         t_joints = _best(functools.partial(joints, out, cam, r), args.repeat, device)
         t_full = _best(full, args.repeat, device)
-        print(f"| {b} | {b / t_full:.1f} | {t_full * 1e3:.1f} | {t_body * 1e3:.1f} | "
+        print(f"| {rname} | {b} | {b / t_full:.1f} | {t_full * 1e3:.1f} | {t_body * 1e3:.1f} | "
               f"{t_draw * 1e3:.1f} | {t_joints * 1e3:.1f} |")  # fmt: skip
-        print(f"batch {b} done", file=sys.stderr)
+        print(f"{rname} batch {b} done", file=sys.stderr)
     return 0
 
 

@@ -62,6 +62,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--body", default="mannequin", help="mannequin, or an SMPL .npz/.pkl path")
     p.add_argument("--budget", type=int, default=2000, help="adapter queries (scored bodies)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument(
+        "--renderer", choices=("torch", "moderngl"), default="torch",
+        help="torch rasteriser (CPU/CUDA) or OpenGL via moderngl + EGL (optional, faster)",
+    )  # fmt: skip
     p.add_argument("--output", required=True, type=Path, help="folder to write")
     p.add_argument("--agents", type=int, default=8)
     p.add_argument("--rollouts", type=int, default=8, help="samples per agent per iteration")
@@ -131,7 +135,7 @@ def examine(args: argparse.Namespace) -> Path:
     adapter = load_adapter(args.adapter, adapter_args)
     scene = Scene(
         body_src, image_size=(args.size, args.size), skeleton=adapter.skeleton.name,
-        device=args.device,
+        device=args.device, renderer=args.renderer,
     )  # fmt: skip
     space = default_space(
         _names(args.space), include=_names(args.include), exclude=_names(args.exclude),
@@ -179,6 +183,7 @@ def examine(args: argparse.Namespace) -> Path:
         signature=adapter_signature(args.adapter, adapter_args, info),
         body=body_src,
         device=args.device,
+        renderer=args.renderer,
         image_size=args.size,
         result=result,
         images=images,
@@ -236,6 +241,7 @@ def write_examination(
     device: str,
     image_size: int,
     result: Any,
+    renderer: str = "torch",
     images: list[dict[str, str]],
     calibration: dict[str, Any] | None,
     seconds: float,
@@ -259,6 +265,7 @@ def write_examination(
     ex["budget"] = budget
     ex["body"] = body
     ex["device"] = device
+    ex["renderer"] = renderer
     ex["image_size"] = [image_size, image_size]
     ex["calibration"] = calibration
     for fm, files in zip(ex["failure_modes"], images, strict=True):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +25,9 @@ from posebench.examiner.joints import SKELETON_MAPS, project_keypoints, select_j
 from posebench.examiner.params import SceneParams
 from posebench.examiner.render import DEFAULT_COLOR, render, to_uint8
 
-__all__ = ["RenderedBatch", "Scene", "mask_boxes"]
+__all__ = ["RENDERERS", "RenderedBatch", "Scene", "mask_boxes"]
+
+RENDERERS = ("torch", "moderngl")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Scene:
         occluder_color: RGB colour of the occluder rectangle.
         fill: fraction of the image height a 2 m tall extent fills at 3 m (sets the field of
             view; the camera's distance dimension then zooms in and out).
+        renderer: ``torch`` (the batched torch rasteriser, CPU or CUDA) or ``moderngl``
+            (OpenGL through EGL, :mod:`.render_gl`: the same images, faster; optional).
     """
 
     def __init__(
@@ -75,7 +80,19 @@ class Scene:
         body_color: tuple[float, float, float] = DEFAULT_COLOR,
         occluder_color: tuple[float, float, float] = (0.35, 0.35, 0.38),
         fill: float = 0.8,
+        renderer: str = "torch",
     ) -> None:
+        if renderer not in RENDERERS:
+            raise InputError(
+                f"unknown renderer {renderer!r}; known: {', '.join(RENDERERS)}", field="renderer"
+            )
+        self.renderer = renderer
+        if renderer == "moderngl":
+            from posebench.examiner.render_gl import gl_available
+
+            ok, why = gl_available()
+            if not ok:
+                raise InputError(why, field="renderer")
         self.device = torch.device(device)
         self.body = body if isinstance(body, BodyModel) else BodyModel(body, device=self.device)
         if self.body.device != self.device:
@@ -144,18 +161,21 @@ class Scene:
             if background.ndim == 3:
                 background = background.expand(b, 3, h, w)
             colors = self.body_color * params.exposure.to(self.device)[:, None]
-            r = render(
-                cam.to_camera(out.vertices),
-                self.body.faces,
-                cam.intrinsics,
-                (h, w),
-                colors=colors,
-                light_dir=params.light_dir.to(self.device),
-                background=background,
-                occluders=rects,
-                occluder_colors=self.occluder_color,
-                cull_backfaces=True,
-            )
+            style: dict[str, Any] = {
+                "colors": colors,
+                "light_dir": params.light_dir.to(self.device),
+                "background": background,
+                "occluders": rects,
+                "occluder_colors": self.occluder_color,
+                "cull_backfaces": True,
+            }
+            verts = cam.to_camera(out.vertices)
+            if self.renderer == "moderngl":
+                from posebench.examiner.render_gl import render_gl
+
+                r = render_gl(verts, self.body.faces, cam.intrinsics, (h, w), **style)
+            else:
+                r = render(verts, self.body.faces, cam.intrinsics, (h, w), **style)
             kp, vis = project_keypoints(out.joints, cam, r.depth, self.skeleton, r.occluder)
             joints_cam = cam.to_camera(select_joints(out.joints, self.skeleton)) * 1000.0
             mask = r.face_id >= 0
