@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="64,128,256", help="image sides")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the fastest is kept")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--renderer", default="torch", choices=["torch", "moderngl"])
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -53,12 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(0)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
     print(f"device: {device} ({name or platform.machine()}), torch {torch.__version__}, "
-          f"threads {torch.get_num_threads()}, adapter {args.adapter}, "
+          f"threads {torch.get_num_threads()}, renderer {args.renderer}, adapter {args.adapter}, "
           f"space {space.size} dims, best of {args.repeat}\n")  # fmt: skip
     print("| image | batch | bodies/s (render + predict + score) | ms/batch | render ms |")
     print("|---:|---:|---:|---:|---:|")
     for size in (int(s) for s in args.sizes.split(",")):
-        scene = Scene("mannequin", image_size=(size, size), device=device)
+        scene = Scene("mannequin", image_size=(size, size), device=device, renderer=args.renderer)
         for b in (int(x) for x in args.batch_sizes.split(",")):
             ev = Evaluator(adapter, scene, space, batch_size=b)
             x = rng.uniform(-1, 1, (b, space.size))
