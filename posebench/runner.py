@@ -98,6 +98,38 @@ def apply_condition(
     )
 
 
+def apply_conditions(
+    images: list[np.ndarray],
+    image_ids: list[int],
+    cond: Condition,
+    seed: int,
+    dataset: Any = None,
+    *,
+    backend: str = "numpy",
+    device: str = "cpu",
+) -> list[Any]:
+    """:func:`apply_condition` over a batch on a backend (``numpy``, or ``torch`` on ``device``:
+    :func:`posebench.conditions.apply.apply_batch`)."""
+    if cond.kind == "clean":
+        from posebench.conditions.apply import Applied
+
+        return [Applied(im) for im in images]
+    from posebench.conditions.apply import apply_batch
+
+    return apply_batch(
+        images, image_ids, cond.kind, cond.name, cond.severity, seed,
+        params=dict(cond.params), dataset=dataset, backend=backend, device=device,
+    )  # fmt: skip
+
+
+def condition_backend_tag(cond: Condition, backend: str) -> str:
+    """The backend a condition's images actually come from (part of the cache key): ``torch``
+    only for kinds with a torch path, else ``numpy``."""
+    from posebench.conditions.apply import TORCH_KINDS
+
+    return "torch" if backend == "torch" and cond.kind in TORCH_KINDS else "numpy"
+
+
 def check_conditions(conditions: Sequence[Condition]) -> None:
     """Fail before predicting anything when a condition name or severity is unknown."""
     from posebench.conditions.apply import check_condition
@@ -135,6 +167,7 @@ class RunOptions:
     max_batches: int | None = None  # stop after this many newly predicted batches (tests)
     dataset: str | None = None  # run the suite on another dataset (e.g. the embedded sample)
     boxes: str | None = None  # override the suite's box source (gt, detector)
+    condition_backend: str = "numpy"  # numpy, or torch on ``device`` (conditions.apply.BACKENDS)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -278,6 +311,8 @@ def predict_condition(
     progress: bool = False,
     max_new_batches: int | None = None,
     stats: PredictStats | None = None,
+    condition_backend: str = "numpy",
+    condition_device: str = "cpu",
 ) -> tuple[PoseSet, Covered | None]:
     """Predictions for ``ids`` under ``cond``, batch by batch, each batch cached atomically.
 
@@ -293,6 +328,8 @@ def predict_condition(
         seed: the condition seed.
         max_new_batches: stop (raising KeyboardInterrupt) after predicting this many new batches;
             tests use it to simulate a killed run.
+        condition_backend, condition_device: where the condition is computed
+            (:func:`apply_conditions`); the cache folder must be the backend's own.
 
     Returns:
         All predictions, ordered by image id (stable within an image), and for occlusion the
@@ -319,10 +356,10 @@ def predict_condition(
             if max_new_batches is not None and new >= max_new_batches:
                 raise KeyboardInterrupt(f"stopped after {new} new batches (max_new_batches)")
             t0 = time.perf_counter()
-            applied = [
-                apply_condition(dataset.load_image(int(i)), int(i), cond, seed, dataset)
-                for i in chunk
-            ]
+            applied = apply_conditions(
+                [dataset.load_image(int(i)) for i in chunk], [int(i) for i in chunk], cond,
+                seed, dataset, backend=condition_backend, device=condition_device,
+            )  # fmt: skip
             images = [a.image for a in applied]
             aux: dict[str, np.ndarray] = {}
             if cond.kind == "occlusion":
@@ -539,6 +576,19 @@ def run(options: RunOptions) -> Path:
     from posebench.suite import load_suite
 
     t_start = time.perf_counter()
+    from posebench.conditions.apply import BACKENDS
+
+    if options.condition_backend not in BACKENDS:
+        raise InputError(
+            f"unknown condition backend {options.condition_backend!r}; known: "
+            f"{', '.join(BACKENDS)}",
+            field="--condition-backend",
+        )
+    if options.condition_backend == "torch" and options.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InputError("CUDA is not available to torch on this machine", field="--device")
     suite = load_suite(options.suite)
     overrides = {k: v for k, v in (("dataset", options.dataset), ("boxes", options.boxes)) if v}
     if overrides:
@@ -590,7 +640,9 @@ def run(options: RunOptions) -> Path:
     results: list[ConditionResult] = []
     for cond in conditions:
         stats = PredictStats()
-        cache = out / "cache" / sig / dataset.name / cond.key / f"seed-{seed}" / shard_tag
+        backend = condition_backend_tag(cond, options.condition_backend)
+        seed_tag = f"seed-{seed}" if backend == "numpy" else f"seed-{seed}-{backend}"
+        cache = out / "cache" / sig / dataset.name / cond.key / seed_tag / shard_tag
         pred, covered = predict_condition(
             adapter,
             dataset,
@@ -603,6 +655,8 @@ def run(options: RunOptions) -> Path:
             progress=options.progress,
             max_new_batches=options.max_batches,
             stats=stats,
+            condition_backend=options.condition_backend,
+            condition_device=options.device or "cpu",
         )
         save_poses(out / "predictions" / f"{cond.key}.npz", pred, _covered_aux(covered))
         t0 = time.perf_counter()
@@ -710,6 +764,7 @@ def write_run(
         "shard": list(options.shard),
         "merged_from": merged_from,
         "seed": seed,
+        "condition_backend": options.condition_backend,
         "n_boot": options.n_boot,
         "headline": head,
         "conditions": conds,
@@ -789,7 +844,8 @@ def merge(
     n = first["shard"][1]
     seen = sorted(m["shard"][0] for _, m in metas)
     for d, m in metas:
-        for key in ("adapter.signature", "suite", "seed", "dataset.name", "dataset.limit"):
+        for key in ("adapter.signature", "suite", "seed", "dataset.name", "dataset.limit",
+                    "condition_backend"):  # fmt: skip
             a, b = _dig(first, key), _dig(m, key)
             if a != b:
                 raise InputError(f"{key} differs from {metas[0][0]}: {b!r} vs {a!r}", file=str(d))
@@ -853,6 +909,7 @@ def merge(
         shard=(0, 1),
         n_boot=boot,
         seed=first["seed"],
+        condition_backend=first.get("condition_backend", "numpy"),
     )
     write_run(
         output,

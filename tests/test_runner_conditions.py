@@ -88,3 +88,42 @@ def test_mediapipe_does_worse_on_the_keypoints_an_occluder_covers(tmp_path: Path
         assert m["oks"]["values"]["AP"] < clean
         occ = m["keypoints/occluded"]["values"]
         assert occ["KS_occluded"] < occ["KS_other"], occ
+
+
+def test_torch_condition_backend_through_the_runner(tmp_path: Path) -> None:
+    """``--condition-backend torch``: its own cache, recorded in results.json, the same images
+    where the torch path is exact (low light, contrast), occlusion on the CPU either way, and the
+    same predictions whatever the batch size."""
+    suite = _suite(
+        tmp_path,
+        "  - {corruption: contrast, severities: [3]}\n"
+        "  - {corruption: shot_noise, severities: [4]}\n"
+        "  - {lowlight: physics, severities: [2]}\n"
+        "  - {lowlight: exlpose, severities: [4]}\n"
+        "  - {occlusion: rectangles, severities: [2]}\n",
+    )
+    adapter = "tests.fake_adapters:PixelHashJitter"  # any changed pixel changes its output
+    out = tmp_path / "run"
+    common = {"adapter": adapter, "suite": suite, "n_boot": 0, "limit": 7}
+    run(RunOptions(output=out, **common))  # type: ignore[arg-type]
+    numpy_pred = {k: load_poses(out / "predictions" / f"{k}.npz") for k in
+                  ("clean", "contrast@3", "shot_noise@4", "physics@2", "exlpose@4",
+                   "rectangles@2")}  # fmt: skip
+    run(RunOptions(output=out, condition_backend="torch", **common))  # type: ignore[arg-type]
+    res = read_results_json(out)
+    assert res["condition_backend"] == "torch"
+    cache = out / "cache" / res["adapter"]["signature"] / "coco-sample"
+    for key in ("contrast@3", "shot_noise@4", "physics@2", "exlpose@4"):
+        assert (cache / key / "seed-3-torch").is_dir(), key
+    for key in ("clean", "rectangles@2"):  # no torch path: the numpy cache is reused
+        assert not (cache / key / "seed-3-torch").exists()
+    for key in ("contrast@3", "physics@2", "exlpose@4", "clean", "rectangles@2"):
+        p = load_poses(out / "predictions" / f"{key}.npz")
+        np.testing.assert_array_equal(p.keypoints, numpy_pred[key].keypoints, err_msg=key)
+    # batch size does not change what the torch backend computes
+    other = tmp_path / "run-b1"
+    run(RunOptions(output=other, condition_backend="torch", batch_size=1, **common))  # type: ignore[arg-type]
+    for key in ("shot_noise@4", "exlpose@4"):
+        a = load_poses(out / "predictions" / f"{key}.npz")
+        b = load_poses(other / "predictions" / f"{key}.npz")
+        np.testing.assert_array_equal(a.keypoints, b.keypoints, err_msg=key)

@@ -119,6 +119,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="condition and bootstrap seed (default: the suite's)")
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--condition-backend", choices=("numpy", "torch"), default="numpy",
+        help="compute corruptions and low light with numpy/OpenCV (default) or batched torch on "
+        "--device (within 1 grey level of numpy; occlusion always runs on the CPU)",
+    )  # fmt: skip
 
 
 def _options(args: argparse.Namespace, output: Path) -> Any:
@@ -145,6 +150,7 @@ def _options(args: argparse.Namespace, output: Path) -> Any:
         progress=progress_enabled() and not args.no_progress,
         dataset=args.dataset,
         boxes=args.boxes,
+        condition_backend=args.condition_backend,
     )
 
 

@@ -1,9 +1,12 @@
-"""Stress-test conditions: image corruptions (ImageNet-C / COCO-C), CPU and batched torch paths.
+"""Stress-test conditions: corruptions (ImageNet-C / COCO-C), occlusion, low light.
 
 ``corrupt(image, name, severity, seed)`` (numpy + OpenCV) and
 ``posebench.conditions.corruptions_torch.corrupt_batch(images, name, severity, seeds)`` (torch,
-any device) implement the same definitions; ``condition_seed`` makes a run deterministic per
-(image, condition, severity, seed). See ``corruptions.py`` for the definitions and deviations.
+any device) implement the same definitions, as do ``lowlight.lowlight`` and
+``lowlight_torch.lowlight_batch``; occlusion (``occlusion.occlude``) runs on the CPU.
+``apply.apply_batch`` runs a batch on either backend (``posebench run --condition-backend``);
+``condition_seed`` makes a run deterministic per (image, condition, severity, seed). See
+``corruptions.py`` for the definitions and deviations.
 """
 
 from posebench.conditions.corruptions import (

@@ -29,6 +29,14 @@ Image = npt.NDArray[np.uint8]
 #: corrupted image saved as JPEG at Pillow's default quality 75, as their released images are.
 PROTOCOLS = ("posebench", "advmix")
 
+#: where conditions are computed: ``numpy`` (numpy/OpenCV on the CPU, one image at a time) or
+#: ``torch`` (the batched torch twins, on the run's ``--device``). The two agree within the
+#: tolerances stated in ``corruptions_torch.py`` and ``lowlight_torch.py`` (not byte for byte), so
+#: the backend is part of a run's cache key and recorded in results.json.
+BACKENDS = ("numpy", "torch")
+#: condition kinds with a torch path; the others (occlusion) run on the CPU under either backend.
+TORCH_KINDS = ("corruption", "lowlight")
+
 
 def _corruption_names() -> tuple[str, ...]:
     from posebench.conditions.corruptions import CORRUPTIONS
@@ -145,6 +153,102 @@ def apply_condition(
         return _occlude(image, image_id, "rectangles" if name == "occlusion" else name,
                         severity, seed, dataset)  # fmt: skip
     raise InputError(f"unknown condition kind {kind!r}", field="conditions")
+
+
+def apply_batch(
+    images: list[Image],
+    image_ids: list[int],
+    kind: str,
+    name: str,
+    severity: int,
+    seed: int,
+    *,
+    params: dict[str, Any] | None = None,
+    dataset: Any = None,
+    backend: str = "numpy",
+    device: str = "cpu",
+) -> list[Applied]:
+    """:func:`apply_condition` over a batch, on the chosen backend.
+
+    Args:
+        images: N (H_i, W_i, 3) uint8 RGB images (sizes may differ).
+        image_ids: N dataset image ids.
+        kind, name, severity, seed, params, dataset: as :func:`apply_condition`.
+        backend: a key of :data:`BACKENDS`; kinds outside :data:`TORCH_KINDS` use numpy.
+        device: torch device of the ``torch`` backend.
+
+    Returns:
+        N :class:`Applied`, in input order. Under ``torch`` the images of equal size go through
+        the device together, so each image is the same whatever the batch it came in.
+    """
+    if backend not in BACKENDS:
+        raise InputError(
+            f"unknown condition backend {backend!r}; known: {', '.join(BACKENDS)}",
+            field="--condition-backend",
+        )
+    if len(images) != len(image_ids):
+        raise InputError(f"{len(images)} images for {len(image_ids)} ids", field="image_ids")
+    if backend == "numpy" or kind not in TORCH_KINDS:
+        return [
+            apply_condition(im, int(i), kind, name, severity, seed, params=params, dataset=dataset)
+            for im, i in zip(images, image_ids, strict=True)
+        ]
+    import torch
+
+    params = dict(params or {})
+    if kind == "corruption":
+        from posebench.conditions.corruptions_torch import corrupt_batch
+
+        protocol = params.get("protocol", "posebench")
+        if protocol not in PROTOCOLS:
+            raise InputError(
+                f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}",
+                field="conditions.params.protocol",
+            )
+        if protocol == "advmix":
+            seeds = [condition_seed(0, name, severity, 1)] * len(images)
+        else:
+            seeds = [condition_seed(int(i), name, severity, seed) for i in image_ids]
+
+        def run(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            return corrupt_batch(x, name, severity, s)
+
+        post = _jpeg75 if protocol == "advmix" else None
+    else:  # lowlight
+        from posebench.conditions.lowlight import lowlight_seed
+        from posebench.conditions.lowlight_torch import lowlight_batch
+
+        method = "physics" if name == "lowlight" else name
+        check_condition(kind, name, severity)
+        # what apply_condition passes to lowlight(), then what lowlight() keys its draws with
+        seeds = [
+            lowlight_seed(
+                int(i), severity, condition_seed(int(i), f"lowlight/{method}", severity, seed)
+            )
+            for i in image_ids
+        ]
+
+        def run(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            return lowlight_batch(x, severity, s, method=method)
+
+        post = None
+    out: list[Image | None] = [None] * len(images)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for j, im in enumerate(images):
+        if not isinstance(im, np.ndarray) or im.ndim != 3 or im.shape[2] != 3:
+            raise InputError(
+                f"expected an (H, W, 3) image, got shape {getattr(im, 'shape', None)}",
+                field="image", record=str(image_ids[j]),
+            )  # fmt: skip
+        groups.setdefault(im.shape, []).append(j)
+    for idx in groups.values():
+        x = torch.from_numpy(np.stack([images[j] for j in idx])).to(device).permute(0, 3, 1, 2)
+        s = torch.tensor([seeds[j] for j in idx], dtype=torch.int64)
+        y = run(x, s).permute(0, 2, 3, 1).cpu().numpy()
+        for j, img in zip(idx, y, strict=True):
+            img = np.ascontiguousarray(img)
+            out[j] = post(img) if post is not None else img
+    return [Applied(o) for o in out if o is not None]
 
 
 def occluded_rows(dataset: Any, image_id: int) -> npt.NDArray[np.int64]:

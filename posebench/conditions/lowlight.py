@@ -65,28 +65,32 @@ capture's gain; the real scenes are spot-lit nights, hence their heavier bright 
 capture  gain dB           mean   p90    p99    zero_fraction nsr    var_over_mean
 ======== ======= ========= ====== ====== ====== ============= ====== =============
 exp400   17.89   real      0.301  0.712  4.120  0.640         1.180  1.495
-exp400   17.89   synthetic 0.420  1.248  2.582  0.482         1.092  1.411
+exp400   17.89   synthetic 0.421  1.248  2.587  0.482         1.091  1.410
 exp1200  27.43   real      0.190  0.587  2.647  0.727         1.514  1.292
-exp1200  27.43   synthetic 0.142  0.587  1.299  0.732         1.897  1.304
+exp1200  27.43   synthetic 0.142  0.587  1.381  0.732         1.900  1.305
 ======== ======= ========= ====== ====== ====== ============= ====== =============
 
 Synthetic levels (``physics``, median over the COCO sample): mean grey 1.04 / 0.56 / 0.32 / 0.15
-/ 0.08, zero fraction 0.30 / 0.41 / 0.56 / 0.73 / 0.82, noise-to-signal 0.68 / 0.93 / 1.27 /
-1.87 / 2.53 for severities 1-5. ``darken`` reaches an all-black image from severity 4 on.
+/ 0.08, zero fraction 0.30 / 0.41 / 0.56 / 0.73 / 0.82, noise-to-signal 0.68 / 0.93 / 1.26 /
+1.88 / 2.52 for severities 1-5. ``darken`` reaches an all-black image from severity 4 on.
 
-Deterministic per (image id, method, severity, seed): the generator is seeded by
-:func:`posebench.conditions.rng.condition_seed`.
+Deterministic per (image id, method, severity, seed): the random numbers are the counter-based
+draws of :mod:`posebench.conditions.rng` (stream 0: the uniforms that invert the Poisson CDF of
+each pixel's mean, one table row per (channel, 8-bit value); stream 1: the read noise), seeded by
+:func:`posebench.conditions.rng.condition_seed`, so the batched torch path
+(:mod:`posebench.conditions.lowlight_torch`) draws the same numbers on any device.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from posebench.conditions.rng import condition_seed
+from posebench.conditions.rng import condition_seed, normal_np, uniform_np
 from posebench.errors import InputError
 
 Image = npt.NDArray[np.uint8]
@@ -197,22 +201,71 @@ def lowlight(
         out = np.rint(image.astype(np.float64) * darken_factor(s))
         return np.clip(out, 0, 255).astype(np.uint8)
     # exlpose draws the same noise as physics: it is exactly the normalised physics image
-    rng = np.random.default_rng(condition_seed(image_id, "lowlight/physics", s, seed))
-    out = expose(image, exposure_factor(s), rng)
+    out = expose(image, exposure_factor(s), lowlight_seed(image_id, s, seed))
     return exlpose_normalize(out) if method == "exlpose" else out
 
 
-def expose(image: Image, k: float, rng: np.random.Generator) -> Image:
+def lowlight_seed(image_id: int, severity: int, seed: int) -> int:
+    """The key of an image's draws in :func:`lowlight` (the same for physics and exlpose)."""
+    return condition_seed(image_id, "lowlight/physics", severity, seed)
+
+
+def poisson_cdf_table(k: float) -> FloatArray:
+    """(3 * 256, N) float64: row ``c * 256 + v`` is the Poisson CDF of the photo-electrons of an
+    8-bit value v in channel c at exposure k, at 0 .. N - 1 electrons (N covers the mean plus 12
+    standard deviations; the last column is 1). A pixel takes as many electrons as there are
+    CDF values below its uniform draw (inversion sampling: exact, and the same on any device)."""
+    from scipy.stats import poisson
+
+    lam = lam_table(k).reshape(-1)
+    top = float(lam.max())
+    n = int(top + 12.0 * math.sqrt(top) + 12.0)
+    cdf = poisson.cdf(np.arange(n)[None, :], lam[:, None])
+    cdf[:, -1] = 1.0
+    return np.asarray(cdf, np.float64)
+
+
+@functools.lru_cache(maxsize=16)
+def sorted_cdf(k: float) -> tuple[FloatArray, int]:
+    """:func:`poisson_cdf_table` as one sorted array, row r shifted by 2 r, and its width N.
+
+    The electrons of a pixel of row r with uniform u are then ``searchsorted(flat, u + 2 r,
+    side="left") - r N``: one binary search for every pixel at once (u + 2 r is exact in float64:
+    u has 24 bits)."""
+    cdf = poisson_cdf_table(k)
+    rows, width = cdf.shape
+    flat = (cdf + 2.0 * np.arange(rows, dtype=np.float64)[:, None]).reshape(-1)
+    flat.flags.writeable = False  # cached: shared by every call at this k
+    return flat, width
+
+
+def lam_table(k: float) -> FloatArray:
+    """(3, 256) mean photo-electrons per (channel, 8-bit sRGB value) at exposure factor k."""
+    lin = srgb_to_linear(np.arange(256, dtype=np.float64) / 255.0)
+    return lin[None, :] * (k / (SHOT * np.asarray(WB_GAIN, np.float64)))[:, None]
+
+
+def expose(image: Image, k: float, seed: int) -> Image:
     """The physics pipeline at exposure factor ``k`` (used by :func:`lowlight` and the
-    calibration): (H, W, 3) uint8 sRGB -> (H, W, 3) uint8 sRGB."""
-    lin = srgb_to_linear(np.asarray(image, np.float64) / 255.0)
-    wb = np.asarray(WB_GAIN, np.float64)
+    calibration): (H, W, 3) uint8 sRGB -> (H, W, 3) uint8 sRGB; ``seed`` keys the draws."""
+    img = np.asarray(image, np.uint8)
+    n = img.size
+    flat, width = sorted_cdf(k)
     # raw sensor: white balance undone, photo-electrons, read noise, black-level clip, ADC
-    electrons = rng.poisson(lin * (k / (SHOT * wb)))
-    raw = electrons * SHOT + rng.normal(0.0, math.sqrt(READ), lin.shape)
+    row = (np.arange(3, dtype=np.int64) * 256)[None, None, :] + img
+    u = uniform_np(seed, 0, n).reshape(img.shape).astype(np.float64)
+    electrons = np.searchsorted(flat, u + 2.0 * row, side="left") - row * width
+    read = normal_np(seed, 1, n).reshape(img.shape).astype(np.float64)
+    raw = electrons * SHOT + read * math.sqrt(READ)
+    return develop(raw)
+
+
+def develop(raw: FloatArray) -> Image:
+    """Sensor values (H, W, 3) in linear units -> 8-bit sRGB: black-level clip, SENSOR_BITS ADC,
+    white balance, sRGB OETF."""
     levels = float(2**SENSOR_BITS - 1)
     raw = np.rint(np.clip(raw, 0.0, 1.0) * levels) / levels
-    x = np.clip(raw * wb, 0.0, 1.0)
+    x = np.clip(raw * np.asarray(WB_GAIN, np.float64), 0.0, 1.0)
     return np.clip(np.rint(linear_to_srgb(x) * 255.0), 0, 255).astype(np.uint8)
 
 
