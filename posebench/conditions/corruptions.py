@@ -1107,8 +1107,8 @@ def pixelate(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
     small = _run_sum_pass(image.reshape(h, w * 3), px, axis=1)  # (h, sw * 3)
     small = _run_sum_pass(small, py, axis=0).reshape(-1, small.shape[1] // 3, 3)
     if nmap is not None:
-        # an int16 (x, y) map needs no second map (the stubs do not allow None)
-        return np.asarray(cv2.remap(small, nmap, None, cv2.INTER_NEAREST))  # type: ignore[call-overload]
+        # an int16 (x, y) map needs no second map (some OpenCV stubs do not allow None)
+        return np.asarray(cv2.remap(small, nmap, None, cv2.INTER_NEAREST))  # type: ignore[call-overload,unused-ignore]
     return np.ascontiguousarray(small[ny][:, nx])
 
 
