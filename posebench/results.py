@@ -55,8 +55,9 @@ def package_versions() -> dict[str, str]:
 
 
 def git_hash() -> str | None:
-    """The commit of the posebench source tree, with ``-dirty`` for local changes; None when the
-    package is not running from a git checkout."""
+    """The commit of the posebench source tree, with ``-dirty`` for local changes to tracked files
+    (outside ``reports/``, which holds generated runs); None when the package is not running from a
+    git checkout."""
     root = Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
         return None
@@ -69,7 +70,17 @@ def git_hash() -> str | None:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "-C",
+                str(root),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)reports",
+            ],
             capture_output=True,
             text=True,
             timeout=5,
