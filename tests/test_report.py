@@ -190,7 +190,15 @@ def test_robustness_columns_and_sections() -> None:
 def test_occlusion_metrics_listed() -> None:
     (t,) = lb.build_tables(lb.load_runs([DATA / "jitter-occlusion"]))
     assert set(t.sections["robustness"][t.rows[0].label]) == {"oks", "oks/occluded"}
-    assert "(oks/occluded)" in markdown.render([t], "t")
+    assert "(oks/occluded AP)" in markdown.render([t], "t")
+
+
+def test_occluded_keypoint_similarity_shown_as_percent() -> None:
+    # KS_occluded / PCK_occluded are fractions like OKS AP: one decimal of a fraction (0.3) would
+    # read as "0.3 %" beside AP columns in percent
+    assert lb.scale_of("keypoints/occluded") == 100.0
+    assert lb.fmt_value(0.33182, "keypoints/occluded") == "33.2"
+    assert lb.fmt_value(79.0, "pckh@0.5") == "79.0"
 
 
 def test_reported_from_info_and_file(tmp_path: Path) -> None:

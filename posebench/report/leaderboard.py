@@ -286,9 +286,15 @@ def headline_stat(metric: str, block: Mapping[str, Any] | None) -> str:
     return next(iter(values), "?")
 
 
+#: metric families whose values are fractions, shown as percentages (OKS AP/AR; the keypoint
+#: similarity and PCK of occluded keypoints). PCK-family values are stored as percentages already.
+FRACTION_FAMILIES = ("oks", "keypoints")
+
+
 def scale_of(metric: str) -> float:
-    """Display factor: OKS values are fractions shown as percentages; others as stored."""
-    return 100.0 if family(metric) == "oks" else 1.0
+    """Display factor: fractions (:data:`FRACTION_FAMILIES`) shown as percentages; others as
+    stored."""
+    return 100.0 if family(metric) in FRACTION_FAMILIES else 1.0
 
 
 def unit_of(metric: str) -> str:
