@@ -37,7 +37,7 @@ import numpy.typing as npt
 from posebench.errors import InputError
 from posebench.report import examiner as exm
 from posebench.report import plots
-from posebench.report.leaderboard import Run, Table, scale_of, unit_of
+from posebench.report.leaderboard import Run, Table, headline_stat, scale_of, unit_of
 from posebench.report.markdown import Block, examiner_blocks, intro, table_blocks
 from posebench.robustness import family
 
@@ -362,7 +362,7 @@ def table_plots(t: Table) -> dict[str, str]:
                         plots.severity_curves(
                             cond_lines,
                             title=f"{label}: {metric}",
-                            ylabel=f"{t.stat} ({unit_of(metric)})",
+                            ylabel=f"{headline_stat(metric, None)} ({unit_of(metric)})",
                             mean=_sev_points(s["clean"], s["by_severity"], msc),
                         )
                     )

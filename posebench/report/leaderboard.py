@@ -10,7 +10,8 @@ Conventions (those of pose estimation papers):
 - the rank follows the headline metric in its direction (``higher_is_better``); values equal at
   the displayed precision (one decimal of a percentage) share a rank, the next rank skips
   ("1, 1, 3"); a run without a headline value is listed last, unranked;
-- OKS AP/AR, mPC are shown as percentages with one decimal (``71.3``); rPC and mRR as
+- OKS AP/AR, mPC and the keypoint similarity of occluded keypoints (fractions,
+  :data:`FRACTION_FAMILIES`) are shown as percentages with one decimal (``71.3``); rPC and mRR as
   percentages of the clean value; PCK-family values are already percentages; MPJPE is in mm;
 - the 95% bootstrap interval follows its estimate: ``71.3 [70.1, 72.4]``;
 - the number the model's authors reported (``adapter.info.reported`` or a ``--reported`` file)
@@ -284,6 +285,11 @@ def headline_stat(metric: str, block: Mapping[str, Any] | None) -> str:
         return stat
     values = (block or {}).get("values") or {}
     return next(iter(values), "?")
+
+
+def metric_label(metric: str) -> str:
+    """``keypoints/occluded KS_occluded``: a metric key with the statistic shown for it."""
+    return f"{metric} {headline_stat(metric, None)}"
 
 
 #: metric families whose values are fractions, shown as percentages (OKS AP/AR; the keypoint

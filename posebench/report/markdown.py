@@ -30,7 +30,7 @@ from posebench.report.leaderboard import (
     fmt_date,
     fmt_ratio,
     fmt_value,
-    headline_stat,
+    metric_label,
     unit_of,
 )
 from posebench.robustness import family
@@ -208,9 +208,7 @@ def _robustness_section(t: Table) -> list[Block]:
     rows = []
     for label, per in rob.items():
         for metric, s in per.items():
-            name = (
-                label if metric == t.metric else f"{label} ({metric} {headline_stat(metric, None)})"
-            )
+            name = label if metric == t.metric else f"{label} ({metric_label(metric)})"
             rows.append(
                 [name, fmt_value(s["clean"], metric)]
                 + [fmt_value(s["by_severity"].get(x), metric) for x in sevs]
@@ -241,7 +239,7 @@ def _robustness_section(t: Table) -> list[Block]:
             out.append(
                 {
                     "type": "details",
-                    "summary": f"{label}: {metric} {headline_stat(metric, None)} by condition",
+                    "summary": f"{label}: {metric_label(metric)} by condition",
                     "plot": f"conditions:{label}:{metric}",
                     "table": _tbl(
                         ["Condition", "Kind", "mean", *(f"s{x}" for x in sevs)],
