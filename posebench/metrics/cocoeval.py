@@ -346,8 +346,9 @@ def match_detections(
         images: the images evaluated (pycocotools: every GT image).
         params: see :class:`OksParams`.
         category_id: the category evaluated.
-        keypoint: score this keypoint alone (per-keypoint AP): OKS over that keypoint only, and
-            ground truth without it labelled is ignored and absorbs nothing.
+        keypoint: score this keypoint alone (per-keypoint AP, see :func:`keypoint_ap`): OKS
+            over that keypoint for ground truth with it labelled; ground truth without it
+            labelled is ignored and matched on its whole-pose OKS.
         all_pairs: keep the OKS of every (detection, GT) pair of an image in the records. By
             default pairs that provably cannot reach the lowest threshold are skipped (their OKS
             is below it by a bound from the keypoint boxes) and are absent from ``pair_*``.
@@ -364,10 +365,15 @@ def match_detections(
 
     vis = gt.visibility if gt.visibility is not None else np.full(gt.keypoints.shape[:2], 2.0)
     if keypoint is not None:
+        # Per-keypoint AP: GT with keypoint j labelled is scored on j alone; GT without it is
+        # ignored for j and keeps its whole-pose OKS, so that it absorbs the detection of that
+        # person (neither TP nor FP), as COCOeval's ignored people without keypoints do.
+        lab_j = vis[:, keypoint] > 0
         only = np.zeros(vis.shape[1], bool)
         only[keypoint] = True
-        vis = np.where(only[None, :], vis, 0.0)
-    if params.gt_ignore == "num_keypoints" and keypoint is None:
+        vis = np.where(lab_j[:, None] & ~only[None, :], 0.0, vis)
+        no_kp = ~lab_j[g_rows]
+    elif params.gt_ignore == "num_keypoints":
         no_kp = gt.num_keypoints[g_rows] == 0
     else:
         no_kp = np.count_nonzero(vis[g_rows] > 0, axis=1) == 0
@@ -407,8 +413,6 @@ def match_detections(
         g_scale[p_gt],
         params.sigmas,
     )
-    if keypoint is not None:
-        p_oks[no_kp[p_gt]] = 0.0
 
     # ---- greedy matching, one detection rank at a time, all images/areas/thresholds at once
     n_area, n_thr = len(params.area_ranges), len(params.iou_thrs)
@@ -776,8 +780,25 @@ def keypoint_ap(
 ) -> dict[str, float]:
     """AP (OKS 0.50:0.95, all areas) of each keypoint scored alone.
 
-    A detection's OKS to a ground truth is the similarity of that one keypoint; ground truth
-    without the keypoint labelled is ignored. NaN where a keypoint is never labelled.
+    For keypoint j, a detection's OKS to a ground truth with j labelled (``v > 0``) is the
+    similarity of that one keypoint (COCOeval's OKS over the single keypoint j). Ground truth
+    with j unlabelled (``v = 0``) is *ignored for j*, as COCOeval ignores people without labelled
+    keypoints: it is matched on its whole-pose OKS (after the regular ground truth, as ignored
+    ground truth always is), and a detection matched to it is neither a true nor a false
+    positive. Crowd regions are ignored as usual. So the ground truth scored as its own
+    prediction gives AP 1 on every keypoint, and where every person has j labelled the value is
+    exactly pycocotools on the file with every other keypoint set to ``v = 0``
+    (tests/test_keypoint_ap.py). NaN where a keypoint is never labelled.
+
+    Args:
+        gt, dt: ground truth and predictions.
+        images: the evaluated images.
+        params: the evaluation parameters (``gt_ignore`` is replaced by the rule above).
+        names: K keypoint names, the keys of the result.
+        category_id: the category evaluated.
+
+    Returns:
+        ``{name: AP}`` in keypoint order.
     """
     out = {}
     for j, name in enumerate(names):
