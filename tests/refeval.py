@@ -57,3 +57,24 @@ def faster_coco_eval_stats(gt: Path | str, res: Path | str) -> np.ndarray:
         ev.accumulate()
         ev.summarize()
     return np.asarray(ev.stats[:10])
+
+
+def xtcocotools_eval(
+    gt: Path | str, res: Path | str, iou_type: str, sigmas: np.ndarray, *, use_area: bool
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """xtcocotools 1.14.3 COCOeval(iou_type, sigmas, use_area): (stats, arrays), the arrays taken
+    before summarize (which, in keypoints_crowd mode, re-runs the evaluation per crowd bucket and
+    leaves the last bucket's arrays in ``eval``)."""
+    reference("xtcocotools", XTCOCOTOOLS_HINT)
+    from xtcocotools.coco import COCO
+    from xtcocotools.cocoeval import COCOeval
+
+    with quiet():
+        cg = COCO(str(gt))
+        cd = cg.loadRes(str(res))
+        ev = COCOeval(cg, cd, iou_type, sigmas, use_area=use_area)
+        ev.evaluate()
+        ev.accumulate()
+        arrays = {k: ev.eval[k].copy() for k in ("precision", "recall", "scores")}
+        ev.summarize()
+    return np.asarray(ev.stats), arrays

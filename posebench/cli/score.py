@@ -76,6 +76,13 @@ def add_parser(sub: Any) -> None:
         "(pycocotools' bug)",
     )
     p.add_argument(
+        "--gt-negative-id",
+        choices=("match", "xtcocotools"),
+        help="a match to a GT with a negative annotation id counts (match: pycocotools and the "
+        "official CrowdPose API, coco default) or is a false positive (xtcocotools, crowdpose "
+        "default)",
+    )
+    p.add_argument(
         "--zero-score-dets",
         choices=("keep", "drop"),
         help="detections whose keypoint scores are all 0: keep (pycocotools, coco default) or "
@@ -226,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
         images = replace(images, crowd_index=crowd_index(gt.poses, images, gt_file=gt_path))
     scale = args.scale or ("bbox" if crowd else "area")
     zero = args.zero_score_dets or ("drop" if crowd else "keep")
+    neg_id = args.gt_negative_id or ("xtcocotools" if crowd else "match")
     if args.max_dets < 1:
         raise InputError("must be at least 1", field="--max-dets")
     params = cocoeval.OksParams(
@@ -235,6 +243,7 @@ def run(args: argparse.Namespace) -> int:
         gt_ignore=args.gt_ignore,
         drop_zero_score_dets=zero == "drop",
         gt_id0=args.gt_id0,
+        gt_negative_id=neg_id,
     )
     buckets = _crowd_buckets(args.crowd_buckets)
     ev = cocoeval.evaluate_oks(
@@ -308,6 +317,7 @@ def run(args: argparse.Namespace) -> int:
         "maxdets": str(args.max_dets),
         "gtignore": args.gt_ignore,
         "gtid0": args.gt_id0,
+        "gtneg": neg_id,
         "zerodets": zero,
     }
     if crowd:

@@ -242,6 +242,15 @@ def read_gt(
             file,
             j,
         )
+    if (ann_id < 0).any():
+        j = int(np.flatnonzero(ann_id < 0)[0])
+        log.warning(
+            "%s: annotations[%d] has a negative id; xtcocotools counts a match to it as a false "
+            "positive, pycocotools as a true positive (gt_negative_id='xtcocotools' is the "
+            "crowdpose default, 'match' the coco default).",
+            file,
+            j,
+        )
     poses = PoseSet(
         image_id=img_id,
         keypoints=np.ascontiguousarray(kpts[:, :, :2]),

@@ -76,6 +76,12 @@ class OksParams:
             pycocotools does not).
         gt_id0: ``"match"`` (a match to a GT with annotation id 0 counts, the default) or
             ``"pycocotools"`` (it counts as a false positive, the reference's bug).
+        gt_negative_id: a match to a GT with a negative annotation id: ``"match"`` counts it
+            (pycocotools and the official CrowdPose API, whose ``dtm`` starts at 0 and tests the
+            id for truth; the :func:`coco_params` default) or ``"xtcocotools"`` makes the
+            detection a false positive, or ignored when its own area is out of range
+            (xtcocotools and faster-coco-eval store the id in a ``-1``-initialised ``dtm`` and
+            test ``dtm >= 0``; the :func:`crowdpose_params` default).
         det_area: how a detection's area (for area-range ignoring) is taken: ``"first-result"``
             (pycocotools: bbox w·h for all when the first result has a bbox, else keypoint extent),
             ``"bbox"`` or ``"keypoints"``.
@@ -91,6 +97,7 @@ class OksParams:
     gt_ignore: Literal["num_keypoints", "visible"] = "num_keypoints"
     drop_zero_score_dets: bool = False
     gt_id0: Literal["match", "pycocotools"] = "match"
+    gt_negative_id: Literal["match", "xtcocotools"] = "match"
     det_area: Literal["first-result", "bbox", "keypoints"] = "first-result"
 
 
@@ -467,6 +474,10 @@ def match_detections(
     if params.gt_id0 == "pycocotools" and n_det:
         # pycocotools stores the GT *id* as the match and tests it for truth: id 0 reads unmatched.
         counts_as_match &= gt.ann_id[g_rows[safe]] != 0 if n_gt else has
+    if params.gt_negative_id == "xtcocotools" and n_det and n_gt:
+        # xtcocotools: dtm = gt['id'] in a -1-initialised array, tps = dtm >= 0, fps = dtm < 0;
+        # a negative id reads unmatched (then also ignored when the detection is out of range).
+        counts_as_match &= gt.ann_id[g_rows[safe]] >= 0
     d_area = _det_area(dt, d_rows, d_box, params, pred_file) if n_det else np.zeros(0)
     out_of_range = (d_area[None, :] < lo) | (d_area[None, :] > hi)  # (A, D)
     det_ignore |= ~counts_as_match & out_of_range[:, None, :]
@@ -605,7 +616,11 @@ def coco_params(sigmas: FloatArray, **overrides: object) -> OksParams:
 
 def crowdpose_params(sigmas: FloatArray, **overrides: object) -> OksParams:
     """xtcocotools ``COCOeval(iouType='keypoints_crowd', use_area=False)`` semantics."""
-    base: dict[str, object] = {"use_area": False, "drop_zero_score_dets": True}
+    base: dict[str, object] = {
+        "use_area": False,
+        "drop_zero_score_dets": True,
+        "gt_negative_id": "xtcocotools",
+    }
     base.update(overrides)
     return OksParams(sigmas=np.asarray(sigmas, dtype=np.float64), **base)  # type: ignore[arg-type]
 
