@@ -78,3 +78,41 @@ def test_damaged_entry_and_off_switch(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("POSEBENCH_CACHE", "off")
     assert gtcache.cache_dir() is None
     _same(coco.read_gt(gt_file), coco.read_gt(gt_file, cache=True))
+
+
+def test_same_size_and_mtime_replacement_misses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cp -p`` / ``rsync -a`` of another GT of the same size over the file: same size, same
+    mtime, other contents. The key is the contents' hash, so the cache must miss."""
+    monkeypatch.setenv("POSEBENCH_CACHE", str(tmp_path / "cache"))
+    gt_file = tmp_path / "gt.json"
+    shutil.copy(sample_path("coco-val2017-4"), gt_file)
+    first = coco.read_gt(gt_file, cache=True)
+    st = gt_file.stat()
+    text = gt_file.read_text()
+    # the same number of bytes: one crowd flag flipped
+    other = text.replace('"iscrowd": 0', '"iscrowd": 1', 1)
+    assert other != text
+    assert len(other.encode()) == st.st_size
+    replacement = tmp_path / "other.json"
+    replacement.write_text(other)
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
+    shutil.copy2(replacement, gt_file)  # cp -p
+    st2 = gt_file.stat()
+    assert (st2.st_size, st2.st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert gtcache.load(gt_file) is None
+    again = coco.read_gt(gt_file, cache=True)
+    assert again.poses.iscrowd.sum() == first.poses.iscrowd.sum() + 1
+    _same(again, coco.read_gt(gt_file))
+    # and the same contents under another path and mtime hit
+    moved = tmp_path / "moved.json"
+    moved.write_text(other)
+    assert gtcache.load(moved) is not None
+    assert gtcache.content_key(moved.read_bytes()) == gtcache.content_key(other.encode())
+
+
+def test_key_changes_with_contents_only() -> None:
+    a = b'{"images": []}'
+    assert gtcache.content_key(a) == gtcache.content_key(bytes(a))
+    assert gtcache.content_key(a) != gtcache.content_key(b'{"images":[] }')

@@ -167,20 +167,27 @@ def read_gt(
 
     Ground truth without ``iscrowd`` counts as not crowd, without ``num_keypoints`` as the count of
     ``v > 0``; ``area`` and ``bbox`` may be absent (NaN) and are checked by the evaluator that
-    needs them. With ``cache``, a columnar copy is kept on disk (``posebench.formats.gtcache``)
-    and later reads of the unchanged file load it instead of parsing.
+    needs them. With ``cache``, a columnar copy is kept on disk (``posebench.formats.gtcache``,
+    keyed on a hash of the contents) and later reads of the same contents load it instead of
+    parsing.
     """
+    file = str(path)
+    raw = read_bytes(path)
     if cache and num_joints is None:
         from posebench.formats import gtcache
 
-        hit = gtcache.load(path)
+        # keyed on the hash of these very bytes, which are also the ones parsed on a miss
+        hit = gtcache.load(path, data=raw)
         if hit is not None:
             return hit
-        gt = read_gt(path)
-        gtcache.store(path, gt)
+        gt = _read_gt_bytes(raw, file, None)
+        gtcache.store(path, gt, data=raw)
         return gt
-    file = str(path)
-    data = parse_json(read_bytes(path), file=file)
+    return _read_gt_bytes(raw, file, num_joints)
+
+
+def _read_gt_bytes(raw: bytes, file: str, num_joints: int | None) -> CocoGroundTruth:
+    data = parse_json(raw, file=file)
     if not isinstance(data, dict):
         raise InputError(
             f"top level is {json_type(data)}; a ground-truth file is an object with "

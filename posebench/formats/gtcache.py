@@ -1,9 +1,11 @@
 """A columnar on-disk cache of parsed ground truth, for GT files scored again and again.
 
 Parsing and validating a COCO ground-truth JSON costs a few hundred milliseconds; loading its
-columns back from an ``.npz`` costs a few. The key is the file's absolute path, size and
-modification time and the posebench version, so an edited file or a new release misses.
-Entries are plain arrays (``allow_pickle=False``): nothing in the cache can run code.
+columns back from an ``.npz`` costs a few. The key is a BLAKE2b digest of the file's contents
+(after gunzip) and the posebench version: any change to the bytes misses, even one that keeps
+size and modification time (``cp -p``, ``rsync -a``, archives), and the parse is done from the
+very bytes that were hashed, so a stale entry can never change a number. Entries are plain
+arrays (``allow_pickle=False``): nothing in the cache can run code.
 
 The cache directory is ``$POSEBENCH_CACHE`` or ``~/.cache/posebench``; ``POSEBENCH_CACHE=off``
 disables it. Failing to read or write the cache never fails a run: it is only skipped.
@@ -21,7 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from posebench import __version__
+from posebench.errors import InputError
 from posebench.formats.coco import CocoGroundTruth
+from posebench.formats.jsonio import read_bytes
 from posebench.poseset import ImageTable, PoseSet
 
 log = logging.getLogger(__name__)
@@ -40,19 +44,36 @@ def cache_dir() -> Path | None:
     return Path(env) if env else Path.home() / ".cache" / "posebench"
 
 
-def _key(path: Path) -> str | None:
-    try:
-        st = path.stat()
-    except OSError:
+def content_key(data: bytes) -> str:
+    """The cache key of a file's contents: BLAKE2b-128 of the bytes and the posebench version."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(data)
+    h.update(f"|posebench {__version__}".encode())
+    return h.hexdigest()
+
+
+def _key(path: Path, data: bytes | None) -> str | None:
+    if data is None:
+        try:
+            data = read_bytes(path)
+        except InputError:
+            return None
+    return content_key(data)
+
+
+def load(path: str | Path, *, data: bytes | None = None) -> CocoGroundTruth | None:
+    """The cached parse of ``path``, or None on a miss.
+
+    Args:
+        path: the ground-truth file (named in the result).
+        data: its contents as :func:`posebench.formats.jsonio.read_bytes` returns them, when
+            already read (the key is their hash); read from ``path`` otherwise.
+    """
+    root = cache_dir()
+    if root is None:
         return None
-    ident = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{__version__}"
-    return hashlib.sha256(ident.encode()).hexdigest()[:32]
-
-
-def load(path: str | Path) -> CocoGroundTruth | None:
-    """The cached parse of ``path``, or None on a miss."""
-    root, key = cache_dir(), _key(Path(path))
-    if root is None or key is None:
+    key = _key(Path(path), data)
+    if key is None:
         return None
     entry = root / f"gt-{key}.npz"
     if not entry.is_file():
@@ -84,10 +105,17 @@ def load(path: str | Path) -> CocoGroundTruth | None:
     )
 
 
-def store(path: str | Path, gt: CocoGroundTruth) -> None:
-    """Write the parsed ground truth of ``path`` (atomically; errors are logged, not raised)."""
-    root, key = cache_dir(), _key(Path(path))
-    if root is None or key is None:
+def store(path: str | Path, gt: CocoGroundTruth, *, data: bytes | None = None) -> None:
+    """Write the parsed ground truth of ``path`` (atomically; errors are logged, not raised).
+
+    ``data``: the contents ``gt`` was parsed from (hashed for the key); read from ``path`` when
+    None, which is right only if the file cannot have changed since it was parsed.
+    """
+    root = cache_dir()
+    if root is None:
+        return
+    key = _key(Path(path), data)
+    if key is None:
         return
     arrays: dict[str, np.ndarray] = {f"pose_{c}": getattr(gt.poses, c) for c in _POSE_COLUMNS}
     arrays["pose_has_num_keypoints"] = gt.poses.extra["has_num_keypoints"]
