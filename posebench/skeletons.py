@@ -7,6 +7,7 @@ below are explicit on purpose: a reader can find any skeleton by grepping its na
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,10 @@ class Skeleton:
         limbs: (a, b) index pairs drawn as bones and scored by PCP.
         torso: (a, b) index pair whose distance is the torso diameter (PDJ, PCK@torso), or ``None``.
         head: (a, b) index pair spanning the head (PCK@head when no head box is given), or ``None``.
+        sigma_divisor: ``sigmas`` are stored as the reference writes them, divided by this to
+            give the OKS sigmas (10 for pycocotools' ``np.array([.26, ...]) / 10.0``; 1 where
+            the reference lists the sigmas themselves, as mmpose's WholeBody, Halpe and AIC
+            configs do), so that the float64 values are bit-identical to the reference's.
     """
 
     name: str
@@ -37,6 +42,7 @@ class Skeleton:
     limbs: tuple[tuple[int, int], ...] = ()
     torso: tuple[int, int] | None = None
     head: tuple[int, int] | None = None
+    sigma_divisor: float = 10.0
     _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -71,7 +77,7 @@ class Skeleton:
             )
         # pycocotools builds its sigmas as np.array([.26, ...]) / 10.0; the tables below hold the
         # same literals (x10) so that the float64 values are bit-identical to the reference.
-        return np.array(self.sigmas, dtype=np.float64) / 10.0
+        return np.array(self.sigmas, dtype=np.float64) / self.sigma_divisor
 
     def flip_permutation(self) -> IntArray:
         """(K,) index permutation that swaps every left/right pair."""
@@ -253,9 +259,138 @@ BLAZEPOSE33 = Skeleton(
     head=(_BLAZEPOSE33.index("left_ear"), _BLAZEPOSE33.index("right_ear")),
 )  # fmt: skip
 
+
+# ----------------------------------------------------------------------------- whole body
+# COCO-WholeBody (133), Halpe-26 and AIC-14. Sigmas as mmpose's dataset configs list them
+# (configs/_base_/datasets/coco_wholebody.py from COCO-WholeBody's evaluation/myeval_wholebody.py,
+# halpe26.py from Halpe-FullBody's halpecocotools, aic.py from AI Challenger's keypoint_eval.py),
+# stored unscaled (sigma_divisor=1): the reference passes these very literals to xtcocotools.
+
+_FOOT6 = (
+    "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
+)  # fmt: skip
+_FACE68 = tuple(f"face_{i}" for i in range(68))
+_FINGERS = ("thumb", "forefinger", "middle_finger", "ring_finger", "pinky_finger")
+
+
+def _hand21(side: str) -> tuple[str, ...]:
+    return (f"{side}_hand_root", *(f"{side}_{f}{i}" for f in _FINGERS for i in range(1, 5)))
+
+
+def _hand_limbs(side: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for f in _FINGERS:
+        chain = (f"{side}_hand_root", *(f"{side}_{f}{i}" for i in range(1, 5)))
+        out += list(itertools.pairwise(chain))
+    return tuple(out)
+
+
+# The 68-point (iBUG 300-W) face layout mirrored left/right: jaw, brows, nostrils, eyes, mouth.
+_FACE_FLIP = (
+    *((i, 16 - i) for i in range(8)), *((17 + i, 26 - i) for i in range(5)),
+    (31, 35), (32, 34), (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46),
+    (48, 54), (49, 53), (50, 52), (55, 59), (56, 58), (60, 64), (61, 63), (65, 67),
+)  # fmt: skip
+
+_WHOLEBODY133 = (*_COCO17, *_FOOT6, *_FACE68, *_hand21("left"), *_hand21("right"))
+#: COCO-WholeBody parts as (first, end) keypoint index ranges, in the file's order, with the
+#: annotation field each part is stored under.
+WHOLEBODY_PARTS: dict[str, tuple[int, int]] = {
+    "body": (0, 17),
+    "foot": (17, 23),
+    "face": (23, 91),
+    "lefthand": (91, 112),
+    "righthand": (112, 133),
+}
+COCO_WHOLEBODY133 = Skeleton(
+    name="coco_wholebody133",
+    keypoints=_WHOLEBODY133,
+    sigmas=(
+        0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062,
+        0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089, 0.068, 0.066, 0.066,
+        0.092, 0.094, 0.094, 0.042, 0.043, 0.044, 0.043, 0.040, 0.035, 0.031,
+        0.025, 0.020, 0.023, 0.029, 0.032, 0.037, 0.038, 0.043, 0.041, 0.045,
+        0.013, 0.012, 0.011, 0.011, 0.012, 0.012, 0.011, 0.011, 0.013, 0.015,
+        0.009, 0.007, 0.007, 0.007, 0.012, 0.009, 0.008, 0.016, 0.010, 0.017,
+        0.011, 0.009, 0.011, 0.009, 0.007, 0.013, 0.008, 0.011, 0.012, 0.010,
+        0.034, 0.008, 0.008, 0.009, 0.008, 0.008, 0.007, 0.010, 0.008, 0.009,
+        0.009, 0.009, 0.007, 0.007, 0.008, 0.011, 0.008, 0.008, 0.008, 0.01,
+        0.008, 0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035,
+        0.018, 0.024, 0.022, 0.026, 0.017, 0.021, 0.021, 0.032, 0.02, 0.019,
+        0.022, 0.031, 0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024,
+        0.035, 0.018, 0.024, 0.022, 0.026, 0.017, 0.021, 0.021, 0.032, 0.02,
+        0.019, 0.022, 0.031,
+    ),
+    sigma_divisor=1.0,
+    flip_pairs=(*_lr_pairs(_WHOLEBODY133), *((23 + a, 23 + b) for a, b in _FACE_FLIP)),
+    limbs=_pairs(
+        _WHOLEBODY133,
+        (*_LIMBS_BODY, ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
+         ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+         ("left_ankle", "left_big_toe"), ("left_ankle", "left_small_toe"),
+         ("left_ankle", "left_heel"), ("right_ankle", "right_big_toe"),
+         ("right_ankle", "right_small_toe"), ("right_ankle", "right_heel"),
+         ("left_wrist", "left_hand_root"), ("right_wrist", "right_hand_root"),
+         *_hand_limbs("left"), *_hand_limbs("right")),
+    ),
+    torso=(_WHOLEBODY133.index("left_shoulder"), _WHOLEBODY133.index("right_hip")),
+    head=(_WHOLEBODY133.index("left_ear"), _WHOLEBODY133.index("right_ear")),
+)  # fmt: skip
+
+_HALPE26 = (
+    *_COCO17, "head", "neck", "hip", "left_big_toe", "right_big_toe", "left_small_toe",
+    "right_small_toe", "left_heel", "right_heel",
+)  # fmt: skip
+HALPE26 = Skeleton(
+    name="halpe26",
+    keypoints=_HALPE26,
+    sigmas=(
+        0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107,
+        0.107, 0.087, 0.087, 0.089, 0.089, 0.026, 0.026, 0.066, 0.079, 0.079, 0.079, 0.079,
+        0.079, 0.079,
+    ),
+    sigma_divisor=1.0,
+    flip_pairs=_lr_pairs(_HALPE26),
+    limbs=_pairs(
+        _HALPE26,
+        (*_LIMBS_BODY, ("head", "neck"), ("neck", "hip"), ("left_hip", "hip"),
+         ("right_hip", "hip"), ("neck", "left_shoulder"), ("neck", "right_shoulder"),
+         ("left_ankle", "left_big_toe"), ("left_ankle", "left_small_toe"),
+         ("left_ankle", "left_heel"), ("right_ankle", "right_big_toe"),
+         ("right_ankle", "right_small_toe"), ("right_ankle", "right_heel")),
+    ),
+    torso=(_HALPE26.index("left_shoulder"), _HALPE26.index("right_hip")),
+    head=(_HALPE26.index("head"), _HALPE26.index("neck")),
+)  # fmt: skip
+
+_AIC14 = (
+    "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow", "left_wrist",
+    "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+    "head_top", "neck",
+)  # fmt: skip
+AIC14 = Skeleton(
+    name="aic14",
+    keypoints=_AIC14,
+    sigmas=(
+        0.01388152, 0.01515228, 0.01057665, 0.01417709, 0.01497891, 0.01402144, 0.03909642,
+        0.03686941, 0.01981803, 0.03843971, 0.03412318, 0.02415081, 0.01291456, 0.01236173,
+    ),
+    sigma_divisor=1.0,
+    flip_pairs=_lr_pairs(_AIC14),
+    limbs=_pairs(
+        _AIC14,
+        (*_LIMBS_BODY, ("head_top", "neck"), ("neck", "left_shoulder"), ("neck", "right_shoulder"),
+         ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "right_hip")),
+    ),
+    torso=(_AIC14.index("left_shoulder"), _AIC14.index("right_hip")),
+    head=(_AIC14.index("head_top"), _AIC14.index("neck")),
+)  # fmt: skip
+# ----------------------------------------------------------------------------- end whole body
+
 SKELETONS: dict[str, Skeleton] = {
     s.name: s for s in (COCO17, CROWDPOSE14, MPII16, LSP14, H36M17, SMPL24, BLAZEPOSE33)
 }
+SKELETONS.update({s.name: s for s in (COCO_WHOLEBODY133, HALPE26, AIC14)})
 
 # Joints that differ in name but stand for the same body point in another skeleton. Each entry is
 # (target skeleton, target joint) -> source joint name, used only when names do not already match.

@@ -9,7 +9,7 @@ import math
 import sys
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -25,6 +25,7 @@ examples:
   posebench score --gt person_keypoints_val2017.json --pred submission.json --format json
   posebench score --gt crowdpose_test.json --pred results.json --mode crowdpose
   posebench score --gt gt.json --pred res.json --sigmas 0.26,0.25,...  (K values)
+  posebench score --metric wholebody --gt coco_wholebody_val_v1.0.json --pred results.json
 """
 
 
@@ -42,17 +43,20 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--pred", required=True, help="predictions file or sample:NAME")
     p.add_argument(
         "--metric",
-        choices=("oks", "pckh", "pck", "pcp", "pdj", "mpjpe"),
+        choices=("oks", "wholebody", "pckh", "pck", "pcp", "pdj", "mpjpe"),
         default="oks",
-        help="oks: COCO-format GT and results JSON; pckh: MPII .mat GT (head boxes); pck, pcp, "
+        help="oks: COCO-format GT and results JSON; wholebody: COCO-WholeBody GT and results "
+        "(133 keypoints; body, foot, face, lefthand, righthand and wholebody AP/AR, as "
+        "xtcocotools 1.14.3); pckh: MPII .mat GT (head boxes); pck, pcp, "
         "pdj: MPII or LSP .mat GT; mpjpe: Human3.6M .npz GT. Single-person predictions are "
         "(N, K, D) arrays (.npy .npz .mat .h5 .json) in the GT's order",
     )
     p.add_argument("--mode", choices=("coco", "crowdpose"), default="coco", help="(oks)")
     p.add_argument(
         "--sigmas",
-        help="OKS sigmas: a skeleton name (coco17, crowdpose14) or K comma-separated values "
-        "(default: coco17 for --mode coco, crowdpose14 for crowdpose)",
+        help="OKS sigmas: a skeleton name (coco17, crowdpose14, halpe26, aic14, ...) or K "
+        "comma-separated values (default: coco17 for --mode coco, crowdpose14 for crowdpose, "
+        "coco_wholebody133 for --metric wholebody)",
     )
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
     p.add_argument("--max-dets", type=int, default=20, help="detections kept per image (20)")
@@ -192,6 +196,8 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     gt_path, pred_path = resolve(args.gt), resolve(args.pred)
+    if args.metric == "wholebody":
+        return _run_wholebody(args, gt_path, pred_path, t0)
     if args.metric != "oks":
         from posebench.cli.score_single import score_single
 
@@ -233,7 +239,9 @@ def run(args: argparse.Namespace) -> int:
         images = replace(images, crowd_index=crowd_index(gt.poses, images, gt_file=gt_path))
     scale = args.scale or ("bbox" if crowd else "area")
     zero = args.zero_score_dets or ("drop" if crowd else "keep")
-    neg_id = args.gt_negative_id or ("xtcocotools" if crowd else "match")
+    neg_id: Literal["match", "xtcocotools"] = args.gt_negative_id or (
+        "xtcocotools" if crowd else "match"
+    )
     if args.max_dets < 1:
         raise InputError("must be at least 1", field="--max-dets")
     params = cocoeval.OksParams(
@@ -359,6 +367,74 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(format_breakdown(name, table))
         if errors is not None:
             sys.stdout.write(format_errors(errors))
+    return 0
+
+
+def _run_wholebody(args: argparse.Namespace, gt_path: str, pred_path: str, t0: float) -> int:
+    """``--metric wholebody``: the six COCO-WholeBody evaluations, keys ``<part>/<stat>``."""
+    from posebench.formats import coco_wholebody
+    from posebench.metrics import cocoeval
+    from posebench.skeletons import COCO_WHOLEBODY133
+
+    for flag, used in (
+        ("--per-keypoint", args.per_keypoint),
+        ("--ci", args.ci),
+        ("--breakdown", args.breakdown),
+        ("--errors", args.errors),
+        ("--mode", args.mode != "coco"),
+    ):
+        if used:
+            raise InputError("not available with --metric wholebody", field=flag)
+    gt = coco_wholebody.read_wholebody_gt(gt_path)
+    t1 = time.perf_counter()
+    dt = coco_wholebody.read_wholebody_results(pred_path, gt)
+    t2 = time.perf_counter()
+    sigmas, sig_name = _parse_sigmas(args.sigmas or COCO_WHOLEBODY133.name, "coco")
+    if len(sigmas) != COCO_WHOLEBODY133.num_keypoints:
+        raise InputError(
+            f"{len(sigmas)} sigmas; COCO-WholeBody has {COCO_WHOLEBODY133.num_keypoints} keypoints",
+            field="--sigmas",
+        )
+    if args.max_dets < 1:
+        raise InputError("must be at least 1", field="--max-dets")
+    evs = cocoeval.evaluate_wholebody(
+        gt.poses,
+        dt,
+        gt.images,
+        sigmas=sigmas,
+        max_dets=args.max_dets,
+        category_ids=gt.category_ids,
+        gt_file=gt_path,
+        pred_file=pred_path,
+    )
+    t3 = time.perf_counter()
+    stats = {f"{part}/{k}": v for part, ev in evs.items() for k, v in ev.stats.items()}
+    signature = make_signature(
+        "oks-wholebody",
+        {
+            "sigmas": sig_name,
+            "scale": "area",
+            "maxdets": str(args.max_dets),
+            "gtignore": "visible",
+            "zerodets": "drop",
+            "gtneg": "xtcocotools",
+            "detarea": "bbox-or-body",
+        },
+    )
+    counts = {"images": len(gt.images), "gt_instances": len(gt.poses), "predictions": len(dt)}
+    timings = {"load_gt": t1 - t0, "load_pred": t2 - t1, "evaluate": t3 - t2, "total": t3 - t0}
+    if args.fmt == "json":
+        out = {
+            "metrics": {k: _json_float(v) for k, v in stats.items()},
+            "signature": signature,
+            "counts": counts,
+            "timings": timings,
+            "gt": gt_path,
+            "pred": pred_path,
+        }
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_table(stats, signature, counts))
     return 0
 
 

@@ -187,7 +187,17 @@ def read_gt(
 
 
 def _read_gt_bytes(raw: bytes, file: str, num_joints: int | None) -> CocoGroundTruth:
-    data = parse_json(raw, file=file)
+    return gt_from_json(parse_json(raw, file=file), file=file, num_joints=num_joints)
+
+
+def gt_from_json(data: Any, *, file: str, num_joints: int | None = None) -> CocoGroundTruth:
+    """Validate a parsed COCO keypoint ground-truth object and convert it to columns.
+
+    Args:
+        data: the parsed JSON (``images``, ``annotations``, ``categories``).
+        file: the file name used in errors.
+        num_joints: K; by default the length of the first category's ``keypoints`` names.
+    """
     if not isinstance(data, dict):
         raise InputError(
             f"top level is {json_type(data)}; a ground-truth file is an object with "

@@ -822,3 +822,136 @@ def keypoint_ap(
         valid = prec[prec > -1]
         out[name] = float(np.mean(valid)) if len(valid) else float("nan")
     return out
+
+
+# ----------------------------------------------------------------------------- COCO-WholeBody
+
+#: The six COCO-WholeBody evaluations, in mmpose's order: each part, then all 133 keypoints.
+WHOLEBODY_EVALS = ("body", "foot", "face", "lefthand", "righthand", "wholebody")
+
+
+def wholebody_params(sigmas: FloatArray, **overrides: object) -> OksParams:
+    """xtcocotools ``COCOeval(iouType='keypoints_<part>', sigmas, use_area=True)`` semantics.
+
+    GT ignored when it has no ``v > 0`` keypoint in the part (or is a crowd), detections
+    dropped when every keypoint score of the part is 0, scale from the GT ``area``; the
+    detection area is given by :func:`evaluate_wholebody` (``det_area="bbox"``).
+    """
+    base: dict[str, object] = {
+        "use_area": True,
+        "gt_ignore": "visible",
+        "drop_zero_score_dets": True,
+        "gt_negative_id": "xtcocotools",
+        "det_area": "bbox",
+    }
+    base.update(overrides)
+    return OksParams(sigmas=np.asarray(sigmas, dtype=np.float64), **base)  # type: ignore[arg-type]
+
+
+def _wholebody_det_boxes(dt: PoseSet, file: str) -> FloatArray:
+    """(N, 4) boxes whose w*h is the detection area xtcocotools ``loadRes`` gives each result:
+    the ``bbox`` when the *first* result has one, else the extent of the 17 *body* keypoints
+    (``ann['keypoints']`` alone, whatever part is evaluated), as ``[x0, y0, x1 - x0, y1 - y0]``."""
+    has = dt.has_bbox()
+    body = dt.keypoints[:, :17]
+    x0, x1 = body[:, :, 0].min(axis=1), body[:, :, 0].max(axis=1)
+    y0, y1 = body[:, :, 1].min(axis=1), body[:, :, 1].max(axis=1)
+    ext = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+    if len(dt) and bool(has[0]):
+        if not has.all():
+            log.warning(
+                "%s: results[%d] has no bbox while the first result has one (xtcocotools raises "
+                "KeyError here); its area is taken from its body keypoints' extent",
+                file,
+                int(np.flatnonzero(~has)[0]),
+            )
+        return np.where(has[:, None], dt.bbox, ext)
+    return ext
+
+
+def evaluate_wholebody(
+    gt: PoseSet,
+    dt: PoseSet,
+    images: ImageTable,
+    *,
+    sigmas: FloatArray | None = None,
+    max_dets: int = 20,
+    evals: tuple[str, ...] = WHOLEBODY_EVALS,
+    category_ids: tuple[int, ...] | None = None,
+    gt_file: str = "<ground truth>",
+    pred_file: str = "<predictions>",
+) -> dict[str, OksEvaluation]:
+    """COCO-WholeBody OKS AP/AR, bit-identical to xtcocotools 1.14.3 as mmpose calls it.
+
+    Each of ``body``, ``foot``, ``face``, ``lefthand``, ``righthand`` is an evaluation of its
+    own keypoints with its own sigmas (xtcocotools ``keypoints_<part>``), ``wholebody`` one of
+    all 133 (``keypoints_wholebody``). Per evaluation: GT without a labelled keypoint *in that
+    part* is ignored; detections with all keypoint scores of the part 0 are dropped; detections
+    are ranked by ``<part>_score`` where the result has it (``extra["score_<part>"]``), else
+    by ``score`` (the body always by ``score``); the OKS scale and the area ranges use the GT
+    ``area``; a detection's area is its ``bbox`` w*h when the first result has a bbox, else the
+    extent of its 17 body keypoints (``loadRes`` reads ``keypoints`` only); a match to a
+    negative GT id is a false positive.
+
+    Args:
+        gt: (N, 133) ground truth (:func:`posebench.formats.coco_wholebody.read_wholebody_gt`).
+        dt: (M, 133) predictions (``read_wholebody_results``).
+        images: the evaluated images.
+        sigmas: (133,) OKS sigmas (default: ``coco_wholebody133``, mmpose's).
+        max_dets: detections kept per image.
+        evals: which of :data:`WHOLEBODY_EVALS` to run.
+
+    Returns:
+        ``{name: OksEvaluation}`` in ``evals`` order, each with the 10 COCO statistics.
+    """
+    from posebench.skeletons import COCO_WHOLEBODY133, WHOLEBODY_PARTS
+
+    k = COCO_WHOLEBODY133.num_keypoints
+    for name, p in (("ground truth", gt), ("predictions", dt)):
+        if p.num_joints != k:
+            raise InputError(
+                f"COCO-WholeBody evaluation needs {k} keypoints, the {name} have {p.num_joints}",
+                file=gt_file if p is gt else pred_file,
+            )
+    sig = COCO_WHOLEBODY133.oks_sigmas() if sigmas is None else np.asarray(sigmas, np.float64)
+    if sig.shape != (k,):
+        raise ValueError(f"sigmas must be ({k},), got {sig.shape}")
+    unknown = [e for e in evals if e not in WHOLEBODY_EVALS]
+    if unknown:
+        raise ValueError(f"unknown WholeBody evaluation {unknown}; known: {WHOLEBODY_EVALS}")
+    vis = gt.visibility if gt.visibility is not None else np.full((len(gt), k), 2.0)
+    kps = dt.keypoint_scores if dt.keypoint_scores is not None else np.ones((len(dt), k))
+    det_box = _wholebody_det_boxes(dt, pred_file)
+    out = {}
+    for name in evals:
+        a, b = WHOLEBODY_PARTS.get(name, (0, k))
+        part_vis = vis[:, a:b]
+        g = gt.with_columns(
+            keypoints=gt.keypoints[:, a:b],
+            visibility=part_vis,
+            num_keypoints=np.count_nonzero(part_vis > 0, axis=1).astype(np.int64),
+        )
+        score = dt.score
+        own = dt.extra.get(f"score_{name}")
+        if name != "body" and own is not None:
+            # xtcocotools: dt[score_key] = dt['score'] where a result lacks its part score
+            score = np.where(np.isnan(own), dt.score, own)
+        d = dt.with_columns(
+            keypoints=dt.keypoints[:, a:b],
+            keypoint_scores=kps[:, a:b],
+            score=score,
+            bbox=det_box,
+            extra={**dt.extra, "has_bbox": np.ones(len(dt), bool)},
+        )
+        params = wholebody_params(sig[a:b], max_dets=(max_dets,))
+        out[name] = evaluate_oks(
+            g,
+            d,
+            images,
+            params,
+            category_ids=category_ids,
+            mode="coco",
+            gt_file=gt_file,
+            pred_file=pred_file,
+        )
+    return out
