@@ -58,20 +58,29 @@ def crowd_set(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
 
 
 def _materialise(m: cocoeval.OksMatches, counts: np.ndarray) -> cocoeval.OksMatches:
-    """The resampled set spelled out: every image's detections and GT repeated in place."""
-    dr, gr = counts[m.det_image], counts[m.gt_image]
+    """The resampled set spelled out as the file would list it: each drawn image's block of
+    detections (and GT) repeated, block after block, as many times as it was drawn."""
+
+    def tiled(image: np.ndarray) -> np.ndarray:
+        out = []
+        for i in np.unique(image):
+            rows = np.flatnonzero(image == i)
+            out.append(np.tile(rows, int(counts[i])))
+        return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+    d, g = tiled(m.det_image), tiled(m.gt_image)
     return replace(
         m,
-        det_row=np.repeat(m.det_row, dr),
-        det_image=np.repeat(m.det_image, dr),
-        det_rank=np.repeat(m.det_rank, dr),
-        det_score=np.repeat(m.det_score, dr),
-        det_match=np.repeat(m.det_match, dr, axis=-1),
-        det_ignore=np.repeat(m.det_ignore, dr, axis=-1),
-        det_tp=np.repeat(m.det_tp, dr, axis=-1),
-        gt_row=np.repeat(m.gt_row, gr),
-        gt_image=np.repeat(m.gt_image, gr),
-        gt_ignore=np.repeat(m.gt_ignore, gr, axis=-1),
+        det_row=m.det_row[d],
+        det_image=m.det_image[d],
+        det_rank=m.det_rank[d],
+        det_score=m.det_score[d],
+        det_match=m.det_match[..., d],
+        det_ignore=m.det_ignore[..., d],
+        det_tp=m.det_tp[..., d],
+        gt_row=m.gt_row[g],
+        gt_image=m.gt_image[g],
+        gt_ignore=m.gt_ignore[..., g],
     )
 
 

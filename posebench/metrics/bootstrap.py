@@ -509,9 +509,30 @@ class _Plan:
     npig: list[IntArray]  # [category] (A, U) non-ignored GT per unit
     ndet: list[IntArray]  # [category] (U,) evaluated detections per unit
     longest: int  # the longest detection sequence (sizes the blocks of replicates)
+    # Units holding a within-image run of tied detections (sorted), and the copies unrolled for
+    # each: unit run_units[i]'s copy k is the virtual unit n_units + i * kmax + k, drawn once
+    # when the unit is drawn more than k times.
+    run_units: IntArray
+    kmax: int
 
 
-def _plan(ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None) -> _Plan:
+def _tie_runs(d_img: IntArray, score: FloatArray) -> tuple[IntArray, IntArray]:
+    """(starts, ends) of the runs of >= 2 consecutive sorted detections of one image with one
+    score."""
+    n = len(d_img)
+    if n < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    new_run = np.r_[True, (d_img[1:] != d_img[:-1]) | (score[1:] != score[:-1])]
+    starts = np.flatnonzero(new_run)
+    ends = np.r_[starts[1:], n]
+    long = ends - starts >= 2
+    return starts[long].astype(np.int64), ends[long].astype(np.int64)
+
+
+def _plan(
+    ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None, kmax: int = 1
+) -> _Plan:
+    """The replicate plan; ``kmax`` bounds the multiplicity of units holding tie runs."""
     n_img = len(ms[0].image_ids)
     mask = np.ones(n_img, bool) if image_mask is None else image_mask
     unit = np.cumsum(mask) - 1  # image index -> unit index (for masked-in images)
@@ -519,15 +540,43 @@ def _plan(ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None)
     md = params.max_dets[-1]
     seqs, npig, ndet = [], [], []
     longest = 1
+    orders, sorted_units, runs = [], [], []
     for m in ms:
         sel = np.flatnonzero((m.det_rank < md) & mask[m.det_image])
         # pycocotools: mergesort on -score over the detections concatenated in image order.
         order = sel[np.argsort(-m.det_score[sel], kind="mergesort")]
-        d_unit = unit[m.det_image[order]]
+        orders.append(order)
+        sorted_units.append(unit[m.det_image[order]])
+        runs.append(_tie_runs(m.det_image[order], m.det_score[order]))
+    run_units = np.unique(
+        np.concatenate([u[s] for u, (s, _) in zip(sorted_units, runs, strict=True)])
+    ).astype(np.int64)
+    for m, order, d_unit, (starts, ends) in zip(ms, orders, sorted_units, runs, strict=True):
+        # The materialised resample lists an image drawn c times as c consecutive copies, each
+        # with its detections in rank order, so after pycocotools' stable sort a run of tied
+        # detections d1 d2 of one image reads d1 d2 d1 d2 ..., not d1 d1 d2 d2. Such a run is
+        # unrolled into kmax copies of the pattern, copy k on a virtual unit drawn (once) when
+        # the image is drawn more than k times; everything else keeps its copies adjacent.
+        pos = np.arange(len(order))
+        seq_pos, seq_unit = pos, d_unit
+        if len(starts):
+            parts_pos, parts_unit, at = [], [], 0
+            for s0, e0 in zip(starts.tolist(), ends.tolist(), strict=True):
+                parts_pos.append(pos[at:s0])
+                parts_unit.append(d_unit[at:s0])
+                vbase = n_units + int(np.searchsorted(run_units, d_unit[s0])) * kmax
+                parts_pos.append(np.tile(pos[s0:e0], kmax))
+                parts_unit.append(np.repeat(vbase + np.arange(kmax), e0 - s0))
+                at = e0
+            parts_pos.append(pos[at:])
+            parts_unit.append(d_unit[at:])
+            seq_pos = np.concatenate(parts_pos)
+            seq_unit = np.concatenate(parts_unit)
+        seq = order[seq_pos]
         per_area = []
         for a in range(len(params.area_ranges)):
-            tp = m.det_tp[a][:, order]
-            counted_t = ~m.det_ignore[a][:, order]
+            tp = m.det_tp[a][:, seq]
+            counted_t = ~m.det_ignore[a][:, seq]
             cpos = np.flatnonzero(counted_t.any(axis=0))
             longest = max(longest, len(cpos))
             per_t = []
@@ -536,13 +585,13 @@ def _plan(ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None)
                 spos = cpos[~counted_t[t, cpos]]
                 per_t.append(
                     _Seq(
-                        tp_unit=d_unit[tpos],
+                        tp_unit=seq_unit[tpos],
                         counted_before=np.searchsorted(cpos, tpos).astype(np.int64),
-                        skip_unit=d_unit[spos],
+                        skip_unit=seq_unit[spos],
                         skip_before=np.searchsorted(spos, tpos).astype(np.int64),
                     )
                 )
-            per_area.append(_AreaSeq(counted_unit=d_unit[cpos], per_thr=per_t))
+            per_area.append(_AreaSeq(counted_unit=seq_unit[cpos], per_thr=per_t))
         seqs.append(per_area)
         g_in = mask[m.gt_image]
         g_unit = unit[m.gt_image[g_in]]
@@ -555,7 +604,29 @@ def _plan(ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None)
             ).astype(np.int64)
         )
         ndet.append(np.bincount(d_unit, minlength=n_units).astype(np.int64))
-    return _Plan(n_units=n_units, seqs=seqs, npig=npig, ndet=ndet, longest=longest)
+    return _Plan(
+        n_units=n_units,
+        seqs=seqs,
+        npig=npig,
+        ndet=ndet,
+        longest=longest,
+        run_units=run_units,
+        kmax=kmax,
+    )
+
+
+def _plan_for(
+    ms: list[OksMatches], params: OksParams, mask: BoolArray | None, n_boot: int, seed: int
+) -> _Plan:
+    """The plan with ``kmax`` the largest multiplicity any replicate gives a unit holding a tie
+    run (one extra pass over the seeded resamples, only when such runs exist)."""
+    first = _plan(ms, params, mask)
+    if len(first.run_units) == 0:
+        return first
+    kmax = 1
+    for counts in resample_counts(first.n_units, n_boot, seed):
+        kmax = max(kmax, int(counts[:, first.run_units].max()))
+    return _plan(ms, params, mask, kmax) if kmax > 1 else first
 
 
 def _exclusive_cumsum(
@@ -593,8 +664,9 @@ def _precision_recall(
     n_thr, n_rec = len(params.iou_thrs), len(params.rec_thrs)
     precision = np.zeros((b, n_thr, n_rec))
     recall = np.zeros((b, n_thr))
-    g = npig @ counts_t  # (b,) non-ignored GT in each resample
-    nd = ndet @ counts_t
+    real = counts_t[: len(ndet)]  # the drawn units themselves (virtual copies follow)
+    g = npig @ real  # (b,) non-ignored GT in each resample
+    nd = ndet @ real
     n_r = _min_tp_for_recall(params.rec_thrs, g)
     eps = np.spacing(1)
     counted = _exclusive_cumsum(counts_t, seq.counted_unit)
@@ -647,6 +719,12 @@ def _oks_replicates(plan: _Plan, params: OksParams, counts: IntArray) -> dict[st
         if small
         else np.ascontiguousarray(counts.T, dtype=np.int64)
     )
+    if len(plan.run_units):
+        # virtual units: copy k of a run unit is drawn (once) when the unit is drawn > k times
+        copies = counts_t[plan.run_units][:, None, :] > np.arange(plan.kmax)[None, :, None]
+        counts_t = np.concatenate(
+            [counts_t, copies.reshape(-1, counts_t.shape[1]).astype(counts_t.dtype)]
+        )
     prec: list[list[FloatArray]] = [[] for _ in range(n_area)]
     rec: list[list[FloatArray]] = [[] for _ in range(n_area)]
     for k, per_area in enumerate(plan.seqs):
@@ -755,7 +833,8 @@ def bootstrap_oks(
     _check_common(n_boot, seed, confidence)
     ms, mask = _check_oks(matches, params, image_mask)
     est = _oks_estimates(ms, params, mask)
-    reps = _run_oks([_plan(ms, params, mask)], params, int(n_boot), int(seed))[0]
+    plan = _plan_for(ms, params, mask, int(n_boot), int(seed))
+    reps = _run_oks([plan], params, int(n_boot), int(seed))[0]
     return {n: _summary(est[n], reps[n], n_boot, seed, confidence) for n in est}
 
 
@@ -783,7 +862,13 @@ def paired_bootstrap_oks(
         raise ValueError(f"the two runs have {len(ma)} and {len(mb)} categories")
     est_a, est_b = _oks_estimates(ma, params, mask), _oks_estimates(mb, params, mask)
     rep_a, rep_b = _run_oks(
-        [_plan(ma, params, mask), _plan(mb, params, mask)], params, int(n_boot), int(seed)
+        [
+            _plan_for(ma, params, mask, int(n_boot), int(seed)),
+            _plan_for(mb, params, mask, int(n_boot), int(seed)),
+        ],
+        params,
+        int(n_boot),
+        int(seed),
     )
     out = {}
     for n in est_a:
