@@ -250,6 +250,10 @@ def test_round_trip_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         (lambda r: r[1]["lefthand_kpts"].pop(), "results[1]", "lefthand_kpts"),
         (lambda r: r[0].__setitem__("foot_score", "high"), "results[0]", "foot_score"),
         (lambda r: r[2]["righthand_kpts"].__setitem__(4, None), "results[2]", "righthand_kpts"),
+        (lambda r: r[1]["face_kpts"].__setitem__(7, True), "results[1]", "face_kpts"),
+        (lambda r: r[1]["foot_kpts"].__setitem__(0, "1.5"), "results[1]", "foot_kpts"),
+        (lambda r: r[0]["keypoints"].pop(), "results[0]", "keypoints"),
+        (lambda r: r[1].__setitem__("score", -1), "results[1]", "score"),
     ],
 )
 def test_bad_results_name_file_record_field(

@@ -12,6 +12,7 @@ use them either (it scores every part with the person's ``area`` and ``bbox``).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 from typing import Any
@@ -46,24 +47,59 @@ SCORE_FIELDS: dict[str, str] = {
 K = COCO_WHOLEBODY133.num_keypoints
 
 
-def _joined(rec: dict[str, Any], *, file: str, record: str) -> list[float]:
-    """The five keypoint lists of one record, validated and concatenated (3 * 133 numbers)."""
-    out: list[float] = []
-    for part, key in PART_FIELDS.items():
+_EXTRA_PARTS = ("foot", "face", "lefthand", "righthand")
+
+
+def _check_part(rec: Any, part: str, *, file: str, record: str) -> list[float]:
+    """One record's keypoint list of ``part``, validated (strict path: names what is wrong)."""
+    key = PART_FIELDS[part]
+    a, b = WHOLEBODY_PARTS[part]
+    if not isinstance(rec, dict):
+        raise InputError(f"expected an object, got {json_type(rec)}", file=file, record=record)
+    if key not in rec:
+        raise InputError(
+            "missing field (a COCO-WholeBody record has keypoints, foot_kpts, face_kpts, "
+            "lefthand_kpts and righthand_kpts)",
+            file=file,
+            record=record,
+            field=key,
+        )
+    return coco._number_list(
+        rec[key], 3 * (b - a), file=file, record=record, field=key,
+        what=f"{b - a} {part} keypoints x (x, y, v)",
+    )  # fmt: skip
+
+
+def _part_arrays(records: list[Any], *, file: str, table: str) -> np.ndarray:
+    """(N, 116, 3) foot, face and hand keypoints of the records, in that order.
+
+    Vectorised checks first (every list present, of the right length, of finite int/float
+    values); on any irregularity the records are checked one by one, which raises an InputError
+    naming the record and the field.
+    """
+    n = len(records)
+    out = []
+    for part in _EXTRA_PARTS:
+        key = PART_FIELDS[part]
         a, b = WHOLEBODY_PARTS[part]
-        if key not in rec:
-            raise InputError(
-                "missing field (a COCO-WholeBody record has keypoints, foot_kpts, face_kpts, "
-                "lefthand_kpts and righthand_kpts)",
-                file=file,
-                record=record,
-                field=key,
-            )
-        out += coco._number_list(
-            rec[key], 3 * (b - a), file=file, record=record, field=key,
-            what=f"{b - a} {part} keypoints x (x, y, v)",
-        )  # fmt: skip
-    return out
+        arr = None
+        try:
+            lists = [r[key] for r in records]
+            if n == 0 or set(map(type, lists)) == {list}:
+                lens = np.fromiter(map(len, lists), np.int64, n)
+                flat = itertools.chain.from_iterable(lists)
+                if (lens == 3 * (b - a)).all() and set(map(type, flat)) <= {int, float}:
+                    vals = np.fromiter(itertools.chain.from_iterable(lists), np.float64)
+                    if np.isfinite(vals).all():
+                        arr = vals.reshape(n, b - a, 3)
+        except (KeyError, TypeError):
+            arr = None
+        if arr is None:
+            for i, r in enumerate(records):
+                _check_part(r, part, file=file, record=f"{table}[{i}]")
+            raise AssertionError("unreachable: the strict check accepts what the fast one refused")
+        out.append(arr)
+    return np.concatenate(out, axis=1) if n else np.zeros((0, K - 17, 3))
 
 
 def read_wholebody_gt(path: str | Path) -> coco.CocoGroundTruth:
@@ -76,20 +112,17 @@ def read_wholebody_gt(path: str | Path) -> coco.CocoGroundTruth:
     """
     file = str(path)
     data = parse_json(read_bytes(path), file=file)
-    if isinstance(data, dict) and isinstance(data.get("annotations"), list):
-        anns = []
-        for i, a in enumerate(data["annotations"]):
-            if isinstance(a, dict):
-                a = {**a, "keypoints": _joined(a, file=file, record=f"annotations[{i}]")}
-                a.pop("num_keypoints", None)
-            anns.append(a)
-        data = {**data, "annotations": anns}
-    gt = coco.gt_from_json(data, file=file, num_joints=K)
-    vis = gt.poses.visibility
-    assert vis is not None
-    poses = gt.poses.with_columns(
+    # the body (``keypoints``) and every other field are read and checked as COCO
+    gt = coco.gt_from_json(data, file=file, num_joints=17)
+    extra = _part_arrays(data["annotations"], file=file, table="annotations")
+    body = gt.poses
+    assert body.visibility is not None
+    vis = np.concatenate([body.visibility, extra[:, :, 2]], axis=1)
+    poses = body.with_columns(
+        keypoints=np.concatenate([body.keypoints, extra[:, :, :2]], axis=1),
+        visibility=vis,
         num_keypoints=np.count_nonzero(vis > 0, axis=1).astype(np.int64),
-        extra={"has_num_keypoints": np.zeros(len(gt.poses), bool)},
+        extra={"has_num_keypoints": np.zeros(len(body), bool)},
     )
     return coco.CocoGroundTruth(
         path=gt.path, images=gt.images, poses=poses, categories=gt.categories, num_joints=K
@@ -106,26 +139,30 @@ def read_wholebody_results(path: str | Path, gt: coco.CocoGroundTruth | None = N
         ``extra["score_<part>"]`` (N,) for each part of :data:`SCORE_FIELDS` (NaN where absent).
     """
     file = str(path)
-    records = parse_json(read_bytes(path), file=file)
+    raw = read_bytes(path)
+    records = parse_json(raw, file=file)
     if not isinstance(records, list):
         raise InputError(
             f"top level is {json_type(records)}; a results file is an array of objects", file=file
         )
-    joined = []
+    cols = None
+    if not any(w in raw for w in (b"true", b"false", b"null")):
+        cols = coco._columns_fast(records, 17, raw.count(b'"'))
+    if cols is None:
+        cols = coco._strict_results(records, 17, file)  # the body and every other field
+    extra = _part_arrays(records, file=file, table="results")
     part_scores = {p: np.full(len(records), np.nan) for p in SCORE_FIELDS}
     for i, r in enumerate(records):
-        rec = f"results[{i}]"
-        if not isinstance(r, dict):
-            raise InputError(f"expected an object, got {json_type(r)}", file=file, record=rec)
         for part, key in SCORE_FIELDS.items():
             if key in r:
-                v = coco._check_number(r[key], file=file, record=rec, field=key, nonneg=True)
-                part_scores[part][i] = v
-        joined.append({**r, "keypoints": _joined(r, file=file, record=rec)})
-    cols = coco._strict_results(joined, K, file)
+                part_scores[part][i] = coco._check_number(
+                    r[key], file=file, record=f"results[{i}]", field=key, nonneg=True
+                )
+    cols["keypoints"] = np.concatenate([cols["keypoints"], extra], axis=1)
     poses = coco._poses_from_columns(cols, K)
-    extra = {**poses.extra, **{f"score_{p}": v for p, v in part_scores.items()}}
-    poses = poses.with_columns(extra=extra)
+    poses = poses.with_columns(
+        extra={**poses.extra, **{f"score_{p}": v for p, v in part_scores.items()}}
+    )
     if gt is not None:
         coco.check_results_against_gt(poses, gt, file=file)
     return poses
