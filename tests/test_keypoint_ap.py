@@ -138,3 +138,22 @@ def test_equals_pycocotools_on_the_joint_alone(tmp_path: Path, seed: int, joint:
     params = cocoeval.coco_params(COCO17.oks_sigmas())
     ours = cocoeval.keypoint_ap(gt.poses, dt, gt.images, params, COCO17.keypoints)
     assert ours[COCO17.keypoints[joint]] == float(np.mean(ref_prec[ref_prec > -1]))
+
+
+@pytest.mark.parametrize("name", GT_SAMPLES)
+def test_report_per_joint_table_of_the_oracle_adapter(name: str) -> None:
+    """The runner's per-joint table (what the leaderboard shows) for the built-in oracle."""
+    from posebench.adapters.oracle import OracleAdapter
+
+    from posebench.evaluate import evaluate_metric
+
+    gt = coco.read_gt(sample_path(name))
+    oracle = OracleAdapter()
+    oracle.prepare(gt.poses, COCO17, name)
+    rows = np.concatenate([oracle._rows_by_image.get(int(i), []) for i in gt.images.id])
+    pred = gt.poses.take(rows.astype(np.int64)).with_columns(
+        score=np.ones(len(rows)), visibility=None
+    )
+    block = evaluate_metric({"name": "oks"}, gt.poses, pred, gt.images, COCO17, box_source="none")
+    assert block.values["AP"] == 1.0
+    assert block.per_joint == dict.fromkeys(COCO17.keypoints, 1.0)
