@@ -144,7 +144,6 @@ def test_equals_pycocotools_on_the_joint_alone(tmp_path: Path, seed: int, joint:
 def test_report_per_joint_table_of_the_oracle_adapter(name: str) -> None:
     """The runner's per-joint table (what the leaderboard shows) for the built-in oracle."""
     from posebench.adapters.oracle import OracleAdapter
-
     from posebench.evaluate import evaluate_metric
 
     gt = coco.read_gt(sample_path(name))
