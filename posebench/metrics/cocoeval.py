@@ -13,7 +13,11 @@ Reference quirks reproduced on purpose (each marked "pycocotools:" or "xtcocotoo
 ``np.linspace`` thresholds, stable sorts, ties in matching going to the *last* maximum, the
 ``np.spacing`` guards, ignored ground truth (crowd or no keypoints) absorbing detections, the
 detection area taken from the bbox or from the keypoint extent according to the *first* result,
-inclusive area ranges, detections beyond ``max_dets`` per image dropped before anything else.
+inclusive area ranges, detections beyond ``max_dets`` per image dropped before anything else;
+by name: GT id 0 (pycocotools), negative GT ids (xtcocotools), which GT is ignored.
+
+COCO-WholeBody (:func:`evaluate_wholebody`) runs the same machinery once per part, with the
+rules of xtcocotools' ``keypoints_<part>`` modes; per-keypoint AP is :func:`keypoint_ap`.
 """
 
 from __future__ import annotations
