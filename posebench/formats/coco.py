@@ -497,7 +497,11 @@ def read_results(
                 k = 0
             else:
                 k = 0
-        cols = _columns_fast(records, k, data.count(b'"'))
+        # true/false/null are no numbers, but numpy would read a boolean as 0/1: such files take
+        # the validating path, which names the record and field (the quote count below only
+        # catches strings).
+        if not any(w in data for w in (b"true", b"false", b"null")):
+            cols = _columns_fast(records, k, data.count(b'"'))
         if cols is None:
             cols = _strict_results(records, k, file)
         del records
