@@ -123,3 +123,35 @@ def test_within_image_tie_run_is_interleaved() -> None:
     q = np.r_[np.full(51, 1 / (1 + eps)), np.full(50, 2 / (3 + eps))]
     assert two["AP"][0] == np.mean(np.tile(q, (10, 1)))
     assert two["AP"][0] < ev.stats["AP"]
+
+
+@pytest.mark.slow
+def test_many_tie_heavy_sets_against_materialised_accumulate() -> None:
+    """100 small sets with scores from very few values (ties everywhere, within and across
+    images), 12 replicates each: every replicate equals ``accumulate`` on the resample spelled
+    out in file order (the same computation pycocotools does, checked on files above)."""
+    from tests.test_bootstrap import _materialise
+
+    params = cocoeval.coco_params(COCO17.oks_sigmas())
+    checked = 0
+    for seed in range(100):
+        gt_json, res = synthetic.make_keypoint_dataset(5, seed=1000 + seed, dets_per_image=6.0)
+        rng = np.random.default_rng(seed)
+        levels = rng.choice([2, 3, 5])
+        for r in res:
+            r["score"] = float(rng.integers(1, levels + 1)) / levels
+        gt = coco.gt_from_json(gt_json, file="<gt>")
+        dt = coco._poses_from_columns(coco._strict_results(res, 17, "<res>"), 17)
+        ev = cocoeval.evaluate_oks(gt.poses, dt, gt.images, params)
+        boot = bootstrap_oks(ev.per_category, params, n_boot=12, seed=seed)
+        counts = np.concatenate(list(resample_counts(len(gt.images), 12, seed)))
+        for b in range(12):
+            acc = [cocoeval.accumulate(_materialise(m, counts[b]), params) for m in ev.per_category]
+            ref = cocoeval.coco_stats(
+                np.stack([a[0] for a in acc], axis=2), np.stack([a[1] for a in acc], axis=1), params
+            )
+            for k in cocoeval.COCO_STATS:
+                got, want = boot[k].replicates[b], ref[k]
+                assert got == want or (np.isnan(got) and np.isnan(want)), (seed, b, k)
+            checked += 1
+    assert checked == 1200
