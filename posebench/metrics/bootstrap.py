@@ -36,7 +36,8 @@ threshold) the order changes the interpolated precision. Those runs are unrolled
 copies of their pattern (``kmax`` the largest multiplicity any replicate gives their image),
 copy k counted once when the image is drawn more than k times. Replicates then equal pycocotools
 2.0.11 run on the materialised files, ties included (tests/test_bootstrap_ties.py: 24 tie-heavy
-seeded sets, every replicate).
+seeded sets, every replicate, against pycocotools on the files; 100 more against the materialised
+accumulate).
 
 Speed (2 cores; COCO-size synthetic set ``make_keypoint_dataset(5000)``: 80k evaluated
 detections, 10 COCO statistics): ``bootstrap_oks`` 0.8 s for B = 200 and 3-4 s for B = 1000 (no
