@@ -558,14 +558,16 @@ def accumulate(
                 tp = m.det_tp[a, t, order]
                 fp = ~m.det_ignore[a, t, order]
                 fp &= ~tp
-                # cumulative counts are small integers: exact in float64, as the reference's
-                # cumsum(...).astype(float)
-                tp_sum = np.cumsum(tp, dtype=np.float64)
-                fp_sum = np.cumsum(fp, dtype=np.float64)
+                # Cumulative counts are integers below 2**53: counted as integers and converted,
+                # they are the reference's cumsum(...).astype(float) exactly.
+                tp_cnt = np.cumsum(tp, dtype=np.int64)
+                fp_cnt = np.cumsum(fp, dtype=np.int64)
+                fp_cnt += tp_cnt
+                tp_sum = tp_cnt.astype(np.float64)
                 rc = tp_sum / npig
-                fp_sum += tp_sum
-                fp_sum += np.spacing(1)
-                pr = np.divide(tp_sum, fp_sum, out=tp_sum)
+                denom = fp_cnt.astype(np.float64)
+                denom += np.spacing(1)
+                pr = np.divide(tp_sum, denom, out=tp_sum)
                 recall[t, a, mi] = rc[-1] if nd else 0
                 # Interpolated precision: running maximum from the right (no arithmetic, exact).
                 pr = np.maximum.accumulate(pr[::-1])[::-1]
