@@ -16,6 +16,13 @@ crowdpose``). A tool that fails gets an error row; the others still run.
     python bench/bench_oks.py                      # COCO mode, 5000 images, best of 3
     python bench/bench_oks.py --mode crowdpose
     python bench/bench_oks.py --images 500 --repeat 1 --tools posebench,pycocotools
+    python bench/bench_oks.py --scales 1,3,10 --tools posebench,hotcoco --ci 1000   # issue 20
+
+``--scales`` repeats the whole comparison at multiples of ``--images`` (10 = ten times COCO size,
+~1.4M detections, ~600 MB of results JSON) and prints, per scale, each tool's wall time and peak
+memory (the child process's maximum resident set size, from ``wait4``) and their ratios to
+hotcoco's, then the growth from the smallest scale. ``--ci N`` also times ``posebench score
+--ci N`` (bootstrap intervals) and prints what they add over plain scoring.
 
 Never run in CI: it takes minutes and its numbers depend on the machine.
 """
@@ -135,6 +142,7 @@ class Outcome:
     stats: list[float] | None = None
     error: str | None = None
     runs: list[float] = field(default_factory=list)
+    peak_mb: float = math.nan  # largest peak RSS over the runs (whole process)
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,8 +203,9 @@ def _env(threads: int | None) -> dict[str, str]:
 
 def _command(tool: str, mode: str, gt: Path, res: Path) -> list[str]:
     if tool == "posebench":
+        # --no-cache: the ground truth is parsed from its JSON on every run, as the peers do.
         return [sys.executable, "-m", "posebench.cli.main", "score", "--gt", str(gt),
-                "--pred", str(res), "--mode", mode, "--format", "json"]  # fmt: skip
+                "--pred", str(res), "--mode", mode, "--format", "json", "--no-cache"]  # fmt: skip
     return [sys.executable, "-c", PEER_SCRIPTS[mode, tool], str(gt), str(res)]
 
 
@@ -214,26 +223,50 @@ def _parse_json_output(stdout: str) -> dict[str, Any]:
     return obj
 
 
-def run_tool(tool: str, args: argparse.Namespace, gt: Path, res: Path) -> Outcome:
+# Runs the measured command as a child of a small launcher and prints that child's peak RSS (KiB).
+# The launcher matters: a forked child's ru_maxrss starts from its parent's resident size, so
+# children forked straight from this (large, data-generating) process would all report its size.
+_LAUNCHER = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[1:])
+sys.stderr.write("\\n@@peak_kib %d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(code)
+"""
+
+
+def _run_measured(
+    cmd: list[str], env: dict[str, str], timeout: float
+) -> tuple[int, str, str, float, float]:
+    """(returncode, stdout, stderr, wall seconds, peak RSS in MB) of one command."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *cmd],
+        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    peak = re.findall(r"@@peak_kib (\d+)", proc.stderr)
+    stderr = re.sub(r"\n@@peak_kib \d+\n", "", proc.stderr)
+    return proc.returncode, proc.stdout, stderr, wall, int(peak[-1]) / 1024 if peak else math.nan
+
+
+def run_tool(
+    tool: str, args: argparse.Namespace, gt: Path, res: Path, extra: list[str] | None = None
+) -> Outcome:
     out = Outcome(tool)
-    cmd = _command(tool, args.mode, gt, res)
+    cmd = _command(tool, args.mode, gt, res) + (extra or [])
     env = _env(args.threads)
     for _ in range(args.repeat):
-        t0 = time.perf_counter()
         try:
-            proc = subprocess.run(
-                cmd, capture_output=True, text=True, env=env, timeout=args.timeout, check=False
-            )
+            code, stdout, stderr, wall, peak = _run_measured(cmd, env, args.timeout)
         except subprocess.TimeoutExpired:
             out.error = f"timed out after {args.timeout} s"
             return out
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            tail = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-            out.error = f"exit {proc.returncode}: {tail[-1] if tail else '(no stderr)'}"
+        if code != 0:
+            tail = [line for line in stderr.strip().splitlines() if line.strip()]
+            out.error = f"exit {code}: {tail[-1] if tail else '(no stderr)'}"
             return out
         try:
-            parsed = _parse_json_output(proc.stdout)
+            parsed = _parse_json_output(stdout)
             if tool == "posebench":
                 timings = parsed["timings"]
                 load = float(timings["load_gt"]) + float(timings["load_pred"])
@@ -246,6 +279,7 @@ def run_tool(tool: str, args: argparse.Namespace, gt: Path, res: Path) -> Outcom
             out.error = f"unreadable output: {type(exc).__name__}: {exc}"
             return out
         out.runs.append(wall)
+        out.peak_mb = peak if math.isnan(out.peak_mb) else max(out.peak_mb, peak)
         if not wall >= out.end_to_end:  # first run, or a faster one
             out.end_to_end, out.load, out.evaluate, out.stats = wall, load, evaluate, stats
     return out
@@ -332,24 +366,28 @@ def report(args: argparse.Namespace, meta: dict[str, Any], outcomes: list[Outcom
         f"{platform.python_version()}, threads={args.threads or 'tool default'}",
         "- versions: " + ", ".join(f"{t} {_version(t)}" for t in args.tools),
         "",
-        f"| tool | end-to-end s | load s | eval s | other s | {ref_name}/tool | "
-        + ("tool/hotcoco | " if args.mode == "coco" else "")
+        f"| tool | end-to-end s | load s | eval s | other s | peak MB | {ref_name}/tool | "
+        + ("tool/hotcoco time | tool/hotcoco memory | " if args.mode == "coco" else "")
         + f"max abs diff vs {ref_name} |",
-        "|---|---:|---:|---:|---:|---:|" + ("---:|" if args.mode == "coco" else "") + "---:|",
+        "|---|---:|---:|---:|---:|---:|---:|"
+        + ("---:|---:|" if args.mode == "coco" else "")
+        + "---:|",
     ]
     for o in outcomes:
         if o.error is not None:
-            cells = [o.tool, "error", "", "", "", "", *([""] if args.mode == "coco" else []),
+            cells = [o.tool, "error", "", "", "", "", "",
+                     *(["", ""] if args.mode == "coco" else []),
                      o.error.replace("|", "\\|")[:200]]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
             continue
         other = o.end_to_end - o.load - o.evaluate
         ref_e2e = ref.end_to_end if ref and ref.error is None else math.nan
         cells = [o.tool, _fmt(o.end_to_end), _fmt(o.load), _fmt(o.evaluate), _fmt(other),
-                 _ratio(ref_e2e, o.end_to_end)]  # fmt: skip
+                 _fmt(o.peak_mb, 0), _ratio(ref_e2e, o.end_to_end)]  # fmt: skip
         if args.mode == "coco":
-            hot_e2e = hot.end_to_end if hot and hot.error is None else math.nan
-            cells.append(_ratio(o.end_to_end, hot_e2e))
+            hot_ok = hot is not None and hot.error is None
+            cells.append(_ratio(o.end_to_end, hot.end_to_end if hot_ok else math.nan))
+            cells.append(_ratio(o.peak_mb, hot.peak_mb if hot_ok else math.nan))
         if ref is not None and ref.stats is not None and o.stats is not None:
             diff, n = max_abs_diff(o.stats, ref.stats)
             total = len(STAT_NAMES[args.mode])
@@ -408,7 +446,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, help="set OMP/RAYON/... thread counts")
     parser.add_argument("--timeout", type=float, default=1800.0, help="per run, seconds")
     parser.add_argument("--json", type=Path, help="also write the raw outcomes here")
+    parser.add_argument(
+        "--scales", default="1", help="comma-separated multiples of --images (e.g. 1,3,10)"
+    )
+    parser.add_argument("--ci", type=int, default=0, help="also time posebench --ci N")
     args = parser.parse_args(argv)
+    try:
+        args.scales = [int(x) for x in args.scales.split(",")]
+    except ValueError:
+        parser.error("--scales: comma-separated integers")
     known = COCO_TOOLS if args.mode == "coco" else CROWDPOSE_TOOLS
     args.tools = [t.strip() for t in args.tools.split(",")] if args.tools else list(known)
     unknown = [t for t in args.tools if t not in known]
@@ -419,27 +465,68 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _growth(rows: list[tuple[int, dict[str, Outcome]]]) -> list[str]:
+    """Per tool, time and memory at each scale relative to the smallest scale."""
+    if len(rows) < 2:
+        return []
+    base_scale, base = rows[0]
+    lines = ["", f"Growth from {base_scale}x (time, peak memory; linear = the scale ratio):"]
+    for tool in base:
+        cells = []
+        for scale, outcomes in rows[1:]:
+            o, b = outcomes.get(tool), base[tool]
+            if o is None or o.error or b.error:
+                continue
+            cells.append(
+                f"{scale}x: time {_ratio(o.end_to_end, b.end_to_end)}, "
+                f"memory {_ratio(o.peak_mb, b.peak_mb)} (scale {scale / base_scale:g}x)"
+            )
+        lines.append(f"- {tool}: " + "; ".join(cells))
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    rows: list[tuple[int, dict[str, Outcome]]] = []
+    raw: list[dict[str, Any]] = []
+    base_images = args.images
     with tempfile.TemporaryDirectory(prefix="posebench-bench-") as tmp:
-        workdir = args.workdir or Path(tmp)
-        workdir.mkdir(parents=True, exist_ok=True)
-        gt, res, meta = prepare_data(args, workdir)
-        meta["gt_mb"] = gt.stat().st_size / 1e6
-        meta["res_mb"] = res.stat().st_size / 1e6
-        print(f"data in {workdir}: {json.dumps(meta)}", file=sys.stderr)
-        outcomes = []
-        for tool in args.tools:
-            print(f"running {tool} ×{args.repeat} ...", file=sys.stderr, flush=True)
-            o = run_tool(tool, args, gt, res)
-            status = o.error or ", ".join(f"{r:.2f}s" for r in o.runs)
-            print(f"  {tool}: {status}", file=sys.stderr, flush=True)
-            outcomes.append(o)
-        print(report(args, meta, outcomes))
+        root = args.workdir or Path(tmp)
+        for scale in args.scales:
+            args.images = base_images * scale
+            workdir = root / f"x{scale}" if len(args.scales) > 1 else root
+            workdir.mkdir(parents=True, exist_ok=True)
+            gt, res, meta = prepare_data(args, workdir)
+            meta["gt_mb"] = gt.stat().st_size / 1e6
+            meta["res_mb"] = res.stat().st_size / 1e6
+            print(f"data in {workdir}: {json.dumps(meta)}", file=sys.stderr)
+            outcomes = []
+            for tool in args.tools:
+                print(f"running {tool} x{args.repeat} ...", file=sys.stderr, flush=True)
+                o = run_tool(tool, args, gt, res)
+                status = o.error or ", ".join(f"{r:.2f}s" for r in o.runs)
+                print(f"  {tool}: {status}", file=sys.stderr, flush=True)
+                outcomes.append(o)
+            if args.ci and "posebench" in args.tools:
+                print(f"running posebench --ci {args.ci} ...", file=sys.stderr, flush=True)
+                o = run_tool("posebench", args, gt, res, ["--ci", str(args.ci)])
+                o.tool = f"posebench --ci {args.ci}"
+                outcomes.append(o)
+            print(report(args, meta, outcomes))
+            by_tool = {o.tool: o for o in outcomes}
+            plain, ci = by_tool.get("posebench"), by_tool.get(f"posebench --ci {args.ci}")
+            if plain and ci and not (plain.error or ci.error):
+                added = ci.end_to_end - plain.end_to_end
+                print(
+                    f"\n--ci {args.ci} adds {added:.2f} s = {added / plain.end_to_end:.2f}x the "
+                    f"plain scoring time ({plain.end_to_end:.2f} s)"
+                )
+            print()
+            rows.append((scale, by_tool))
+            raw.append({"scale": scale, "meta": meta, "outcomes": [vars(o) for o in outcomes]})
+        print("\n".join(_growth(rows)))
         if args.json:
-            args.json.write_text(
-                json.dumps({"meta": meta, "outcomes": [vars(o) for o in outcomes]}, indent=1)
-            )
+            args.json.write_text(json.dumps(raw, indent=1))
     return 0
 
 

@@ -16,6 +16,9 @@ import mmap
 import operator
 import os
 import pickle
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench.errors import InputError
+from posebench.formats import fastjson
 from posebench.formats.jsonio import dump_json, json_type, parse_json, read_bytes
 from posebench.poseset import ImageTable, PoseSet
 
@@ -187,6 +191,9 @@ def read_gt(
 
 
 def _read_gt_bytes(raw: bytes, file: str, num_joints: int | None) -> CocoGroundTruth:
+    fast = _read_gt_fast(raw, file, num_joints)
+    if fast is not None:
+        return fast
     return gt_from_json(parse_json(raw, file=file), file=file, num_joints=num_joints)
 
 
@@ -244,10 +251,67 @@ def gt_from_json(data: Any, *, file: str, num_joints: int | None = None) -> Coco
     cols = _gt_columns_fast(anns, k, images.id, cat_ids)
     if cols is None:
         cols = _gt_columns_strict(anns, k, image_ids, cat_ids, file)
+    return _gt_from_columns(cols, images, tuple(categories), k, file)
+
+
+def _read_gt_fast(raw: bytes, file: str, num_joints: int | None) -> CocoGroundTruth | None:
+    """The ground truth through the compiled columnar parser, or None (not built, or anything
+    irregular: the validating reader then reads the file and names what is wrong).
+
+    Accepts only what the validating path accepts, with the same numbers: the C parser checks
+    types (integer ids, numeric arrays of the right length, finite non-negative areas, iscrowd
+    0/1, no duplicate keys) and the checks below are those of :func:`_gt_columns_fast`.
+    """
+
+    def k_of(categories: list[Any]) -> int | None:
+        if num_joints is not None:
+            return num_joints
+        named = [
+            c.get("keypoints") for c in categories if isinstance(c, dict) and c.get("keypoints")
+        ]
+        return len(named[0]) if named and isinstance(named[0], list) else None
+
+    got = fastjson.gt_columns(raw, k_of)
+    if got is None:
+        return None
+    cats_raw, im, cols = got
+    categories: list[tuple[int, str, tuple[str, ...]]] = []
+    for c in cats_raw:
+        if not isinstance(c, dict) or type(c.get("id")) is not int:
+            return None
+        names = c.get("keypoints", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return None
+        categories.append((c["id"], str(c.get("name", "")), tuple(names)))
+    k = int(cols["keypoints"].shape[1])
+    if num_joints is None and k != next(len(c[2]) for c in categories if c[2]):
+        return None
+    if len(np.unique(im["id"])) != len(im["id"]) or len(np.unique(cols["id"])) != len(cols["id"]):
+        return None
+    cat_ids = np.array([c[0] for c in categories], np.int64)
+    if not (
+        np.isin(cols["image_id"], im["id"]).all() and np.isin(cols["category_id"], cat_ids).all()
+    ):
+        return None
+    images = ImageTable(
+        id=im["id"], file=im["file"], width=im["width"], height=im["height"],
+        crowd_index=im["crowd_index"],
+    )  # fmt: skip
+    return _gt_from_columns(cols, images, tuple(categories), k, file)
+
+
+def _gt_from_columns(
+    cols: dict[str, np.ndarray],
+    images: ImageTable,
+    categories: tuple[tuple[int, str, tuple[str, ...]], ...],
+    k: int,
+    file: str,
+) -> CocoGroundTruth:
+    """The ground truth from validated annotation columns (either reader)."""
     kpts, bbox, area = cols["keypoints"], cols["bbox"], cols["area"]
     iscrowd, num_kp, has_nk = cols["iscrowd"], cols["num_keypoints"], cols["has_num_keypoints"]
     ann_id, img_id, cat_id = cols["id"], cols["image_id"], cols["category_id"]
-    n = len(anns)
+    n = len(ann_id)
     vis = kpts[:, :, 2].copy()
     num_kp[~has_nk] = np.count_nonzero(vis[~has_nk] > 0, axis=1)
     if (ann_id == 0).any():
@@ -282,7 +346,7 @@ def gt_from_json(data: Any, *, file: str, num_joints: int | None = None) -> Coco
         extra={"has_num_keypoints": has_nk},
     )
     return CocoGroundTruth(
-        path=file, images=images, poses=poses, categories=tuple(categories), num_joints=k
+        path=file, images=images, poses=poses, categories=categories, num_joints=k
     )
 
 
@@ -458,7 +522,11 @@ def _read_images(images: list[Any], file: str) -> ImageTable:
 
 
 def read_results(
-    path: str | Path, gt: CocoGroundTruth | None = None, *, num_joints: int | None = None
+    path: str | Path,
+    gt: CocoGroundTruth | None = None,
+    *,
+    num_joints: int | None = None,
+    keypoint_scores: bool = True,
 ) -> PoseSet:
     """Read a COCO keypoint results file: a JSON array of ``{image_id, category_id, keypoints,
     score[, bbox]}``.
@@ -467,6 +535,9 @@ def read_results(
         path: the file (``.json`` / ``.json.gz``).
         gt: when given, image and category ids are checked against it and K is taken from it.
         num_joints: K when no ``gt`` is given (default: from the first record).
+        keypoint_scores: False: leave out the per-keypoint scores (``keypoint_scores`` None), a
+            third less memory, for metrics that never read them (COCO-mode OKS: pycocotools
+            ignores them; CrowdPose's zero-score rule does read them).
 
     Returns:
         A PoseSet with ``keypoints`` (N, K, 2), ``keypoint_scores`` (N, K), ``score`` (N,),
@@ -474,10 +545,16 @@ def read_results(
         ``extra["has_bbox"]`` (N,) bool.
     """
     file = str(path)
-    data = read_bytes(path)
     k = gt.num_joints if gt is not None else num_joints
-    cols = None
-    if len(data) > PARALLEL_PARSE_BYTES and k is not None:
+    # The compiled streaming reader first (bytes to columns, the file never held whole); it
+    # returns None on anything irregular, and the validating path below then decides.
+    cols = fastjson.read_columns(path, k, scores=keypoint_scores) if k else None
+    if cols is not None:
+        return _finish_results(cols, gt, file)
+    data = read_bytes(path)
+    if k and fastjson.available():
+        cols = fastjson.parse_bytes(data, k, scores=keypoint_scores)  # gzip-compressed files
+    if cols is None and len(data) > PARALLEL_PARSE_BYTES and k is not None:
         cols = _parse_parallel(data, k)
     if cols is None and k is not None:
         cols = _columns_simdjson(data, k)
@@ -505,10 +582,47 @@ def read_results(
         if cols is None:
             cols = _strict_results(records, k, file)
         del records
+    return _finish_results(cols, gt, file)
+
+
+def _finish_results(cols: dict[str, np.ndarray], gt: CocoGroundTruth | None, file: str) -> PoseSet:
     poses = _poses_from_columns(cols, int(cols["keypoints"].shape[1]))
     if gt is not None:
         check_results_against_gt(poses, gt, file=file)
     return poses
+
+
+def read_gt_and_results(
+    gt_path: str | Path, pred_path: str | Path, *, cache: bool = False, keypoint_scores: bool = True
+) -> tuple[CocoGroundTruth, PoseSet, float]:
+    """:func:`read_gt` and :func:`read_results` together, the results parsed in a second thread
+    while the ground truth loads (the compiled parser releases the GIL; K is taken from the
+    results file's first record and checked against the ground truth afterwards).
+
+    Returns:
+        ``(gt, predictions, seconds until the ground truth was ready)``. Identical to the two
+        calls in sequence: whenever the overlap cannot be used, they are what runs.
+    """
+    t0 = time.perf_counter()
+    k_guess = fastjson.peek_k(pred_path) if fastjson.available() else None
+    if not k_guess:
+        gt = read_gt(gt_path, cache=cache)
+        dt = read_results(pred_path, gt, keypoint_scores=keypoint_scores)
+        return gt, dt, time.perf_counter() - t0
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="posebench-results") as pool:
+        fut = pool.submit(fastjson.read_columns, pred_path, k_guess, stop, keypoint_scores)
+        try:
+            gt = read_gt(gt_path, cache=cache)
+        except BaseException:
+            stop.set()
+            raise
+        t_gt = time.perf_counter() - t0
+        cols = fut.result()
+    if cols is not None and gt.num_joints == k_guess:
+        return gt, _finish_results(cols, gt, str(pred_path)), t_gt
+    del cols
+    return gt, read_results(pred_path, gt, keypoint_scores=keypoint_scores), t_gt
 
 
 def _nbytes(buf: Any) -> int:
@@ -740,11 +854,14 @@ def _strict_results(records: list[Any], k: int, file: str) -> dict[str, np.ndarr
 def _poses_from_columns(cols: dict[str, np.ndarray], k: int) -> PoseSet:
     kp = cols["keypoints"]
     n = len(kp)
-    # Strided views into the (N, K, 3) block: no copy of the largest arrays.
+    if kp.shape[2] == 2:  # the compiled reader: (N, K, 2) and (N, K) (or no) keypoint scores
+        xy, kp_scores = kp, cols.get("keypoint_scores")
+    else:  # strided views into the (N, K, 3) block: no copy of the largest arrays
+        xy, kp_scores = kp[:, :, :2], kp[:, :, 2]
     return PoseSet(
         image_id=cols["image_id"],
-        keypoints=kp[:, :, :2],
-        keypoint_scores=kp[:, :, 2],
+        keypoints=xy,
+        keypoint_scores=kp_scores,
         score=cols["score"],
         bbox=cols["bbox"],
         area=np.full(n, np.nan),

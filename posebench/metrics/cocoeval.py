@@ -293,6 +293,9 @@ def _gt_boxes(
 
 #: (detection, GT) pairs generated per block, to keep temporaries small and memory reused.
 _PAIR_BLOCK = 1 << 16
+#: Pairs whose OKS is computed per block: about 20 (block, K) float64 temporaries live at once,
+#: so 8192 pairs keep them near 20 MB whatever the data size.
+_OKS_BLOCK = 1 << 13
 
 
 def _candidate_pairs(
@@ -335,6 +338,31 @@ def _candidate_pairs(
         out_d.append(p_det)
         out_g.append(p_gt)
     return np.concatenate(out_d).astype(np.int64), np.concatenate(out_g).astype(np.int64)
+
+
+def _oks_in_blocks(
+    det_kp: FloatArray,
+    det_rows: IntArray,
+    gt_kp: FloatArray,
+    gt_rows: IntArray,
+    g_vis: FloatArray,
+    g_pos: IntArray,
+    gt_bbox: FloatArray,
+    g_scale: FloatArray,
+    sigmas: FloatArray,
+) -> FloatArray:
+    """(P,) OKS of the pairs (det_rows[i], gt_rows[i]), computed _OKS_BLOCK pairs at a time so
+    that the gathered (P, K, 2) keypoint copies and the (P, K) temporaries never exist whole
+    (memory stays flat at 10x COCO size). Each pair's value is independent of the blocking, so
+    the bits are the same."""
+    out = np.empty(len(det_rows))
+    for lo in range(0, len(det_rows), _OKS_BLOCK):
+        hi = lo + _OKS_BLOCK
+        dr, gr, gp = det_rows[lo:hi], gt_rows[lo:hi], g_pos[lo:hi]
+        out[lo:hi] = oks_pairs(
+            det_kp[dr, :, :2], gt_kp[gr, :, :2], g_vis[gp], gt_bbox[gr], g_scale[gp], sigmas
+        )
+    return out
 
 
 def match_detections(
@@ -416,14 +444,8 @@ def match_detections(
             record=f"annotations[{int(bad[0])}]",
             field="bbox",
         )
-    p_oks = oks_pairs(
-        dt.keypoints[d_rows[p_det], :, :2],
-        gt.keypoints[pg_rows, :, :2],
-        g_vis[p_gt],
-        gt.bbox[pg_rows],
-        g_scale[p_gt],
-        params.sigmas,
-    )
+    p_oks = _oks_in_blocks(dt.keypoints, d_rows[p_det], gt.keypoints, pg_rows, g_vis, p_gt,
+                           gt.bbox, g_scale, params.sigmas)  # fmt: skip
 
     # ---- greedy matching, one detection rank at a time, all images/areas/thresholds at once
     n_area, n_thr = len(params.area_ranges), len(params.iou_thrs)
@@ -469,19 +491,25 @@ def match_detections(
 
     # ---- ignore flags and true positives
     has = det_match >= 0
-    safe = np.where(has, det_match, 0)
-    if n_gt:
-        det_ignore = has & g_ignore[np.arange(n_area)[:, None, None], safe]
-    else:
-        det_ignore = np.zeros((n_area, n_thr, n_det), bool)
+    det_ignore = np.zeros((n_area, n_thr, n_det), bool)
     counts_as_match = has.copy()
-    if params.gt_id0 == "pycocotools" and n_det:
-        # pycocotools stores the GT *id* as the match and tests it for truth: id 0 reads unmatched.
-        counts_as_match &= gt.ann_id[g_rows[safe]] != 0 if n_gt else has
-    if params.gt_negative_id == "xtcocotools" and n_det and n_gt:
-        # xtcocotools: dtm = gt['id'] in a -1-initialised array, tps = dtm >= 0, fps = dtm < 0;
-        # a negative id reads unmatched (then also ignored when the detection is out of range).
-        counts_as_match &= gt.ann_id[g_rows[safe]] >= 0
+    if n_gt:
+        # One (area, threshold) row at a time, so that no (A, T, D) index array is made (numpy
+        # would widen it to intp: 0.45 GB at 10x COCO size). An unmatched detection holds -1,
+        # which indexes the last GT; `has` masks that value out.
+        for a in range(n_area):
+            for t in range(n_thr):
+                dm, h = det_match[a, t], has[a, t]
+                np.logical_and(h, g_ignore[a, dm], out=det_ignore[a, t])
+                if params.gt_id0 == "pycocotools":
+                    # pycocotools stores the GT *id* as the match and tests it for truth: id 0
+                    # reads unmatched.
+                    counts_as_match[a, t] &= gt.ann_id[g_rows[dm]] != 0
+                if params.gt_negative_id == "xtcocotools":
+                    # xtcocotools: dtm = gt['id'] in a -1-initialised array, tps = dtm >= 0,
+                    # fps = dtm < 0; a negative id reads unmatched (then also ignored when the
+                    # detection is out of range).
+                    counts_as_match[a, t] &= gt.ann_id[g_rows[dm]] >= 0
     d_area = _det_area(dt, d_rows, d_box, params, pred_file) if n_det else np.zeros(0)
     out_of_range = (d_area[None, :] < lo) | (d_area[None, :] > hi)  # (A, D)
     det_ignore |= ~counts_as_match & out_of_range[:, None, :]
@@ -538,29 +566,36 @@ def accumulate(
         inds = np.argsort(-d_scores, kind="mergesort")
         scores_sorted = d_scores[inds]
         nd = len(inds)
+        order = sel[inds]
         for a in range(n_area):
             npig = int(np.count_nonzero(~m.gt_ignore[a, g_in]))
             if npig == 0:
                 continue
-            order = sel[inds]
-            tp = m.det_tp[a][:, order]
-            fp = ~m.det_ignore[a][:, order]
-            fp &= ~tp
-            # cumulative counts are small integers: exact in float64, as the reference's
-            # cumsum(...).astype(float)
-            tp_sum = np.cumsum(tp, axis=1, dtype=np.float64)
-            fp_sum = np.cumsum(fp, axis=1, dtype=np.float64)
-            rc = tp_sum / npig
-            pr = tp_sum / (fp_sum + tp_sum + np.spacing(1))
-            recall[:, a, mi] = rc[:, -1] if nd else 0
-            # Interpolated precision: running maximum from the right (no arithmetic, exact).
-            pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+            # One threshold at a time: the (D,) temporaries stay small (at 10x COCO size the
+            # (T, D) float64 ones were half a gigabyte each); the arithmetic is elementwise,
+            # so the bits are those of the reference's (T, D) computation.
             for t in range(n_thr):
-                idx = np.searchsorted(rc[t], params.rec_thrs, side="left")
+                tp = m.det_tp[a, t, order]
+                fp = ~m.det_ignore[a, t, order]
+                fp &= ~tp
+                # Cumulative counts are integers below 2**53: counted as integers and converted,
+                # they are the reference's cumsum(...).astype(float) exactly.
+                tp_cnt = np.cumsum(tp, dtype=np.int64)
+                fp_cnt = np.cumsum(fp, dtype=np.int64)
+                fp_cnt += tp_cnt
+                tp_sum = tp_cnt.astype(np.float64)
+                rc = tp_sum / npig
+                denom = fp_cnt.astype(np.float64)
+                denom += np.spacing(1)
+                pr = np.divide(tp_sum, denom, out=tp_sum)
+                recall[t, a, mi] = rc[-1] if nd else 0
+                # Interpolated precision: running maximum from the right (no arithmetic, exact).
+                pr = np.maximum.accumulate(pr[::-1])[::-1]
+                idx = np.searchsorted(rc, params.rec_thrs, side="left")
                 ok = idx < nd
                 q = np.zeros(n_rec)
                 ss = np.zeros(n_rec)
-                q[ok] = pr[t, idx[ok]]
+                q[ok] = pr[idx[ok]]
                 ss[ok] = scores_sorted[idx[ok]]
                 precision[t, :, a, mi] = q
                 scores[t, :, a, mi] = ss
