@@ -385,9 +385,31 @@ def _single(
     else:
         kind = "torso"
         norm = pckm.normaliser("torso", xy, vis, skeleton)
-    if name in ("pckh", "pck", "pdj"):
+    if name == "pckh":
+        # The two MPII means over all joints but pelvis and thorax, the published one first:
+        # PCKh_joint_avg (plain mean of the per-joint rates, the papers' "Mean") and
+        # PCKh_pooled (correct / labelled, HRNet's and mmpose's "Mean").
+        joints = pckm.mean_joints(skeleton)
+        in_mean = np.zeros(skeleton.num_keypoints, bool)
+        in_mean[joints] = True
+        res = pckm.pck(p[:, :, :2], xy, vis & in_mean[None, :], norm, threshold)
+        key = "PCKh_pooled"
+        values = {
+            "PCKh_joint_avg": 100 * pckm.joint_average(res.correct, res.evaluable, joints),
+            "PCKh_pooled": 100 * res.overall,
+        }
+        every = pckm.pck(p[:, :, :2], xy, vis, norm, threshold).per_joint  # pelvis, thorax too
+        per_joint = {n: 100 * float(v) for n, v in zip(skeleton.keypoints, every, strict=True)}
+        correct, evaluable = res.correct, res.evaluable
+        if n_boot and len(gt):
+            c = pckm.bootstrap_joint_average(correct, evaluable, joints, n_boot=n_boot, seed=seed)
+            ci["PCKh_joint_avg"] = {
+                a: (100 * b if a in ("estimate", "low", "high", "std") else b)
+                for a, b in c.as_dict().items()
+            }
+    elif name in ("pck", "pdj"):
         res = pckm.pck(p[:, :, :2], xy, vis, norm, threshold)
-        key = {"pckh": "PCKh", "pck": "PCK", "pdj": "PDJ"}[name]
+        key = {"pck": "PCK", "pdj": "PDJ"}[name]
         values = {key: 100 * res.overall}
         per_joint = {
             n: 100 * float(v) for n, v in zip(skeleton.keypoints, res.per_joint, strict=True)

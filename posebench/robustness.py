@@ -42,7 +42,7 @@ BENCHMARK_CORRUPTIONS = (
 #: headline key of each metric family.
 HEADLINE = {
     "oks": "AP",
-    "pckh": "PCKh",
+    "pckh": "PCKh_joint_avg",
     "pck": "PCK",
     "pcp": "PCP",
     "pdj": "PDJ",

@@ -91,11 +91,23 @@ def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
                           "mean": [_num(v) for v in curve.overall.tolist()],
                           "auc": _num(curve.auc)}  # fmt: skip
         if args.ci:
-            # "Mean": correct / labelled over the 14 joints without pelvis and thorax, pooled.
-            keep = np.array([n not in ("pelvis", "thorax") for n in sk.keypoints])
+            # Both means over the 14 joints without pelvis and thorax: the plain mean of the
+            # per-joint rates (published tables) and the pooled correct / labelled.
+            joints = pckm.mean_joints(sk)
+            keep = np.zeros(sk.num_keypoints, bool)
+            keep[joints] = True
             norm = pckm.normaliser("head_box", gt, vis, sk, headboxes=headboxes)
             r = pckm.pck(pred, gt, vis & keep[None, :], norm, thr, compare=compare)
-            extra["ci"] = {"Mean": _ratio_ci(r.correct, r.evaluable, args, scale=100.0)}
+            avg = pckm.bootstrap_joint_average(
+                r.correct, r.evaluable, joints, n_boot=args.ci, seed=args.seed
+            ).as_dict()
+            extra["ci"] = {
+                "Mean_joint_avg": {
+                    k: (v * 100.0 if k in ("estimate", "low", "high", "std") else v)
+                    for k, v in avg.items()
+                },
+                "Mean_pooled": _ratio_ci(r.correct, r.evaluable, args, scale=100.0),
+            }
         parts = {"gt": kind, "thr": str(thr), "cmp": compare, "head": args.head}
     elif metric == "pck":
         alpha = args.threshold if args.threshold is not None else 0.2
