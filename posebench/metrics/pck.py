@@ -12,8 +12,10 @@ Threshold comparison, ``compare``:
     threshold 0.5; they differ only on exact ties (e.g. a perfect prediction at threshold 0).
 
 Evaluable joints: ``visible`` is true, the ground truth is finite, and the sample's normaliser is
-finite and > 0. A non-finite prediction (NaN for "not predicted") is evaluable and counts as a
-miss, as in the official MPII toolkit (``pred(isnan(pred)) = inf``).
+finite and >= 0 (a normaliser of 0 makes the sample's joints misses, as the MPII toolkit, HRNet
+and bearpaw/eval_pose do by dividing by it; a NaN normaliser, e.g. a torso joint not labelled,
+leaves the sample out). A non-finite prediction (NaN for "not predicted") is evaluable and counts
+as a miss, as in the official MPII toolkit (``pred(isnan(pred)) = inf``).
 """
 
 from __future__ import annotations
@@ -178,13 +180,16 @@ def normalized_errors(
     """
     p, g, v = _check_inputs(pred, gt, visible)
     s = _check_norm(norm, g.shape[0])
-    norm_ok = np.isfinite(s) & (s > 0)
+    norm_ok = np.isfinite(s) & (s >= 0)
     evaluable = v & np.isfinite(g).all(axis=-1) & norm_ok[:, None]
     # Same operations, in the same order, as HRNet's mpii.py (norm over the coordinate axis, then
     # one division), so that threshold decisions are bit-identical to it.
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         err = np.linalg.norm(p - g, axis=-1) / np.where(norm_ok, s, np.nan)[:, None]
-    err = np.where(evaluable, err, np.nan)
+    # A normaliser of 0 (a degenerate torso or head box) makes every joint of the sample a miss,
+    # as in the reference scripts (MATLAB and numpy give inf, or NaN for 0 / 0, which no
+    # threshold accepts): the sample stays in the denominators.
+    err = np.where(evaluable & (s[:, None] > 0), err, np.where(evaluable, np.inf, np.nan))
     return err, evaluable
 
 
@@ -641,3 +646,42 @@ def bootstrap_joint_average(
     return _summary(
         joint_average(c, e, np.arange(len(j))), reps, int(n_boot), int(seed), confidence
     )
+
+
+# ----------------------------------------------------------------------------- symmetric columns
+
+#: Columns of the LSP/FLIC PCK and PDJ tables (bearpaw/eval_pose ``eval_pck.m``/``eval_pdj.m``):
+#: a joint and its symmetric one averaged; "Head" averages neck and head top.
+SYMMETRIC_COLUMNS: tuple[tuple[str, tuple[str, str]], ...] = (
+    ("Ankle", ("right_ankle", "left_ankle")),
+    ("Knee", ("right_knee", "left_knee")),
+    ("Hip", ("right_hip", "left_hip")),
+    ("Wrist", ("right_wrist", "left_wrist")),
+    ("Elbow", ("right_elbow", "left_elbow")),
+    ("Shoulder", ("right_shoulder", "left_shoulder")),
+    ("Head", ("neck", "head_top")),
+)
+
+
+def symmetric_columns(per_joint: npt.ArrayLike, skeleton: Skeleton) -> dict[str, float]:
+    """Per-joint rates (K,) combined into the LSP table columns: for each column the plain mean
+    of its two joints' values, as ``eval_pck.m`` computes ``(pck + pck(symmetry_joint_id)) / 2``
+    (columns whose joints the skeleton lacks are left out)."""
+    v = np.asarray(per_joint, dtype=np.float64)
+    if v.shape != (skeleton.num_keypoints,):
+        raise ValueError(f"per_joint must be ({skeleton.num_keypoints},), got {v.shape}")
+    names = set(skeleton.keypoints)
+    return {
+        col: float((v[skeleton.index(a)] + v[skeleton.index(b)]) / 2)
+        for col, (a, b) in SYMMETRIC_COLUMNS
+        if a in names and b in names
+    }
+
+
+def hundredths(upto: float) -> FloatArray | None:
+    """Thresholds ``0:0.01:upto`` (as ``i / 100``) when ``upto`` is a positive multiple of 0.01,
+    else None."""
+    n = round(upto * 100)
+    if n < 1 or abs(n - upto * 100) > 1e-9:
+        return None
+    return np.arange(n + 1, dtype=np.float64) / 100.0
