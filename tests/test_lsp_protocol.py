@@ -27,7 +27,7 @@ from posebench.metrics.pck import (
     symmetric_columns,
     torso_size,
 )
-from posebench.metrics.pcp import PDJ_FRACTIONS, pcp, pcp_table, pdj
+from posebench.metrics.pcp import PDJ_FRACTIONS, limb_errors, pcp, pcp_table, pdj
 from posebench.skeletons import LSP14
 from tests import ref_eval_pose as ref
 
@@ -50,8 +50,17 @@ def synthetic_gt(n: int, seed: int) -> np.ndarray:
 
 
 def lspet_gt() -> np.ndarray:
-    """(400, 14, 2) the real LSPET annotations of the fixture (all 14 joints, as stored)."""
-    return load_lsp_joints(DATA / "lsp" / "joints.mat").keypoints
+    """(M, 14, 2) the real LSPET annotations of the fixture (all 14 joints, as stored), less the
+    persons whose torso diameter or a stick has length 0 (absent joints stored at one point):
+    there the reference divides by 0 (see test_zero_normaliser_is_undefined_not_a_miss)."""
+    kp = load_lsp_joints(DATA / "lsp" / "joints.mat").keypoints
+    torso = np.linalg.norm(
+        kp[:, LSP14.index("left_shoulder")] - kp[:, LSP14.index("right_hip")], axis=1
+    )
+    _, _, length = limb_errors(kp, kp, LSP14.pcp_sticks())
+    keep = (torso > 0) & (length > 0).all(axis=1)
+    assert keep.sum() == 277  # of 400
+    return kp[keep]
 
 
 def predictions(gt: np.ndarray, seed: int) -> np.ndarray:
@@ -78,7 +87,7 @@ def to_matlab(x: np.ndarray) -> np.ndarray:
 
 CASES = {
     "synthetic": lambda: (synthetic_gt(300, 1), 11),
-    "lspet-400": lambda: (lspet_gt(), 12),
+    "lspet-277": lambda: (lspet_gt(), 12),
 }
 
 
@@ -145,6 +154,26 @@ def test_nan_predictions_are_misses_as_in_the_reference() -> None:
     vis = np.ones(gt.shape[:2], bool)
     r2 = pck(pred, gt, vis, torso_size(gt, vis, LSP14), 0.2)
     assert 100 * r2.overall == shown[-1]
+
+
+def test_zero_normaliser_is_undefined_not_a_miss() -> None:
+    # Where the ground-truth torso or a stick has length 0 the reference divides by 0 and counts
+    # a miss even for a perfect prediction; posebench leaves the sample (stick) out as undefined,
+    # so that the ground truth always scores 100. Everything else is unchanged.
+    gt = synthetic_gt(20, 8)
+    gt[3, LSP14.index("right_hip")] = gt[3, LSP14.index("left_shoulder")]  # torso 0
+    gt[5, LSP14.index("neck")] = gt[5, LSP14.index("head_top")]  # head stick 0
+    vis = np.ones(gt.shape[:2], bool)
+    r = pck(gt, gt, vis, torso_size(gt, vis, LSP14), 0.2)
+    assert r.overall == 1.0
+    assert r.evaluable.sum() == 19 * 14
+    shown, _, _ = ref.eval_pck(to_matlab(gt), to_matlab(gt))
+    assert shown[-1] == pytest.approx(100 * 19 / 20)
+    p = pcp(gt, gt, vis, LSP14)
+    assert p.overall == 1.0
+    assert p.evaluable.sum() == 20 * 10 - 1
+    per_stick, _ = ref.eval_pcp(ref.keypoints2sticks(to_matlab(gt)), to_matlab(gt))
+    assert per_stick[8] == pytest.approx(100 * 19 / 20)  # the head stick
 
 
 # ------------------------------------------------------------------------- end to end (CLI)
@@ -254,3 +283,18 @@ def test_run_lsp_test_suite_agrees_with_score(
     assert m["pck@0.2/bbox"]["values"]["PCK"] == pytest.approx(bbox, abs=1e-9)
     assert m["pcp@0.5"]["values"]["PCP"] == pytest.approx(total, abs=1e-9)
     assert 0 < total < 100
+
+
+def test_observer_centric_dataset_by_name(tmp_path: Path) -> None:
+    # lsp-test-oc reads lsp/lsp-joints-OC.mat (x, y only, as eval_pose's gt) and keeps its name.
+    from posebench.datasets import load_dataset
+
+    gt = np.concatenate([synthetic_gt(400, 7)] * 5)  # 2000 persons
+    (tmp_path / "lsp" / "images").mkdir(parents=True)
+    scipy_io.savemat(str(tmp_path / "lsp" / "lsp-joints-OC.mat"), {"joints": to_matlab(gt)})
+    ds = load_dataset("lsp-test-oc", tmp_path, require_images=False)
+    assert len(ds.gt) == 1000
+    assert ds.gt.visibility is not None
+    assert (ds.gt.visibility == 2).all()  # every joint annotated
+    np.testing.assert_array_equal(ds.gt.keypoints[:, :, :2], gt[1000:] - 1.0)  # 0-based
+    assert ds.spec.annotation == "observer-centric"

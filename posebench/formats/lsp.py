@@ -7,7 +7,9 @@ in two layouts with *opposite* flag conventions:
   **1 = occluded**, 0 = visible (every joint is annotated, occluded ones estimated; cf.
   ``oriTrTe.joints(3,:,:) = 1 - ...`` in bearpaw/pytorch-pose ``miscs/gen_lsp.m``);
 * LSP Extended (10000 images): ``joints`` is **14 x 3 x N**, columns x, y, flag; the flag is
-  **1 = visible**, 0 = occluded or absent.
+  **1 = visible**, 0 = occluded or absent;
+* **2 x 14 x N** (x, y only, e.g. a file saved from eval_pose's ``joints(1:2, :, :)``) is read as
+  the LSP layout with every joint annotated and visible.
 
 ``load_lsp_joints`` detects the layout from the shape and applies its convention; pass
 ``convention`` to override it for a file re-saved in the other layout. Reading needs scipy
@@ -149,13 +151,18 @@ def load_lsp_joints(
         )
     a = np.asarray(raw, dtype=np.float64)
     layout: Layout
-    if a.ndim == 3 and a.shape[:2] == (3, 14):
+    if a.ndim == 3 and a.shape[:2] == (2, 14):
+        # x and y only (as eval_pose's joints(1:2, :, :)): every joint annotated, no flags
+        xy = np.transpose(a, (2, 1, 0))
+        layout, per_person = "lsp", np.concatenate([xy, np.zeros((*xy.shape[:2], 1))], axis=2)
+    elif a.ndim == 3 and a.shape[:2] == (3, 14):
         layout, per_person = "lsp", np.transpose(a, (2, 1, 0))  # (N, 14, 3)
     elif a.ndim == 3 and a.shape[:2] == (14, 3):
         layout, per_person = "lspet", np.transpose(a, (2, 0, 1))
     else:
         raise InputError(
-            f"expected 3 x 14 x N (LSP) or 14 x 3 x N (LSPET), got {' x '.join(map(str, a.shape))}",
+            "expected 3 x 14 x N (LSP), 2 x 14 x N (LSP without flags) or 14 x 3 x N (LSPET), "
+            f"got {' x '.join(map(str, a.shape))}",
             file=file, record=WHOLE, field=key,
         )  # fmt: skip
     auto: Literal["occluded", "visible"] = "occluded" if layout == "lsp" else "visible"

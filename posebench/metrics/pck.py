@@ -12,10 +12,11 @@ Threshold comparison, ``compare``:
     threshold 0.5; they differ only on exact ties (e.g. a perfect prediction at threshold 0).
 
 Evaluable joints: ``visible`` is true, the ground truth is finite, and the sample's normaliser is
-finite and >= 0 (a normaliser of 0 makes the sample's joints misses, as the MPII toolkit, HRNet
-and bearpaw/eval_pose do by dividing by it; a NaN normaliser, e.g. a torso joint not labelled,
-leaves the sample out). A non-finite prediction (NaN for "not predicted") is evaluable and counts
-as a miss, as in the official MPII toolkit (``pred(isnan(pred)) = inf``).
+finite and > 0. A sample whose normaliser is 0 (a degenerate torso or head box) is left out as
+undefined; the reference scripts (MPII toolkit, HRNet, bearpaw/eval_pose) divide by it and so
+count its joints as misses, even for a perfect prediction (tested in
+``tests/test_lsp_protocol.py``). A non-finite prediction (NaN for "not predicted") is evaluable
+and counts as a miss, as in the official MPII toolkit (``pred(isnan(pred)) = inf``).
 """
 
 from __future__ import annotations
@@ -180,16 +181,13 @@ def normalized_errors(
     """
     p, g, v = _check_inputs(pred, gt, visible)
     s = _check_norm(norm, g.shape[0])
-    norm_ok = np.isfinite(s) & (s >= 0)
+    norm_ok = np.isfinite(s) & (s > 0)
     evaluable = v & np.isfinite(g).all(axis=-1) & norm_ok[:, None]
     # Same operations, in the same order, as HRNet's mpii.py (norm over the coordinate axis, then
     # one division), so that threshold decisions are bit-identical to it.
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         err = np.linalg.norm(p - g, axis=-1) / np.where(norm_ok, s, np.nan)[:, None]
-    # A normaliser of 0 (a degenerate torso or head box) makes every joint of the sample a miss,
-    # as in the reference scripts (MATLAB and numpy give inf, or NaN for 0 / 0, which no
-    # threshold accepts): the sample stays in the denominators.
-    err = np.where(evaluable & (s[:, None] > 0), err, np.where(evaluable, np.inf, np.nan))
+    err = np.where(evaluable, err, np.nan)
     return err, evaluable
 
 

@@ -81,7 +81,8 @@ class PCPResult:
         sticks: the L sticks scored (:class:`~posebench.skeletons.Stick`).
         names: L stick names (``"right_ankle-right_knee"``).
         correct: (N, L) bool, evaluable and correct.
-        evaluable: (N, L) bool, every ground-truth joint of the stick visible and finite.
+        evaluable: (N, L) bool, every ground-truth joint of the stick visible and finite, and
+            the ground-truth stick longer than 0.
         limb_count: (L,) int64 evaluable instances per stick.
         per_limb: (L,) float64 rate per stick; NaN where none is evaluable.
         per_sample: (N,) float64 rate per sample; NaN where none is evaluable.
@@ -169,8 +170,9 @@ def pcp(
     """Percentage of correct parts per stick and overall.
 
     An endpoint's error is divided by the ground-truth stick length and compared with
-    ``alpha``, as ``eval_pcp.m`` does (``norm(gt - pred) / norm(gt_a - gt_b) <= 0.5``); a stick
-    of length 0 is therefore a miss, as there.
+    ``alpha``, as ``eval_pcp.m`` does (``norm(gt - pred) / norm(gt_a - gt_b) <= 0.5``). A stick
+    whose ground-truth length is 0 is not evaluable (undefined; ``eval_pcp.m`` divides by 0 and
+    counts it as a miss, even for a perfect prediction).
 
     Args:
         pred, gt: (N, K, 2) coordinates in ``skeleton`` order.
@@ -208,6 +210,7 @@ def pcp(
     finite = np.isfinite(g).all(axis=-1) & v
     evaluable = np.stack([finite[:, list(st.a) + list(st.b)].all(axis=1) for st in sticks], axis=1)
     err_a, err_b, length = limb_errors(p, g, sticks)
+    evaluable &= length > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         # eval_pcp.m divides each endpoint error by the stick length, then compares.
         if mode == "strict":
