@@ -18,6 +18,7 @@ import numpy.typing as npt
 from posebench.errors import InputError
 from posebench.metrics.cocoeval import OksMatches
 from posebench.poseset import ImageTable, PoseSet
+from posebench.robustness import higher_is_better
 from posebench.signature import make_signature, sigmas_name
 from posebench.skeletons import Skeleton
 
@@ -202,7 +203,7 @@ def _oks(
         values=dict(ev.stats),
         ci=ci,
         signature=make_signature("oks", parts),
-        higher_is_better=True,
+        higher_is_better=higher_is_better("oks"),
         per_image=_oks_per_image(ev.per_category[0], images),
         per_joint=per_joint,
         breakdowns=tables,
@@ -353,6 +354,17 @@ def _single(
             err = m.mpjpe(pr, gt.keypoints, mask=vis, root=0 if align == "root" else None)
         key = {"procrustes": "PA-MPJPE", "root": "MPJPE", "none": "MPJPE-abs"}[align]
         values = {key: float(np.nanmean(err)) if len(err) else math.nan}
+        # per joint: mean error of each joint over the frames where it is valid
+        if align == "procrustes":
+            joint_err = m.pa_mpjpe(pr, gt.keypoints, mask=vis, reduce="joint")
+        else:
+            root = 0 if align == "root" else None
+            joint_err = m.mpjpe(pr, gt.keypoints, mask=vis, root=root, reduce="joint")
+        per_joint_err = (
+            {n: float(v) for n, v in zip(skeleton.keypoints, joint_err, strict=True)}
+            if len(err)
+            else {}
+        )
         if n_boot and len(err):
             ci[key] = bootstrap_mean(err, n_boot=n_boot, seed=seed).as_dict()
         per_img = np.bincount(img_index, weights=np.nan_to_num(err), minlength=n_img)
@@ -366,7 +378,8 @@ def _single(
             values=values,
             ci=ci,
             signature=make_signature(name, parts),
-            higher_is_better=False,
+            higher_is_better=higher_is_better(name),
+            per_joint=per_joint_err,
             per_image={
                 "image_id": images.id.astype(np.int64),
                 "n_gt": cnt.astype(np.int64),
@@ -420,6 +433,8 @@ def _single(
 
         r = pcpm.pcp(p[:, :, :2], xy, vis, skeleton, alpha=threshold)
         values = {"PCP": 100 * float(r.overall)}
+        # per stick (PCP scores limbs): keyed by the stick's name
+        per_joint = {n: 100 * float(v) for n, v in zip(r.names, r.per_limb, strict=True)}
         correct, evaluable = r.correct, r.evaluable
         key = "PCP"
     if n_boot and len(gt):
@@ -437,7 +452,7 @@ def _single(
         values=values,
         ci=ci,
         signature=make_signature(name, parts),
-        higher_is_better=True,
+        higher_is_better=higher_is_better(name),
         per_joint=per_joint,
         per_image={
             "image_id": images.id.astype(np.int64),
@@ -521,7 +536,7 @@ def occluded_keypoints(
         values=values,
         ci=ci,
         signature=make_signature("keypoints", parts),
-        higher_is_better=True,
+        higher_is_better=higher_is_better("keypoints"),
         per_image={"image_id": images.id.astype(np.int64), "ks_sum": num, "covered": den},
         per_joint=per_joint,
     )
