@@ -53,6 +53,9 @@ class MetricFamily:
     name: str
     headline: tuple[str, ...]
     higher_is_better: bool
+    #: metric-key variant (the part after ``/``, ``""`` for none) -> its headline, where the
+    #: variants of a family report different statistics.
+    variants: tuple[tuple[str, str], ...] = ()
 
 
 #: Every metric family, once: headline statistic and direction.
@@ -65,7 +68,12 @@ FAMILIES: dict[str, MetricFamily] = {
         MetricFamily("pcp", ("PCP",), True),
         MetricFamily("pdj", ("PDJ",), True),
         MetricFamily("keypoints", ("KS_occluded",), True),
-        MetricFamily("mpjpe", ("MPJPE", "PA-MPJPE", "MPJPE-abs"), False),
+        MetricFamily(
+            "mpjpe",
+            ("MPJPE", "PA-MPJPE", "MPJPE-abs"),
+            False,
+            (("", "MPJPE"), ("root", "MPJPE"), ("procrustes", "PA-MPJPE"), ("none", "MPJPE-abs")),
+        ),
     )
 }
 
@@ -86,6 +94,16 @@ def higher_is_better(metric_key: str) -> bool:
         raise KeyError(
             f"unknown metric family {family(metric_key)!r}; known: {', '.join(FAMILIES)}"
         ) from None
+
+
+def headline_for(metric_key: str) -> str | None:
+    """The headline statistic of a metric key (``AP`` for ``oks``, ``PA-MPJPE`` for
+    ``mpjpe/procrustes``), or None for an unknown family."""
+    fam = FAMILIES.get(family(metric_key))
+    if fam is None:
+        return None
+    variant = metric_key.split("@")[0].partition("/")[2]
+    return dict(fam.variants).get(variant, fam.headline[0])
 
 
 def headline_key(metric_key: str, values: Mapping[str, Any]) -> str | None:

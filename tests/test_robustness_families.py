@@ -185,6 +185,24 @@ def test_h36m_mpjpe_corruption_summary(tmp_path: Path) -> None:
     _check(res)
     assert res["summary"]["mpjpe"]["statistic"] == "MPJPE"
     assert res["summary"]["mpjpe/procrustes"]["statistic"] == "PA-MPJPE"
+    # the leaderboard shows the error summary: mE and rE in the robustness table
+    from posebench.cli.main import main
+
+    md = tmp_path / "lb.md"
+    assert main(["report", str(tmp_path / "run"), "--output", str(md)]) == 0
+    text = md.read_text()
+    assert "| mPC / mE | rPC / rE (%) | mRR (%) |" in text
+    label = "tests.test_robustness_families:PixelJitter"
+    for metric, name in (
+        ("mpjpe", label),
+        ("mpjpe/procrustes", f"{label} (mpjpe/procrustes PA-MPJPE)"),
+    ):
+        s = res["summary"][metric]
+        section = text[text.index("### Robustness versus severity") :]
+        row = next(line for line in section.splitlines() if line.startswith(f"| {name} |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1] == f"{s['clean']:.1f}"
+        assert cells[-3:] == [f"{s['mE']:.1f}", f"{100 * s['rE']:.1f}", "—"]
 
 
 # ------------------------------------------------------------------------- one declaration
