@@ -298,3 +298,25 @@ def test_observer_centric_dataset_by_name(tmp_path: Path) -> None:
     assert (ds.gt.visibility == 2).all()  # every joint annotated
     np.testing.assert_array_equal(ds.gt.keypoints[:, :, :2], gt[1000:] - 1.0)  # 0-based
     assert ds.spec.annotation == "observer-centric"
+
+
+def test_occluded_joint_without_coordinates_is_an_input_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # In the LSP layout an occluded joint is scored too, so it must have a position: a NaN there
+    # is bad input naming file, record and field (exit 2), not a joint silently dropped.
+    gt = synthetic_gt(10, 9)
+    occluded = np.zeros(gt.shape[:2], bool)
+    occluded[4, LSP14.index("left_wrist")] = True
+    gt[4, LSP14.index("left_wrist")] = np.nan
+    g = _write_lsp(tmp_path / "joints.mat", gt, occluded)
+    np.save(tmp_path / "pred.npy", np.nan_to_num(gt))
+    assert (
+        main(["score", "--metric", "pcp", "--gt", str(g), "--pred", str(tmp_path / "pred.npy")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "joints.mat" in err
+    assert "joints[:, :, 4]" in err
+    assert "left_wrist" in err
+    assert "Traceback" not in err

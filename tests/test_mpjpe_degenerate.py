@@ -179,3 +179,35 @@ def test_pa_mpjpe_degenerate_torch(name: str) -> None:
     # float32 in: the same errors up to float32 rounding of the inputs and output
     got32 = T.pa_mpjpe(torch.tensor(pred).float(), torch.tensor(gt).float(), reduce="none")
     np.testing.assert_allclose(got32.numpy(), got, atol=1e-3 * scale / 300)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fit_is_the_brute_force_least_squares_optimum(name: str) -> None:
+    # A second reference that knows nothing of SVD or quaternions: minimise the sum of squared
+    # errors over (rotation vector, log scale, translation) from many starts with scipy.optimize;
+    # the fit's SSE must equal the best found (never above it, and not below: it is optimal).
+    from scipy.optimize import minimize
+
+    pred, gt, _ = CASES[name]
+    t = M.procrustes(pred, gt)
+    got = ((t.apply(pred) - gt) ** 2).sum(axis=(1, 2))
+    rng = np.random.default_rng(7)
+    for i in range(min(2, len(pred))):
+        p, g = pred[i], gt[i]
+        span = float(np.abs(g - g.mean(0)).max()) or 1.0
+        p0, g0 = p - p.mean(0), (g - g.mean(0)) / span  # fit in units of the gt spread
+
+        def sse(x: FloatArray, p0: FloatArray = p0, g0: FloatArray = g0) -> float:
+            r = Rotation.from_rotvec(x[:3]).as_matrix()
+            return float(((np.exp(x[3]) * p0 @ r.T + x[4:] - g0) ** 2).sum())
+
+        ps = float(np.linalg.norm(p0)) or 1.0
+        starts = [
+            np.concatenate([Rotation.random(random_state=int(rng.integers(2**31))).as_rotvec(),
+                            [np.log(np.linalg.norm(g0) / ps + 1e-12)], np.zeros(3)])
+            for _ in range(6)
+        ]  # fmt: skip
+        best = min(minimize(sse, x0, method="BFGS", options={"gtol": 1e-12}).fun for x0 in starts)
+        assert got[i] / span**2 <= best + 1e-7
+        assert got[i] / span**2 >= best - 1e-7
