@@ -256,7 +256,7 @@ def test_run_lsp_test_suite_agrees_with_score(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # `posebench run --suite lsp-test` and `posebench score` on the same predictions give the
-    # same PCK (torso and bbox) and PCP: both score all 14 joints, occluded ones included.
+    # same PCK (torso and bbox), PCP and PDJ: both score all 14 joints, occluded ones included.
     from posebench.runner import load_poses_aux
     from tests.test_datasets import _lsp_root
     from tests.test_runner_suites import _fill_images, _run
@@ -279,6 +279,8 @@ def test_run_lsp_test_suite_agrees_with_score(
     torso = _score(capsys, "--metric", "pck", "--norm", "torso", *args)["metrics"]["PCK"]
     bbox = _score(capsys, "--metric", "pck", "--norm", "bbox", *args)["metrics"]["PCK"]
     total = _score(capsys, "--metric", "pcp", *args)["metrics"]["Total"]
+    pdj_at = _score(capsys, "--metric", "pdj", "--threshold", "0.2", *args)["metrics"]["PDJ@0.20"]
+    assert m["pdj@0.2"]["values"]["PDJ"] == pytest.approx(pdj_at, abs=1e-9)
     assert m["pck@0.2/torso"]["values"]["PCK"] == pytest.approx(torso, abs=1e-9)
     assert m["pck@0.2/bbox"]["values"]["PCK"] == pytest.approx(bbox, abs=1e-9)
     assert m["pcp@0.5"]["values"]["PCP"] == pytest.approx(total, abs=1e-9)
