@@ -446,6 +446,8 @@ def _single(
     n_c = np.bincount(img_index, weights=correct.sum(axis=1), minlength=n_img)
     n_e = np.bincount(img_index, weights=evaluable.sum(axis=1), minlength=n_img)
     parts = {"skeleton": skeleton.name, "thr": str(threshold), "norm": kind, "boxes": box_source}
+    if name == "pckh":  # what its two means average (runs before them recorded one "PCKh")
+        parts["mean"] = "joint_avg+pooled:no-pelvis-thorax"
     return MetricBlock(
         name=name,
         key=metric_key(spec),
