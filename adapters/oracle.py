@@ -5,6 +5,10 @@ They check the suites and the runner themselves: the oracle must score AP 1.0 on
 and jitter's AP must fall as its noise rises. Both are dataset-aware: the runner calls
 ``prepare`` with the ground truth before the first batch.
 
+Jitter's confidence is a documented function of the error it actually applied (see
+:func:`jitter_score`), so ranking by score is as informative as ``score_noise`` says: 0 ranks the
+poses exactly by their realised error, a large value makes the ranking random.
+
 Deterministic per (seed, image id): the same image gets the same noise whatever the batch size,
 shard or order.
 """
@@ -144,6 +148,42 @@ def _one_per_box(poses: PoseSet, boxes: np.ndarray, image_id: int) -> PoseSet:
     )
 
 
+#: Realised error (in person scales) that costs one unit of logit in :func:`jitter_score`.
+SCORE_ERROR_UNIT = 0.05
+#: Logit of an exact pose: ``sigmoid(3)`` = 0.95.
+SCORE_LOGIT_EXACT = 3.0
+#: The realised error a false positive is scored as (a quarter of a person scale).
+FALSE_POSITIVE_ERROR = 0.25
+
+
+def realised_error(
+    pred: FloatArray, gt: FloatArray, labelled: FloatArray, scale: FloatArray
+) -> FloatArray:
+    """(N,) mean displacement of the labelled keypoints, in units of the person scale.
+
+    Args:
+        pred, gt: (N, K, D) keypoints after and before jitter (swaps included).
+        labelled: (N, K) bool keypoints that count. scale: (N,) person scale sqrt(w h).
+    """
+    d = np.linalg.norm(pred - gt, axis=-1) / scale[:, None]
+    n = labelled.sum(axis=1)
+    out: FloatArray = np.where(n > 0, (d * labelled).sum(axis=1) / np.maximum(n, 1), 0.0)
+    return out
+
+
+def jitter_score(error: FloatArray, z: FloatArray, score_noise: float) -> FloatArray:
+    """Detection confidence from the realised error ``e`` (person scales) and a seeded normal
+    draw ``z``: ``sigmoid(3 - e / 0.05 + score_noise * z)``.
+
+    For a fixed ``z`` it falls strictly as ``e`` rises (0.95 for an exact pose, 0.5 at
+    e = 0.15, 0.05 at e = 0.3); ``score_noise`` 0 makes the ranking by score exactly the
+    ranking by realised error, and the larger ``score_noise`` the less the score says.
+    """
+    logit = SCORE_LOGIT_EXACT - error / SCORE_ERROR_UNIT + score_noise * z
+    out: FloatArray = 1.0 / (1.0 + np.exp(-logit))
+    return out
+
+
 class JitterAdapter(OracleAdapter):
     """Ground truth with calibrated, seeded errors.
 
@@ -153,6 +193,8 @@ class JitterAdapter(OracleAdapter):
         swap: probability that a person's left/right keypoints are swapped.
         miss: probability that a person is not detected.
         false_positives: mean number of extra poses per image (Poisson), placed at random.
+        score_noise: how uninformative the detection score is: the std of the seeded normal
+            term in :func:`jitter_score` (0: scores rank poses exactly by realised error).
         seed: the noise seed.
         top_down, skeleton: as :class:`OracleAdapter`.
     """
@@ -166,6 +208,7 @@ class JitterAdapter(OracleAdapter):
         seed: int = 0,
         top_down: bool = False,
         skeleton: str = "auto",
+        score_noise: float = 1.0,
     ) -> None:
         super().__init__(top_down=top_down, skeleton=skeleton)
         for name, v, hi in (
@@ -173,11 +216,13 @@ class JitterAdapter(OracleAdapter):
             ("swap", swap, 1.0),
             ("miss", miss, 1.0),
             ("false_positives", false_positives, 100.0),
+            ("score_noise", score_noise, 100.0),
         ):
             if not 0 <= v <= hi:
                 raise InputError(f"{name}={v} outside [0, {hi}]", field=f"--adapter-arg {name}")
         self.noise, self.swap, self.miss = noise, swap, miss
         self.false_positives, self.seed = false_positives, seed
+        self.score_noise = score_noise
 
     def _name(self) -> str:
         return "jitter"
@@ -185,7 +230,7 @@ class JitterAdapter(OracleAdapter):
     def _describe(self) -> str:
         return (
             f" + jitter(noise={self.noise}, swap={self.swap}, miss={self.miss}, "
-            f"fp={self.false_positives}, seed={self.seed})"
+            f"fp={self.false_positives}, score_noise={self.score_noise}, seed={self.seed})"
         )
 
     def _perturb(self, poses: PoseSet, image_id: int, image_size: tuple[int, int]) -> PoseSet:
@@ -204,8 +249,14 @@ class JitterAdapter(OracleAdapter):
                 perm[a], perm[b] = b, a
             kp[swap] = kp[swap][:, perm]
         keep = rng.random(n) >= self.miss
-        # confidence falls with the applied error, so ranking by score is informative
-        score = np.exp(-self.noise * rng.random(n)) * np.where(swap, 0.8, 1.0)
+        # confidence: a function of the error actually applied (swaps included) plus noise
+        labelled = (
+            poses.keypoint_scores > 0
+            if poses.keypoint_scores is not None
+            else np.ones((n, k), dtype=bool)
+        )
+        error = realised_error(kp, poses.keypoints, labelled, scale)
+        score = jitter_score(error, rng.normal(size=n), self.score_noise)
         out = PoseSet(
             image_id=poses.image_id,
             keypoints=kp,
@@ -226,7 +277,9 @@ class JitterAdapter(OracleAdapter):
                 image_id=np.full(n_fp, image_id, np.int64),
                 keypoints=fk,
                 keypoint_scores=np.full((n_fp, k), 0.5),
-                score=rng.uniform(0.0, 0.9, n_fp),
+                score=jitter_score(
+                    np.full(n_fp, FALSE_POSITIVE_ERROR), rng.normal(size=n_fp), self.score_noise
+                ),
                 bbox=np.stack([x0, y0, size, size], axis=1),
             )
             out = concat_posesets([out, fp], k, 2)

@@ -27,10 +27,17 @@ import numpy as np
 
 from posebench.errors import InputError
 from posebench.results import read_results_json
+from posebench.robustness import HEADLINE as ROBUSTNESS_HEADLINE
 from posebench.signature import parse_signature, signature_differences
 
 #: the statistic checked by default for each metric family.
-HEADLINE = {"oks": "AP", "pckh": "PCKh", "pck": "PCK", "pcp": "PCP", "pdj": "PDJ"}
+# The families' headlines (posebench.robustness), except that PCKh is gated on PCKh_pooled, the
+# statistic the per-sample records (correct / evaluable per image) pair exactly; PCKh_joint_avg
+# is checked too when given a tolerance.
+HEADLINE = {
+    **{k: v for k, v in ROBUSTNESS_HEADLINE.items() if k != "keypoints"},
+    "pckh": "PCKh_pooled",
+}
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ class DatasetSpec:
         alternates: other accepted paths of ``annotations`` (the dataset's own release names).
         headboxes: (mpii) the ground-truth ``.mat`` with ``headboxes_src``.
         records: (start, stop) person records kept from the file (LSP's test half), or None.
+        annotation: (lsp) ``person-centric`` or ``observer-centric`` joint labels.
         persons: ``multi`` (several people per image, crowd regions) or ``single`` (one GT row
             per annotated person, scored in GT order).
         dims: 2 or 3.
@@ -89,6 +90,7 @@ class DatasetSpec:
     persons: Literal["multi", "single"] = "multi"
     dims: Literal[2, 3] = 2
     sample: str | None = None
+    annotation: Literal["person-centric", "observer-centric"] = "person-centric"
 
     @property
     def family(self) -> str:
@@ -135,6 +137,14 @@ _MPII_LAYOUT = """\
 _LSP_LAYOUT = """\
 <data root>/lsp/
 ├── joints.mat      (the original LSP release, 3 x 14 x 2000; test = images 1001-2000)
+└── images/
+    ├── im0001.jpg
+    └── ..."""
+
+_LSP_OC_LAYOUT = """\
+<data root>/lsp/
+├── lsp-joints-OC.mat  (observer-centric labels of the 2000 LSP images, 3 x 14 x 2000 or
+│                       2 x 14 x 2000, as bearpaw/eval_pose gt/; test = images 1001-2000)
 └── images/
     ├── im0001.jpg
     └── ..."""
@@ -239,6 +249,20 @@ DATASETS: dict[str, DatasetSpec] = {
         layout=_LSP_LAYOUT,
         records=(1000, 2000),
         persons="single",
+    ),
+    "lsp-test-oc": DatasetSpec(
+        name="lsp-test-oc",
+        format="lsp",
+        annotations="lsp/lsp-joints-OC.mat",
+        images="lsp/images",
+        skeleton="lsp14",
+        metric="pck",
+        description="LSP test half, observer-centric labels (lsp-joints-OC.mat of the MPII "
+        "benchmark's LSP evaluation; left = image left)",
+        layout=_LSP_OC_LAYOUT,
+        records=(1000, 2000),
+        persons="single",
+        annotation="observer-centric",
     ),
     "h36m-test": DatasetSpec(
         name="h36m-test",
@@ -512,7 +536,7 @@ def load_dataset(
         assert spec.headboxes is not None
         gt, images = _load_mpii(ann, _find(spec, root, spec.headboxes))
     elif spec.format == "lsp":
-        gt, images = _load_lsp(ann, spec.records)
+        gt, images = _load_lsp(ann, spec.records, spec.annotation)
     else:
         gt, images = _load_h36m(ann)
     if gt.num_joints != skeleton.num_keypoints:
@@ -603,10 +627,14 @@ def _load_mpii(json_path: Path, mat_path: Path) -> tuple[PoseSet, ImageTable]:
     return gt, images
 
 
-def _load_lsp(path: Path, records: tuple[int, int] | None) -> tuple[PoseSet, ImageTable]:
+def _load_lsp(
+    path: Path,
+    records: tuple[int, int] | None,
+    annotation: Literal["person-centric", "observer-centric"] = "person-centric",
+) -> tuple[PoseSet, ImageTable]:
     from posebench.formats.lsp import load_lsp_joints
 
-    lsp = load_lsp_joints(path)
+    lsp = load_lsp_joints(path, annotation=annotation)
     poses, images = lsp.to_poseset(), lsp.image_table()
     if records is not None:
         start, stop = records

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from posebench.errors import InputError
 from posebench.metrics.cocoeval import OksMatches
 from posebench.poseset import ImageTable, PoseSet
+from posebench.robustness import higher_is_better
 from posebench.signature import make_signature, sigmas_name
 from posebench.skeletons import Skeleton
 
@@ -202,7 +203,7 @@ def _oks(
         values=dict(ev.stats),
         ci=ci,
         signature=make_signature("oks", parts),
-        higher_is_better=True,
+        higher_is_better=higher_is_better("oks"),
         per_image=_oks_per_image(ev.per_category[0], images),
         per_joint=per_joint,
         breakdowns=tables,
@@ -353,6 +354,17 @@ def _single(
             err = m.mpjpe(pr, gt.keypoints, mask=vis, root=0 if align == "root" else None)
         key = {"procrustes": "PA-MPJPE", "root": "MPJPE", "none": "MPJPE-abs"}[align]
         values = {key: float(np.nanmean(err)) if len(err) else math.nan}
+        # per joint: mean error of each joint over the frames where it is valid
+        if align == "procrustes":
+            joint_err = m.pa_mpjpe(pr, gt.keypoints, mask=vis, reduce="joint")
+        else:
+            root = 0 if align == "root" else None
+            joint_err = m.mpjpe(pr, gt.keypoints, mask=vis, root=root, reduce="joint")
+        per_joint_err = (
+            {n: float(v) for n, v in zip(skeleton.keypoints, joint_err, strict=True)}
+            if len(err)
+            else {}
+        )
         if n_boot and len(err):
             ci[key] = bootstrap_mean(err, n_boot=n_boot, seed=seed).as_dict()
         per_img = np.bincount(img_index, weights=np.nan_to_num(err), minlength=n_img)
@@ -366,7 +378,8 @@ def _single(
             values=values,
             ci=ci,
             signature=make_signature(name, parts),
-            higher_is_better=False,
+            higher_is_better=higher_is_better(name),
+            per_joint=per_joint_err,
             per_image={
                 "image_id": images.id.astype(np.int64),
                 "n_gt": cnt.astype(np.int64),
@@ -385,9 +398,31 @@ def _single(
     else:
         kind = "torso"
         norm = pckm.normaliser("torso", xy, vis, skeleton)
-    if name in ("pckh", "pck", "pdj"):
+    if name == "pckh":
+        # The two MPII means over all joints but pelvis and thorax, the published one first:
+        # PCKh_joint_avg (plain mean of the per-joint rates, the papers' "Mean") and
+        # PCKh_pooled (correct / labelled, HRNet's and mmpose's "Mean").
+        joints = pckm.mean_joints(skeleton)
+        in_mean = np.zeros(skeleton.num_keypoints, bool)
+        in_mean[joints] = True
+        res = pckm.pck(p[:, :, :2], xy, vis & in_mean[None, :], norm, threshold)
+        key = "PCKh_pooled"
+        values = {
+            "PCKh_joint_avg": 100 * pckm.joint_average(res.correct, res.evaluable, joints),
+            "PCKh_pooled": 100 * res.overall,
+        }
+        every = pckm.pck(p[:, :, :2], xy, vis, norm, threshold).per_joint  # pelvis, thorax too
+        per_joint = {n: 100 * float(v) for n, v in zip(skeleton.keypoints, every, strict=True)}
+        correct, evaluable = res.correct, res.evaluable
+        if n_boot and len(gt):
+            c = pckm.bootstrap_joint_average(correct, evaluable, joints, n_boot=n_boot, seed=seed)
+            ci["PCKh_joint_avg"] = {
+                a: (100 * b if a in ("estimate", "low", "high", "std") else b)
+                for a, b in c.as_dict().items()
+            }
+    elif name in ("pck", "pdj"):
         res = pckm.pck(p[:, :, :2], xy, vis, norm, threshold)
-        key = {"pckh": "PCKh", "pck": "PCK", "pdj": "PDJ"}[name]
+        key = {"pck": "PCK", "pdj": "PDJ"}[name]
         values = {key: 100 * res.overall}
         per_joint = {
             n: 100 * float(v) for n, v in zip(skeleton.keypoints, res.per_joint, strict=True)
@@ -398,6 +433,8 @@ def _single(
 
         r = pcpm.pcp(p[:, :, :2], xy, vis, skeleton, alpha=threshold)
         values = {"PCP": 100 * float(r.overall)}
+        # per stick (PCP scores limbs): keyed by the stick's name
+        per_joint = {n: 100 * float(v) for n, v in zip(r.names, r.per_limb, strict=True)}
         correct, evaluable = r.correct, r.evaluable
         key = "PCP"
     if n_boot and len(gt):
@@ -409,13 +446,15 @@ def _single(
     n_c = np.bincount(img_index, weights=correct.sum(axis=1), minlength=n_img)
     n_e = np.bincount(img_index, weights=evaluable.sum(axis=1), minlength=n_img)
     parts = {"skeleton": skeleton.name, "thr": str(threshold), "norm": kind, "boxes": box_source}
+    if name == "pckh":  # what its two means average (runs before them recorded one "PCKh")
+        parts["mean"] = "joint_avg+pooled:no-pelvis-thorax"
     return MetricBlock(
         name=name,
         key=metric_key(spec),
         values=values,
         ci=ci,
         signature=make_signature(name, parts),
-        higher_is_better=True,
+        higher_is_better=higher_is_better(name),
         per_joint=per_joint,
         per_image={
             "image_id": images.id.astype(np.int64),
@@ -499,7 +538,7 @@ def occluded_keypoints(
         values=values,
         ci=ci,
         signature=make_signature("keypoints", parts),
-        higher_is_better=True,
+        higher_is_better=higher_is_better("keypoints"),
         per_image={"image_id": images.id.astype(np.int64), "ks_sum": num, "covered": den},
         per_joint=per_joint,
     )

@@ -1,4 +1,10 @@
-"""Robustness summaries over a run's conditions (COCO-C conventions).
+"""Robustness summaries over a run's conditions, for every metric family.
+
+Every metric family declares its headline statistic and its direction once, in :data:`FAMILIES`
+(the evaluation, the suite table, ``compare`` and the reports read it from here).
+
+Higher-is-better families (OKS AP, PCKh, PCK, PCP, PDJ, occluded-keypoint similarity), in the
+COCO-C conventions:
 
 - mPC: mean of the headline metric over the scored corruptions x severities (Michaelis et al.
   2019; COCO-C scores the 15 benchmark corruptions, not the 4 extra);
@@ -7,56 +13,72 @@
   every stressed condition of the run (all kinds, the extra corruptions included) — equal to rPC
   when taken over the same set, so the two differ only in which conditions they average;
 - per-joint drops: clean per-keypoint value minus its mean over the stressed conditions;
-- per-condition-kind means, per-severity means, and the drop of each from clean.
+- per-condition-kind means, per-severity means, and the drop of each condition from clean.
+
+Error families (MPJPE, PA-MPJPE; lower is better), in the conventions of corruption *errors*
+(Hendrycks & Dietterich 2019, ImageNet-C):
+
+- mE: mean error over the scored corruptions x severities (the error analogue of mPC);
+- CE per corruption: ``sum_s E(c, s) / sum_s E_clean``, the corruption error of Hendrycks &
+  Dietterich with the model's own clean error in place of a baseline model's (no baseline model
+  exists for pose); mCE: its mean over the scored corruptions;
+- rE: mE / clean (1.0 = no degradation); relative_increase: (mE - clean) / clean;
+- per-severity means and their increase over clean, per-condition means and increases, and
+  per-joint increases: mean over the stressed conditions of a joint's error minus its clean one.
 
 Summaries are computed from the ``conditions`` table of ``results.json``; nothing here reruns a
-model. Higher-is-better metrics only (OKS AP, PCK); for errors (MPJPE) the values are reported
-without mPC/rPC.
+model. The set of scored corruptions is declared once, in
+``posebench.conditions.corruptions.BENCHMARK_CORRUPTIONS``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-#: the 15 corruptions COCO-C and ImageNet-C score (the 4 extra are generated, not scored).
-BENCHMARK_CORRUPTIONS = (
-    "gaussian_noise",
-    "shot_noise",
-    "impulse_noise",
-    "defocus_blur",
-    "glass_blur",
-    "motion_blur",
-    "zoom_blur",
-    "snow",
-    "frost",
-    "fog",
-    "brightness",
-    "contrast",
-    "elastic_transform",
-    "pixelate",
-    "jpeg_compression",
-)
 
-#: headline key of each metric family.
-HEADLINE = {
-    "oks": "AP",
-    "pckh": "PCKh",
-    "pck": "PCK",
-    "pcp": "PCP",
-    "pdj": "PDJ",
-    "keypoints": "KS_occluded",
+@dataclass(frozen=True)
+class MetricFamily:
+    """What a metric family's numbers are.
+
+    Attributes:
+        name: the family (``oks``, ``mpjpe``...), the part of a metric key before ``@``/``/``.
+        headline: the value keys that can be its headline, in order; a block's headline is the
+            first one it has (``mpjpe`` blocks hold one of ``MPJPE``, ``PA-MPJPE``, ``MPJPE-abs``).
+        higher_is_better: the direction of every value of the family.
+    """
+
+    name: str
+    headline: tuple[str, ...]
+    higher_is_better: bool
+    #: metric-key variant (the part after ``/``, ``""`` for none) -> its headline, where the
+    #: variants of a family report different statistics.
+    variants: tuple[tuple[str, str], ...] = ()
+
+
+#: Every metric family, once: headline statistic and direction.
+FAMILIES: dict[str, MetricFamily] = {
+    f.name: f
+    for f in (
+        MetricFamily("oks", ("AP",), True),
+        MetricFamily("pckh", ("PCKh_joint_avg",), True),
+        MetricFamily("pck", ("PCK",), True),
+        MetricFamily("pcp", ("PCP",), True),
+        MetricFamily("pdj", ("PDJ",), True),
+        MetricFamily("keypoints", ("KS_occluded",), True),
+        MetricFamily(
+            "mpjpe",
+            ("MPJPE", "PA-MPJPE", "MPJPE-abs"),
+            False,
+            (("", "MPJPE"), ("root", "MPJPE"), ("procrustes", "PA-MPJPE"), ("none", "MPJPE-abs")),
+        ),
+    )
 }
 
-
-def _headline(cond: Mapping[str, Any], metric: str) -> float | None:
-    block = cond.get("metrics", {}).get(metric)
-    if not block:
-        return None
-    key = HEADLINE.get(family(metric)) or next(iter(block["values"]), None)
-    v = block["values"].get(key) if key else None
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+#: headline key of each family with a single headline (what tables label a family by).
+HEADLINE = {n: f.headline[0] for n, f in FAMILIES.items() if len(f.headline) == 1}
 
 
 def family(metric_key: str) -> str:
@@ -64,31 +86,96 @@ def family(metric_key: str) -> str:
     return metric_key.split("@")[0].split("/")[0]
 
 
+def higher_is_better(metric_key: str) -> bool:
+    """The direction of a metric (by key or family name); KeyError names the known families."""
+    try:
+        return FAMILIES[family(metric_key)].higher_is_better
+    except KeyError:
+        raise KeyError(
+            f"unknown metric family {family(metric_key)!r}; known: {', '.join(FAMILIES)}"
+        ) from None
+
+
+def headline_for(metric_key: str) -> str | None:
+    """The headline statistic of a metric key (``AP`` for ``oks``, ``PA-MPJPE`` for
+    ``mpjpe/procrustes``), or None for an unknown family."""
+    fam = FAMILIES.get(family(metric_key))
+    if fam is None:
+        return None
+    variant = metric_key.split("@")[0].partition("/")[2]
+    return dict(fam.variants).get(variant, fam.headline[0])
+
+
+def headline_key(metric_key: str, values: Mapping[str, Any]) -> str | None:
+    """The headline value key of a block of ``metric_key`` holding ``values``."""
+    fam = FAMILIES.get(family(metric_key))
+    if fam is not None:
+        for k in fam.headline:
+            if k in values:
+                return k
+    return next(iter(values), None)
+
+
+def benchmark_corruptions() -> tuple[str, ...]:
+    """The 15 corruptions mPC averages: ``posebench.conditions.corruptions.BENCHMARK_CORRUPTIONS``,
+    the one declaration of the set (imported when needed: it brings OpenCV)."""
+    from posebench.conditions.corruptions import BENCHMARK_CORRUPTIONS
+
+    return BENCHMARK_CORRUPTIONS
+
+
+def __getattr__(name: str) -> Any:
+    # ``posebench.robustness.BENCHMARK_CORRUPTIONS`` is the corruption table's own tuple.
+    if name == "BENCHMARK_CORRUPTIONS":
+        return benchmark_corruptions()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _headline(cond: Mapping[str, Any] | None, metric: str) -> float | None:
+    block = (cond or {}).get("metrics", {}).get(metric)
+    if not block:
+        return None
+    key = headline_key(metric, block["values"])
+    v = block["values"].get(key) if key else None
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
 def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
-def _joint_drops(
-    clean: Mapping[str, Any] | None, stressed: list[Mapping[str, Any]], metric: str
+def _joint_deltas(
+    clean: Mapping[str, Any] | None,
+    stressed: list[Mapping[str, Any]],
+    metric: str,
+    sign: float,
 ) -> dict[str, float | None]:
+    """joint -> sign * (clean value - mean over the stressed conditions)."""
     if not clean or metric not in clean.get("metrics", {}):
         return {}
     base = clean["metrics"][metric].get("per_joint") or {}
     out: dict[str, float | None] = {}
     for joint, v0 in base.items():
-        vals = [
-            c["metrics"][metric]["per_joint"].get(joint)
+        got = [
+            (c["metrics"][metric].get("per_joint") or {}).get(joint)
             for c in stressed
             if metric in c.get("metrics", {})
         ]
-        vals = [v for v in vals if v is not None]
-        out[joint] = v0 - sum(vals) / len(vals) if (vals and v0 is not None) else None
+        vals = [float(v) for v in got if v is not None]
+        out[joint] = sign * (v0 - sum(vals) / len(vals)) if (vals and v0 is not None) else None
     return out
 
 
 def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Robustness summary per metric: ``{metric: {clean, mPC, rPC, by_kind, by_severity,
-    by_condition}}``; empty when the run has only the clean condition.
+    """Robustness summary per metric, for every family of :data:`FAMILIES`; empty when the run
+    has only the clean condition.
+
+    Higher-is-better metrics: ``{statistic, higher_is_better, clean, mPC, rPC, mRR,
+    mPC_corruptions, per_joint_drop, by_kind, by_severity, by_condition, drop}``. Error metrics:
+    ``{statistic, higher_is_better, clean, mE, rE, relative_increase, mCE, CE, mE_corruptions,
+    per_joint_increase, by_kind, by_severity, increase_by_severity, by_condition, increase}``
+    (see the module docstring). ``by_condition`` maps a condition name to its ``mean`` and its
+    value at each severity.
 
     Args:
         conditions: ``results.json["conditions"]``: key -> {kind, name, severity, metrics}.
@@ -96,18 +183,20 @@ def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     stressed = [c for c in conditions.values() if c.get("kind") != "clean"]
     if not stressed:
         return {}
+    scored_set = set(benchmark_corruptions())
     clean = conditions.get("clean")
     metrics = sorted({m for c in conditions.values() for m in c.get("metrics", {})})
     out: dict[str, Any] = {}
     for metric in metrics:
-        if family(metric) not in HEADLINE:
+        fam = FAMILIES.get(family(metric))
+        if fam is None:
             continue
-        c0 = _headline(clean, metric) if clean else None
+        c0 = _headline(clean, metric)
         by_cond: dict[str, dict[int, float]] = {}
         kinds: dict[str, list[float]] = {}
         sev: dict[int, list[float]] = {}
         scored: list[float] = []
-        scored_all: list[float] = []
+        every: list[float] = []
         for c in stressed:
             v = _headline(c, metric)
             if v is None:
@@ -115,40 +204,69 @@ def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             by_cond.setdefault(c["name"], {})[int(c["severity"])] = v
             kinds.setdefault(c["kind"], []).append(v)
             sev.setdefault(int(c["severity"]), []).append(v)
-            if c["kind"] != "corruption" or c["name"] in BENCHMARK_CORRUPTIONS:
+            if c["kind"] == "corruption" and c["name"] in scored_set:
                 scored.append(v)
-            scored_all.append(v)
-        corr = [
-            v
-            for c in stressed
-            if c["kind"] == "corruption" and c["name"] in BENCHMARK_CORRUPTIONS
-            for v in [_headline(c, metric)]
-            if v is not None
-        ]
-        m_pc = _mean(corr)
-        m_rr = _mean([v / c0 for v in scored_all]) if c0 else None
-        out[metric] = {
-            "clean": c0,
-            "mPC": m_pc,
-            "rPC": (m_pc / c0) if (m_pc is not None and c0) else None,
-            "mRR": m_rr,
-            "per_joint_drop": _joint_drops(clean, stressed, metric),
-            "mPC_corruptions": len(
-                {
-                    c["name"]
-                    for c in stressed
-                    if c["kind"] == "corruption" and c["name"] in BENCHMARK_CORRUPTIONS
-                }
+            every.append(v)
+        cond_means = {n: _mean(list(d.values())) for n, d in sorted(by_cond.items())}
+        sev_means = {str(s): _mean(v) for s, v in sorted(sev.items())}
+        common: dict[str, Any] = {
+            "statistic": next(
+                (
+                    headline_key(metric, c["metrics"][metric]["values"])
+                    for c in conditions.values()
+                    if metric in c.get("metrics", {})
+                ),
+                None,
             ),
+            "higher_is_better": fam.higher_is_better,
+            "clean": c0,
             "by_kind": {k: _mean(v) for k, v in sorted(kinds.items())},
-            "by_severity": {str(s): _mean(v) for s, v in sorted(sev.items())},
+            "by_severity": sev_means,
             "by_condition": {
-                n: {"mean": _mean(list(d.values())), **{str(s): d[s] for s in sorted(d)}}
+                n: {"mean": cond_means[n], **{str(s): d[s] for s in sorted(d)}}
                 for n, d in sorted(by_cond.items())
             },
-            "drop": {
-                n: (c0 - _mean(list(d.values())) if c0 is not None else None)  # type: ignore[operator]
-                for n, d in sorted(by_cond.items())
+        }
+        n_scored = len(
+            {c["name"] for c in stressed if c["kind"] == "corruption" and c["name"] in scored_set}
+        )
+        if fam.higher_is_better:
+            m_pc = _mean(scored)
+            out[metric] = {
+                **common,
+                "mPC": m_pc,
+                "rPC": (m_pc / c0) if (m_pc is not None and c0) else None,
+                "mRR": _mean([v / c0 for v in every]) if c0 else None,
+                "mPC_corruptions": n_scored,
+                "per_joint_drop": _joint_deltas(clean, stressed, metric, 1.0),
+                "drop": {
+                    n: (c0 - m if c0 is not None and m is not None else None)
+                    for n, m in cond_means.items()
+                },
+            }
+            continue
+        m_e = _mean(scored)
+        ce = {
+            n: sum(d.values()) / (len(d) * c0)
+            for n, d in sorted(by_cond.items())
+            if n in scored_set and c0
+        }
+        out[metric] = {
+            **common,
+            "mE": m_e,
+            "rE": (m_e / c0) if (m_e is not None and c0) else None,
+            "relative_increase": ((m_e - c0) / c0) if (m_e is not None and c0) else None,
+            "mCE": _mean(list(ce.values())),
+            "CE": ce,
+            "mE_corruptions": n_scored,
+            "per_joint_increase": _joint_deltas(clean, stressed, metric, -1.0),
+            "increase_by_severity": {
+                s: (m - c0 if m is not None and c0 is not None else None)
+                for s, m in sev_means.items()
+            },
+            "increase": {
+                n: (m - c0 if c0 is not None and m is not None else None)
+                for n, m in cond_means.items()
             },
         }
     return out

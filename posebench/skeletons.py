@@ -18,6 +18,25 @@ IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
+class Stick:
+    """A PCP stick: a segment between two endpoints, each a joint or the midpoint of joints.
+
+    Attributes:
+        name: ``"right_ankle-right_knee"``; an endpoint made of several joints is written
+            ``mid(a,b)`` (LSP's torso:
+            ``mid(right_hip,left_hip)-mid(right_shoulder,left_shoulder)``).
+        a, b: joint indices whose mean is each endpoint (one index: the joint itself).
+        part: the PCP table column it counts in (``Torso``, ``Upper Leg``, ``Lower Leg``,
+            ``Upper Arm``, ``Forearm``, ``Head``), or ``""`` for ``Total`` only.
+    """
+
+    name: str
+    a: tuple[int, ...]
+    b: tuple[int, ...]
+    part: str = ""
+
+
+@dataclass(frozen=True)
 class Skeleton:
     """A keypoint layout.
 
@@ -26,7 +45,10 @@ class Skeleton:
         keypoints: K canonical joint names, in the dataset's order.
         sigmas: (K,) OKS per-keypoint standard deviations, or ``None`` when the dataset has none.
         flip_pairs: (left, right) index pairs swapped by a horizontal flip.
-        limbs: (a, b) index pairs drawn as bones and scored by PCP.
+        limbs: (a, b) index pairs drawn as bones (and scored by PCP when ``sticks`` is empty).
+        sticks: the PCP sticks of the dataset's protocol, when they are not simply the limbs
+            (LSP's torso runs from the hip midpoint to the shoulder midpoint); see
+            :meth:`pcp_sticks`.
         torso: (a, b) index pair whose distance is the torso diameter (PDJ, PCK@torso), or ``None``.
         head: (a, b) index pair spanning the head (PCK@head when no head box is given), or ``None``.
         sigma_divisor: ``sigmas`` are stored as the reference writes them, divided by this to
@@ -40,6 +62,7 @@ class Skeleton:
     sigmas: tuple[float, ...] | None = None
     flip_pairs: tuple[tuple[int, int], ...] = ()
     limbs: tuple[tuple[int, int], ...] = ()
+    sticks: tuple[Stick, ...] = ()
     torso: tuple[int, int] | None = None
     head: tuple[int, int] | None = None
     sigma_divisor: float = 10.0
@@ -56,6 +79,9 @@ class Skeleton:
         for a, b in pairs:
             if not (0 <= a < k and 0 <= b < k):
                 raise ValueError(f"skeleton {self.name!r}: index pair {(a, b)} outside 0..{k - 1}")
+        for st in self.sticks:
+            if not (st.a and st.b) or not all(0 <= i < k for i in (*st.a, *st.b)):
+                raise ValueError(f"skeleton {self.name!r}: stick {st.name!r} outside 0..{k - 1}")
         self._index.update({n: i for i, n in enumerate(self.keypoints)})
 
     @property
@@ -78,6 +104,15 @@ class Skeleton:
         # pycocotools builds its sigmas as np.array([.26, ...]) / 10.0; the tables below hold the
         # same literals (x10) so that the float64 values are bit-identical to the reference.
         return np.array(self.sigmas, dtype=np.float64) / self.sigma_divisor
+
+    def pcp_sticks(self) -> tuple[Stick, ...]:
+        """The sticks PCP scores: ``sticks`` when the skeleton defines them, else one stick per
+        limb (joint to joint, named ``"a-b"``, column found by joint names in PCP's table)."""
+        if self.sticks:
+            return self.sticks
+        return tuple(
+            Stick(f"{self.keypoints[a]}-{self.keypoints[b]}", (a,), (b,)) for a, b in self.limbs
+        )
 
     def flip_permutation(self) -> IntArray:
         """(K,) index permutation that swaps every left/right pair."""
@@ -181,15 +216,46 @@ _LSP14 = (
     "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
     "neck", "head_top",
 )  # fmt: skip
+
+
+def _stick(names: tuple[str, ...], a: tuple[str, ...], b: tuple[str, ...], part: str) -> Stick:
+    def end(js: tuple[str, ...]) -> str:
+        return js[0] if len(js) == 1 else f"mid({','.join(js)})"
+
+    return Stick(
+        f"{end(a)}-{end(b)}",
+        tuple(names.index(j) for j in a),
+        tuple(names.index(j) for j in b),
+        part,
+    )
+
+
 LSP14 = Skeleton(
     name="lsp14",
     keypoints=_LSP14,
     flip_pairs=_lr_pairs(_LSP14),
-    # Ten PCP sticks: eight limb segments, head, and a torso stick. LSP has no pelvis joint, so the
-    # torso runs neck -> right hip here (an approximation; override with pcp(limbs=...)).
-    limbs=(
-        *_pairs(_LSP14, (*_LIMBS_BODY, ("neck", "head_top"))),
-        (_LSP14.index("neck"), _LSP14.index("right_hip")),
+    limbs=_pairs(
+        _LSP14,
+        (*_LIMBS_BODY, ("neck", "head_top"), ("neck", "left_shoulder"), ("neck", "right_shoulder"),
+         ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"), ("left_hip", "right_hip")),
+    ),
+    # The ten PCP sticks of the LSP protocol, in the order of keypoints2sticks.m (bearpaw/
+    # eval_pose, the MPII benchmark's LSP evaluation): lower/upper legs, lower/upper arms,
+    # head (neck -> head top) and the torso from the hip midpoint to the shoulder midpoint.
+    sticks=tuple(
+        _stick(_LSP14, a, b, part)
+        for a, b, part in (
+            (("right_ankle",), ("right_knee",), "Lower Leg"),
+            (("right_knee",), ("right_hip",), "Upper Leg"),
+            (("left_hip",), ("left_knee",), "Upper Leg"),
+            (("left_knee",), ("left_ankle",), "Lower Leg"),
+            (("right_wrist",), ("right_elbow",), "Forearm"),
+            (("right_elbow",), ("right_shoulder",), "Upper Arm"),
+            (("left_shoulder",), ("left_elbow",), "Upper Arm"),
+            (("left_elbow",), ("left_wrist",), "Forearm"),
+            (("neck",), ("head_top",), "Head"),
+            (("right_hip", "left_hip"), ("right_shoulder", "left_shoulder"), "Torso"),
+        )
     ),
     torso=(_LSP14.index("left_shoulder"), _LSP14.index("right_hip")),
     head=(_LSP14.index("neck"), _LSP14.index("head_top")),

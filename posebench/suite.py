@@ -46,6 +46,7 @@ from pydantic import (
 
 from posebench.datasets import DATASETS, DatasetSpec
 from posebench.errors import InputError
+from posebench.robustness import FAMILIES
 from posebench.skeletons import SKELETONS
 
 # ----------------------------------------------------------------------------- metrics
@@ -73,30 +74,33 @@ class MetricInfo:
     needs: str = ""
 
 
+# Directions come from the one declaration of every metric family (posebench.robustness).
+_HIB = {name: fam.higher_is_better for name, fam in FAMILIES.items()}
+
 #: name -> metric info. An explicit table used by ``posebench ls metrics`` and by validation.
 METRICS: dict[str, MetricInfo] = {
     "oks": MetricInfo(
         "oks",
         "OKS AP/AR, bit-identical to pycocotools (mode coco) or xtcocotools (mode crowdpose)",
-        True, 2, "multi", "OKS sigmas for the skeleton",
+        _HIB["oks"], 2, "multi", "OKS sigmas for the skeleton",
     ),
     "pckh": MetricInfo(
         "pckh", "MPII PCKh: joint within threshold x head size (official evaluation)",
-        True, 2, "single", "head boxes",
+        _HIB["pckh"], 2, "single", "head boxes",
     ),
     "pck": MetricInfo(
-        "pck", "PCK: joint within threshold x bbox size or torso diameter", True, 2, "single"
+        "pck", "PCK: joint within threshold x bbox size or torso diameter", _HIB["pck"], 2, "single"
     ),
     "pcp": MetricInfo(
         "pcp", "PCP: limb correct when both ends are within threshold x limb length",
-        True, 2, "single",
+        _HIB["pcp"], 2, "single",
     ),
     "pdj": MetricInfo(
-        "pdj", "PDJ: joint within threshold x torso diameter", True, 2, "single"
+        "pdj", "PDJ: joint within threshold x torso diameter", _HIB["pdj"], 2, "single"
     ),
     "mpjpe": MetricInfo(
         "mpjpe", "MPJPE in millimetres (align: none, root, procrustes = PA-MPJPE)",
-        False, 3, "single",
+        _HIB["mpjpe"], 3, "single",
     ),
 }  # fmt: skip
 

@@ -295,7 +295,7 @@ def test_original_lsp_layout_has_the_inverted_flag(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("joints", "record", "message"),
     [
-        (np.zeros((2, 14, 5)), WHOLE, "3 x 14 x N"),
+        (np.zeros((4, 14, 5)), WHOLE, "3 x 14 x N"),
         (np.zeros((14, 3, 5)) + np.eye(1, 3, 2)[0][None, :, None] * 2, "joints[:, :, 0]", "0 or 1"),
     ],
 )

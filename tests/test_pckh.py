@@ -31,15 +31,16 @@ DATA = Path(__file__).parent / "data" / "mpii"
 
 # Rows of the MPII data README (see tests/data/mpii/README.md). bearpaw hg_s2_b1 is the published
 # row (bearpaw/pytorch-pose README; its "Mean" is the plain mean of 14 joints = our Mean_joint_avg);
-# its count-weighted Mean 87.30 and the other rows are the README's computed values.
-# Columns: Head, Shoulder, Elbow, Wrist, Hip, Knee, Ankle, Mean, Mean_joint_avg, Mean@0.1.
+# its count-weighted Mean_pooled 87.30 and the other rows are the README's computed values.
+# Columns: Head, Shoulder, Elbow, Wrist, Hip, Knee, Ankle, Mean_joint_avg, Mean_pooled,
+# Mean_pooled@0.1.
 HG_S2, HG_S1 = "bearpaw_hg_s2_b1_preds.mat", "bearpaw_hg_s1_b1_preds.mat"
 NEWELL, TOMPSON = "newell2016_hg8_valid_preds.h5", "tompson2015_valid_preds.h5"
 ROWS = {
-    HG_S2: (95.80, 94.57, 88.12, 83.31, 86.24, 80.88, 77.44, 87.30, 86.76, 23.91),
-    HG_S1: (95.12, 93.61, 85.53, 79.56, 84.51, 78.28, 73.38, 85.08, 84.46, 22.81),
-    NEWELL: (95.94, 95.19, 89.14, 84.17, 86.97, 83.20, 80.37, 88.43, 87.98, 21.59),
-    TOMPSON: (95.60, 92.71, 83.36, 76.74, 81.93, 73.36, 65.45, 82.34, 81.46, 28.97),
+    HG_S2: (95.80, 94.57, 88.12, 83.31, 86.24, 80.88, 77.44, 86.76, 87.30, 23.91),
+    HG_S1: (95.12, 93.61, 85.53, 79.56, 84.51, 78.28, 73.38, 84.46, 85.08, 22.81),
+    NEWELL: (95.94, 95.19, 89.14, 84.17, 86.97, 83.20, 80.37, 87.98, 88.43, 21.59),
+    TOMPSON: (95.60, 92.71, 83.36, 76.74, 81.93, 73.36, 65.45, 81.46, 82.34, 28.97),
 }
 # AUC of the Mean curve over 0:0.01:0.5 (no published value; computed here, pinned as regression).
 AUCS = {HG_S2: 57.38, HG_S1: 55.52, NEWELL: 56.49, TOMPSON: 55.78}
@@ -86,6 +87,41 @@ def test_bearpaw_hg_s2_plain_mean_to_four_decimals(gt: MPIIGroundTruth) -> None:
     assert f"{table['Mean_joint_avg']:.2f}" == "86.76"
 
 
+def test_published_mean_is_the_first_mean_a_reader_meets(gt: MPIIGroundTruth) -> None:
+    # bearpaw/pytorch-pose README, 2-stack hourglass on MPII val: Head 95.80 Shoulder 94.57
+    # Elbow 88.12 Wrist 83.31 Hip 86.24 Knee 80.88 Ankle 77.44 Mean 86.76. Read left to right,
+    # the first mean after the seven columns is that "Mean"; the pooled one is named so.
+    table = mpii_pckh(_preds(HG_S2, len(gt)), gt.keypoints, gt.visible, gt.headboxes)
+    row = [f"{v:.2f}" for v in table.values()][:8]
+    assert row == ["95.80", "94.57", "88.12", "83.31", "86.24", "80.88", "77.44", "86.76"]
+    assert list(table)[7] == "Mean_joint_avg"
+    assert "Mean" not in table  # no key that could mean either
+    assert f"{table['Mean_pooled']:.2f}" == "87.30"  # HRNet/mmpose's "Mean" of the same preds
+
+
+def test_bootstrap_joint_average_replicates_by_hand() -> None:
+    # Each replicate recomputes every joint's rate on the resampled samples, then averages them;
+    # checked against explicit resampling with the same index draws.
+    from posebench.metrics.bootstrap import resample_indices
+    from posebench.metrics.pck import bootstrap_joint_average, joint_average
+
+    rng = np.random.default_rng(5)
+    correct = rng.random((40, 6)) < 0.7
+    evaluable = rng.random((40, 6)) < 0.9
+    evaluable[3] = False  # a sample with no evaluable joint is no unit
+    correct &= evaluable
+    joints = np.array([0, 2, 3, 5])
+    ci = bootstrap_joint_average(correct, evaluable, joints, n_boot=50, seed=3)
+    assert ci.estimate == pytest.approx(joint_average(correct, evaluable, joints), abs=1e-15)
+    units = np.flatnonzero(evaluable[:, joints].any(axis=1))
+    want = []
+    for idx in np.concatenate(list(resample_indices(len(units), 50, 3))):
+        c, e = correct[units[idx]][:, joints], evaluable[units[idx]][:, joints]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want.append(np.mean(c.sum(0) / e.sum(0)))
+    np.testing.assert_allclose(ci.replicates, want, rtol=1e-14)
+
+
 def test_tompson_predictions_inside_the_gt_file_give_the_same_row(gt: MPIIGroundTruth) -> None:
     preds = load_mpii_predictions(DATA / "detections_our_format.mat", key="pos_pred_src")
     table = mpii_pckh(preds, gt.keypoints, gt.visible, gt.headboxes)
@@ -102,8 +138,8 @@ def test_mpii_curve_and_auc(gt: MPIIGroundTruth, name: str) -> None:
     assert curve.thresholds.shape == (51,)
     assert curve.per_joint.shape == (51, 16)
     assert np.all(np.diff(curve.overall) >= 0)
-    assert curve.overall[50] == pytest.approx(table["Mean"], abs=1e-9)
-    assert curve.overall[10] == pytest.approx(table["Mean@0.1"], abs=1e-9)
+    assert curve.overall[50] == pytest.approx(table["Mean_pooled"], abs=1e-9)
+    assert curve.overall[10] == pytest.approx(table["Mean_pooled@0.1"], abs=1e-9)
     assert _close2(curve.auc, AUCS[name])
     # The AUC is the trapezoid area of the Mean curve over thresholds rescaled to [0, 1].
     y = curve.overall
@@ -114,8 +150,8 @@ def test_hrnet_mean_at_0_1_is_threshold_0_11(gt: MPIIGroundTruth) -> None:
     preds = _preds(HG_S2, len(gt))
     curve = mpii_pckh_curve(preds, gt.keypoints, gt.visible, gt.headboxes)
     hrnet = mpii_pckh(preds, gt.keypoints, gt.visible, gt.headboxes, low_threshold=0.11)
-    assert hrnet["Mean@0.1"] == pytest.approx(curve.overall[11], abs=1e-9)
-    assert hrnet["Mean@0.1"] > 25.0  # 28.08, far from the 23.91 of threshold 0.1
+    assert hrnet["Mean_pooled@0.1"] == pytest.approx(curve.overall[11], abs=1e-9)
+    assert hrnet["Mean_pooled@0.1"] > 25.0  # 28.08, far from the 23.91 of threshold 0.1
 
 
 def test_compare_matters_only_on_ties_tompson_threshold_zero(gt: MPIIGroundTruth) -> None:
@@ -170,17 +206,17 @@ def test_mpii_table_hand_computed() -> None:
     assert t["Shoulder"] == pytest.approx((75.0 + 0.0) / 2)
     assert t["Elbow"] == t["Wrist"] == t["Hip"] == t["Knee"] == t["Ankle"] == 100.0
     # 14 joints x 4 - 3 invisible right shoulders = 53 evaluable; 3 misses.
-    assert t["Mean"] == pytest.approx(100 * 50 / 53)
+    assert t["Mean_pooled"] == pytest.approx(100 * 50 / 53)
     assert t["Mean_joint_avg"] == pytest.approx((10 * 100 + 75 + 100 + 75 + 0) / 14)
     # At 3 px: head top hits 0 and 2 px only; left shoulder 3 of 4; right shoulder 0 of 1.
-    assert t["Mean@0.1"] == pytest.approx(100 * 49 / 53)
+    assert t["Mean_pooled@0.1"] == pytest.approx(100 * 49 / 53)
 
 
 def test_mpii_table_variants_hand_computed() -> None:
     pred, gt, visible, headboxes = _hand_case()
     strict = mpii_pckh(pred, gt, visible, headboxes, compare="<")
     assert strict["Head"] == pytest.approx(50.0)  # the 15 px tie no longer counts
-    assert strict["Mean"] == pytest.approx(100 * 49 / 53)
+    assert strict["Mean_pooled"] == pytest.approx(100 * 49 / 53)
     pooled = mpii_pckh(pred, gt, visible, headboxes, combine="pooled")
     assert pooled["Shoulder"] == pytest.approx(100 * 3 / 5)
     both = mpii_pckh(pred, gt, visible, headboxes, head="head_neck_mean")
@@ -198,7 +234,7 @@ def test_mpii_table_nan_when_a_column_has_no_visible_joint() -> None:
     t = mpii_pckh(pred, gt, visible, headboxes)
     assert np.isnan(t["Ankle"])
     assert np.isnan(t["Mean_joint_avg"])
-    assert np.isfinite(t["Mean"])
+    assert np.isfinite(t["Mean_pooled"])
 
 
 def test_mpii_rejects_bad_options_and_shapes() -> None:

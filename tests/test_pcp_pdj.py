@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from posebench.metrics.pcp import pcp, pcp_table, pdj
-from posebench.skeletons import LSP14, Skeleton
+from posebench.skeletons import LSP14, Skeleton, Stick
 
 J = LSP14.index
 
@@ -48,15 +48,20 @@ def _one() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_lsp14_limbs_are_the_ten_pcp_sticks() -> None:
     r = pcp(*_one(), LSP14)
-    assert len(r.limbs) == 10
-    assert "right_knee-right_ankle" in r.names
+    assert len(r.sticks) == 10
+    assert "right_ankle-right_knee" in r.names
     assert "neck-head_top" in r.names
+    # the protocol's torso: hip midpoint -> shoulder midpoint (keypoints2sticks.m)
+    torso = r.sticks[-1]
+    assert torso.part == "Torso"
+    assert {LSP14.keypoints[i] for i in torso.a} == {"left_hip", "right_hip"}
+    assert {LSP14.keypoints[i] for i in torso.b} == {"left_shoulder", "right_shoulder"}
 
 
 def test_strict_pcp_hand_computed() -> None:
     r = pcp(*_one(), LSP14)
     by = dict(zip(r.names, r.per_limb.tolist(), strict=True))
-    assert by["right_knee-right_ankle"] == 0.0
+    assert by["right_ankle-right_knee"] == 0.0
     assert by["left_elbow-left_wrist"] == 1.0  # 10 <= 10
     assert by["neck-head_top"] == 0.0
     assert r.overall == pytest.approx(8 / 10)
@@ -68,7 +73,7 @@ def test_strict_pcp_hand_computed() -> None:
 def test_loose_pcp_hand_computed() -> None:
     r = pcp(*_one(), LSP14, mode="loose")
     by = dict(zip(r.names, r.per_limb.tolist(), strict=True))
-    assert by["right_knee-right_ankle"] == 1.0  # (0 + 25) / 2 <= 20
+    assert by["right_ankle-right_knee"] == 1.0  # (0 + 25) / 2 <= 20
     assert by["neck-head_top"] == 0.0  # (0 + 30) / 2 > 10
     assert r.overall == pytest.approx(9 / 10)
     assert pcp(*_one(), LSP14, mode="loose", compare="<").overall == pytest.approx(9 / 10)
@@ -99,7 +104,7 @@ def test_pcp_invisible_endpoint_excludes_the_limb() -> None:
     vis = np.ones((2, 14), bool)
     vis[1, J("right_ankle")] = False
     r = pcp(pred, gt, vis, LSP14)
-    i = r.names.index("right_knee-right_ankle")
+    i = r.names.index("right_ankle-right_knee")
     assert r.limb_count[i] == 1
     assert r.overall == pytest.approx(16 / 19)
     assert r.per_sample.tolist() == pytest.approx([0.8, 8 / 9])
@@ -171,6 +176,10 @@ def _permuted_skeleton(perm: list[int]) -> Skeleton:
         name="lsp14_permuted",
         keypoints=tuple(LSP14.keypoints[i] for i in perm),
         limbs=tuple(remap(p) for p in LSP14.limbs),
+        sticks=tuple(
+            Stick(st.name, tuple(new_of[i] for i in st.a), tuple(new_of[i] for i in st.b), st.part)
+            for st in LSP14.sticks
+        ),
         torso=remap(LSP14.torso),
     )
 

@@ -35,7 +35,7 @@ def test_mpc_rpc_mrr_follow_their_definitions() -> None:
     )
 
 
-def test_clean_only_runs_have_no_summary_and_errors_get_none() -> None:
+def test_clean_only_runs_have_no_summary_and_errors_get_an_error_summary() -> None:
     assert summarize({"clean": _cond("clean", "clean", 0, 0.5, 0.5)}) == {}
     conds = {
         "clean": {
@@ -51,4 +51,11 @@ def test_clean_only_runs_have_no_summary_and_errors_get_none() -> None:
             "metrics": {"mpjpe": {"values": {"MPJPE": 60.0}}},
         },
     }
-    assert summarize(conds) == {}  # errors (lower is better) get no mPC/rPC
+    out = summarize(conds)["mpjpe"]  # errors (lower is better) get an error summary
+    assert out["higher_is_better"] is False
+    assert out["mE"] == 60.0
+    assert out["rE"] == pytest.approx(1.2)
+    assert out["relative_increase"] == pytest.approx(0.2)
+    assert out["CE"] == {"fog": pytest.approx(1.2)}
+    assert out["increase"] == {"fog": 10.0}
+    assert "mPC" not in out

@@ -233,6 +233,10 @@ def format_run(res: dict[str, Any]) -> str:
             parts.append(f"rPC {_fmt(sm['rPC'], True)}%")
         if sm.get("mRR") is not None:
             parts.append(f"mRR {_fmt(sm['mRR'], True)}%")
+        if sm.get("mE") is not None:  # error metrics (MPJPE): mean error under corruption
+            parts.append(f"mE {_fmt(sm['mE'], pct)}")
+        if sm.get("rE") is not None:
+            parts.append(f"rE {_fmt(sm['rE'], True)}%")
         parts += [f"{k} {_fmt(v, pct)}" for k, v in (sm.get("by_kind") or {}).items()]
         lines.append(f"\nrobustness ({metric}): " + "  ".join(parts))
     tp = res["throughput"].get("images_per_second")

@@ -145,6 +145,13 @@ def add_parser(sub: Any) -> None:
     single.add_argument("--norm", choices=("bbox", "head", "torso"), help="PCK normaliser")
     single.add_argument("--pcp-mode", choices=("strict", "loose"), default="strict")
     single.add_argument(
+        "--lsp-annotation",
+        choices=("person-centric", "observer-centric"),
+        default="person-centric",
+        help="LSP joints.mat convention: person-centric (the original release) or "
+        "observer-centric (lsp-joints-OC.mat); recorded in the signature",
+    )
+    single.add_argument(
         "--average",
         choices=("macro", "micro"),
         default="macro",

@@ -20,8 +20,13 @@ from posebench.skeletons import LSP14, MPII16, Skeleton
 FloatArray = np.ndarray
 
 
-def _gt_2d(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Skeleton, str]:
-    """(keypoints (N,K,2), visible (N,K), headboxes or None, skeleton, kind) of a 2D GT file."""
+def _gt_2d(
+    path: str, annotation: str = "person-centric"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Skeleton, str]:
+    """(keypoints (N,K,2), scored joints (N,K), headboxes or None, skeleton, kind) of a 2D GT
+    file. MPII: the joints not missing; LSP: every annotated joint (all 14 in the original
+    layout, occluded ones included, as the LSP protocol scores them); ``kind`` is ``mpii``,
+    ``lsp-pc`` or ``lsp-oc``."""
     from posebench.formats.mpii import read_mat
 
     p = Path(path)
@@ -34,10 +39,10 @@ def _gt_2d(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Skelet
         g = load_mpii_gt(p)
         return g.keypoints, g.visible, g.headboxes, MPII16, "mpii"
     if "joints" in probe:
-        from posebench.formats.lsp import load_lsp_joints
+        from posebench.formats.lsp import ANNOTATION_TAGS, load_lsp_joints
 
-        lsp = load_lsp_joints(p)
-        return lsp.keypoints, lsp.visible, None, LSP14, "lsp"
+        lsp = load_lsp_joints(p, annotation=annotation)  # type: ignore[arg-type]
+        return lsp.keypoints, lsp.annotated, None, LSP14, f"lsp-{ANNOTATION_TAGS[annotation]}"
     raise InputError("neither MPII ('pos_gt_src') nor LSP ('joints') ground truth", file=path)
 
 
@@ -76,7 +81,9 @@ def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
     from posebench.metrics import pck as pckm
     from posebench.metrics import pcp as pcpm
 
-    gt, vis, headboxes, sk, kind = _gt_2d(gt_path)
+    gt, vis, headboxes, sk, kind = _gt_2d(
+        gt_path, getattr(args, "lsp_annotation", "person-centric")
+    )
     pred = _preds(pred_path, args.pred_key, sk.num_keypoints, 2, len(gt))
     compare = args.compare
     extra: dict[str, Any] = {}
@@ -91,11 +98,23 @@ def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
                           "mean": [_num(v) for v in curve.overall.tolist()],
                           "auc": _num(curve.auc)}  # fmt: skip
         if args.ci:
-            # "Mean": correct / labelled over the 14 joints without pelvis and thorax, pooled.
-            keep = np.array([n not in ("pelvis", "thorax") for n in sk.keypoints])
+            # Both means over the 14 joints without pelvis and thorax: the plain mean of the
+            # per-joint rates (published tables) and the pooled correct / labelled.
+            joints = pckm.mean_joints(sk)
+            keep = np.zeros(sk.num_keypoints, bool)
+            keep[joints] = True
             norm = pckm.normaliser("head_box", gt, vis, sk, headboxes=headboxes)
             r = pckm.pck(pred, gt, vis & keep[None, :], norm, thr, compare=compare)
-            extra["ci"] = {"Mean": _ratio_ci(r.correct, r.evaluable, args, scale=100.0)}
+            avg = pckm.bootstrap_joint_average(
+                r.correct, r.evaluable, joints, n_boot=args.ci, seed=args.seed
+            ).as_dict()
+            extra["ci"] = {
+                "Mean_joint_avg": {
+                    k: (v * 100.0 if k in ("estimate", "low", "high", "std") else v)
+                    for k, v in avg.items()
+                },
+                "Mean_pooled": _ratio_ci(r.correct, r.evaluable, args, scale=100.0),
+            }
         parts = {"gt": kind, "thr": str(thr), "cmp": compare, "head": args.head}
     elif metric == "pck":
         alpha = args.threshold if args.threshold is not None else 0.2
@@ -110,6 +129,12 @@ def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
         norm = pckm.normaliser(kinds[norm_kind], gt, vis, sk, bbox=bbox, headboxes=headboxes)  # type: ignore[arg-type]
         res = pckm.pck(pred, gt, vis, norm, alpha, compare=compare)
         metrics = {"PCK": 100 * res.overall}
+        # eval_pck.m's table: symmetric columns, then the AUC of the mean curve over 0:0.01:alpha
+        metrics.update(pckm.symmetric_columns(100 * res.per_joint, sk))
+        upto = pckm.hundredths(alpha)
+        if upto is not None:
+            err, ev = pckm.normalized_errors(pred, gt, vis, norm)
+            metrics["AUC"] = 100 * pckm.pck_curve_from_errors(err, ev, upto, compare=compare).auc
         metrics.update(
             {f"PCK/{n}": 100 * v for n, v in zip(sk.keypoints, res.per_joint, strict=True)}
         )
@@ -127,8 +152,11 @@ def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
         curve_p = pcpm.pdj(pred, gt, vis, sk, compare=compare)
         at = args.threshold if args.threshold is not None else 0.2
         idx = int(np.argmin(np.abs(curve_p.thresholds - at)))
-        metrics = {f"PDJ@{curve_p.thresholds[idx]:.2f}": 100 * float(curve_p.overall[idx]),
-                   "AUC": 100 * float(curve_p.auc)}  # fmt: skip
+        label = f"PDJ@{curve_p.thresholds[idx]:.2f}"
+        metrics = {label: 100 * float(curve_p.overall[idx]), "AUC": 100 * float(curve_p.auc)}
+        # eval_pdj.m's rows: symmetric columns at the reported fraction
+        cols = pckm.symmetric_columns(100 * curve_p.per_joint[idx], sk)
+        metrics.update({f"{label}/{c}": v for c, v in cols.items()})
         extra["curve"] = {"thresholds": curve_p.thresholds.tolist(),
                           "pdj": [_num(v) for v in curve_p.overall.tolist()]}  # fmt: skip
         parts = {"gt": kind, "cmp": compare}
@@ -137,7 +165,7 @@ def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
     return {
         "metrics": {k: _num(v) for k, v in metrics.items()},
         "signature": make_signature(metric, {"skeleton": sk.name, **parts}),
-        "counts": {"samples": len(gt), "visible_joints": int(np.count_nonzero(vis))},
+        "counts": {"samples": len(gt), "scored_joints": int(np.count_nonzero(vis))},
         **extra,
     }
 

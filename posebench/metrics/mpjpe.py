@@ -36,9 +36,16 @@ contiguous memory, and blocks run on a few threads. The result agrees with the S
 Degenerate poses (tested): when a centred pose is all zeros the optimal scale is 0 and the
 alignment collapses ``pred`` onto the centroid of ``gt`` (VideoPose3D divides by zero and
 returns NaN there; a model that outputs one point gets its real error here instead of being
-dropped from the mean). When the best rotation is not unique or nearly so (collinear joints,
-or equal top quaternion eigenvalues, ``s2 = -s3``) the eigenvalue is a multiple root found
-only to about the square root of the rounding error, and such frames agree with an SVD
+dropped from the mean; one valid joint therefore has error 0). When the best rotation is not
+unique (collinear poses, including every frame with exactly two valid joints: ``M`` has rank 1
+and ``s2 = s3 = 0``; or ``det M < 0`` with ``s2 = |s3|``) the top eigenvalue of ``N`` is a
+multiple root, the adjugate vanishes and gives no eigenvector. Every frame whose quaternion
+rotation does not reach ``tr(R M) = lam`` is therefore solved again by SVD (Kabsch), which
+returns an optimal rotation there; any optimal rotation gives the same per-joint errors (a
+rotation about the line of a collinear pose moves none of its points relative to the other
+pose's line). Two joints rotated 90 degrees thus give 0, as any two points map onto any two by
+a similarity. Tested against scipy's ``Rotation.align_vectors`` on 1, 2, 3 collinear and
+coplanar joints (``tests/test_mpjpe_degenerate.py``); near-degenerate frames agree with an SVD
 reference to about 1e-8 relative instead of 1e-12.
 """
 
@@ -79,6 +86,9 @@ _PA_SUB = 4096
 _MAX_WORKERS = 4
 _SIMPLE_BLOCK = 16384
 _ROOT_MAX_ITER = 64
+# A quaternion rotation whose tr(R M) is this far from the top eigenvalue (M scaled so that
+# the optimum is in [0, 1]) is not optimal: the frame is solved again by SVD.
+_OPTIMUM_TOL = 1e-10
 
 higher_is_better = False
 
@@ -536,7 +546,31 @@ def _rotation_from_cross_covariance(m: FloatArray) -> tuple[FloatArray, FloatArr
     rot[2, 0] = 2.0 * (xz - wy)
     rot[1, 2] = 2.0 * (yz - wx)
     rot[2, 1] = 2.0 * (yz + wx)
-    return rot, np.maximum(lam, 0.0)
+    lam = np.maximum(lam, 0.0)
+    # Rank-deficient M (collinear poses: s2 = s3 = 0; or det M < 0 with s2 = |s3|) makes the
+    # top eigenvalue of N a multiple root: adj(N - lam I) vanishes and its columns are rounding
+    # noise (exactly zero for two joints), so the quaternion above is not an optimal rotation.
+    # Every frame whose rotation does not reach the optimum it should reach is solved again by
+    # SVD (Kabsch), which is exact there: any optimal rotation gives the same fit.
+    reached = np.einsum("abn,ban->n", rot, m)
+    short = np.flatnonzero(~(np.abs(reached - lam) <= _OPTIMUM_TOL))
+    if len(short):
+        rot[:, :, short], lam[short] = _kabsch(m[:, :, short])
+    return rot, lam
+
+
+def _kabsch(m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Best proper rotation of (3, 3, n) cross-covariances by SVD, and ``tr(R M)`` (n,).
+
+    ``M = U S V^T`` gives ``R = V D U^T`` with ``D = diag(1, 1, det(V U^T))`` and
+    ``tr(R M) = s1 + s2 + det(V U^T) s3``, an optimum also when M is rank deficient.
+    """
+    u, s, vt = np.linalg.svd(m.transpose(2, 0, 1))
+    v = vt.transpose(0, 2, 1)
+    d = np.where(np.linalg.det(v @ u.transpose(0, 2, 1)) < 0, -1.0, 1.0)
+    v[:, :, 2] *= d[:, None]
+    rot = v @ u.transpose(0, 2, 1)
+    return rot.transpose(1, 2, 0), np.maximum(s[:, 0] + s[:, 1] + d * s[:, 2], 0.0)
 
 
 @dataclass

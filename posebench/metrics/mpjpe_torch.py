@@ -27,6 +27,8 @@ __all__ = ["Similarity", "mpjpe", "n_mpjpe", "pa_mpjpe", "procrustes"]
 # Frames per block: bounds the float64 temporaries (about 30 x block x K x 3 doubles).
 _BLOCK = 1 << 16
 _NEWTON_MAX_ITER = 64
+# tr(R M) this far from the top eigenvalue (optimum in [0, 1]): not optimal, solve by SVD.
+_OPTIMUM_TOL = 1e-10
 
 higher_is_better = False
 
@@ -259,22 +261,29 @@ def _adj_column(e: dict[_Pair, Tensor], perm: tuple[int, int, int, int]) -> Tens
     return torch.stack(ordered, dim=1)
 
 
-def _newton_largest_root(c0: Tensor, c1: Tensor, c2: Tensor) -> Tensor:
+def _newton_largest_root(c0: Tensor, c1: Tensor, c2: Tensor, lower: Tensor) -> Tensor:
     """Largest root of ``x^4 + c2 x^2 + c1 x + c0``, by Newton's method from an upper bound
-    (monotone and quadratic near a simple root; see the numpy module)."""
+    (monotone and quadratic near a simple root; see the numpy module). Steps are kept within
+    ``[0, x - lower]`` and are 0 where the polynomial is at rounding level: near a multiple root
+    (collinear poses) the slope is noise too and an unguarded step could land anywhere."""
     x = torch.clamp(torch.sqrt(-1.5 * c2), max=1.0)
-    for _ in range(_NEWTON_MAX_ITER):
+    x2 = x * x
+    noise = 8e-16 * (x2 * x2 + c2.abs() * x2 + c1.abs() * x + c0.abs())
+
+    def step_at(x: Tensor) -> Tensor:
         x2 = x * x
         poly = ((x2 + c2) * x + c1) * x + c0
-        slope = torch.clamp((4.0 * x2 + 2.0 * c2) * x + c1, min=1e-300)
-        step = poly / slope
+        slope = (4.0 * x2 + 2.0 * c2) * x + c1
+        ok = (poly.abs() > noise) & (slope > 0)
+        step = torch.where(ok, poly / torch.where(ok, slope, 1.0), 0.0)
+        return torch.minimum(torch.clamp(step, min=0.0), x - lower)
+
+    for _ in range(_NEWTON_MAX_ITER):
+        step = step_at(x)
         x = x - step
         if not bool((step.abs() > 1e-9).any()):
             break
-    x2 = x * x
-    poly = ((x2 + c2) * x + c1) * x + c0
-    slope = torch.clamp((4.0 * x2 + 2.0 * c2) * x + c1, min=1e-300)
-    return x - poly / slope
+    return x - step_at(x)
 
 
 def _rotation_from_cross_covariance(m: Tensor) -> tuple[Tensor, Tensor]:
@@ -289,7 +298,14 @@ def _rotation_from_cross_covariance(m: Tensor) -> tuple[Tensor, Tensor]:
         + sxz * (syx * szy - syy * szx)
     )
     b = m.transpose(1, 2) @ m
-    lam = _newton_largest_root(2.0 * (b * b).sum(dim=(1, 2)) - f * f, -8.0 * det, -2.0 * f)
+    # The diagonal of Horn's matrix (and 0: it is traceless) bounds its top eigenvalue below.
+    lower = torch.clamp(
+        torch.stack([sxx + syy + szz, sxx - syy - szz, syy - sxx - szz, szz - sxx - syy]).amax(
+            dim=0
+        ),
+        min=0.0,
+    )
+    lam = _newton_largest_root(2.0 * (b * b).sum(dim=(1, 2)) - f * f, -8.0 * det, -2.0 * f, lower)
     e: dict[_Pair, Tensor] = {
         (0, 0): sxx + syy + szz - lam,
         (1, 1): sxx - syy - szz - lam,
@@ -326,7 +342,27 @@ def _rotation_from_cross_covariance(m: Tensor) -> tuple[Tensor, Tensor]:
         ],
         dim=1,
     ).reshape(-1, 3, 3)
-    return rot, torch.clamp(lam, min=0.0)
+    lam = torch.clamp(lam, min=0.0)
+    # Rank-deficient M (collinear poses) makes the top eigenvalue a multiple root and the
+    # adjugate columns rounding noise: frames whose rotation falls short of the optimum are
+    # solved again by SVD, as in the numpy module.
+    reached = torch.einsum("nab,nba->n", rot, m)
+    short = torch.nonzero((reached - lam).abs() > _OPTIMUM_TOL).flatten()
+    if short.numel():
+        rot = rot.clone()
+        lam = lam.clone()
+        rot[short], lam[short] = _kabsch(m[short])
+    return rot, lam
+
+
+def _kabsch(m: Tensor) -> tuple[Tensor, Tensor]:
+    """Best proper rotation of (n, 3, 3) cross-covariances by SVD, and ``tr(R M)`` (n,)."""
+    u, s, vh = torch.linalg.svd(m)
+    v = vh.transpose(1, 2)
+    d = torch.where(torch.linalg.det(v @ u.transpose(1, 2)) < 0, -1.0, 1.0).to(m.dtype)
+    v = torch.cat([v[:, :, :2], v[:, :, 2:] * d[:, None, None]], dim=2)
+    rot = v @ u.transpose(1, 2)
+    return rot, torch.clamp(s[:, 0] + s[:, 1] + d * s[:, 2], min=0.0)
 
 
 def _pa_block(

@@ -12,20 +12,26 @@ Threshold comparison, ``compare``:
     threshold 0.5; they differ only on exact ties (e.g. a perfect prediction at threshold 0).
 
 Evaluable joints: ``visible`` is true, the ground truth is finite, and the sample's normaliser is
-finite and > 0. A non-finite prediction (NaN for "not predicted") is evaluable and counts as a
-miss, as in the official MPII toolkit (``pred(isnan(pred)) = inf``).
+finite and > 0. A sample whose normaliser is 0 (a degenerate torso or head box) is left out as
+undefined; the reference scripts (MPII toolkit, HRNet, bearpaw/eval_pose) divide by it and so
+count its joints as misses, even for a perfect prediction (tested in
+``tests/test_lsp_protocol.py``). A non-finite prediction (NaN for "not predicted") is evaluable
+and counts as a miss, as in the official MPII toolkit (``pred(isnan(pred)) = inf``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from posebench.skeletons import MPII16, Skeleton
+
+if TYPE_CHECKING:
+    from posebench.metrics.bootstrap import BootstrapCI
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -42,6 +48,11 @@ MPII_THRESHOLD = 0.5
 #: the float nearest each decimal, rather than the accumulated ``arange`` steps.
 MPII_CURVE_THRESHOLDS: FloatArray = np.arange(51, dtype=np.float64) / 100.0
 #: Keys of :func:`mpii_pckh`, in table order (what ``posebench score --metric pckh`` prints).
+#: Two means, named so that neither can be mistaken for the other: ``Mean_joint_avg`` (the plain
+#: mean of the 14 per-joint values, the "Mean" of the published MPII tables: bearpaw's
+#: ``eval_PCKh.m``, the hourglass and most paper rows) comes first, right after the columns it
+#: averages; ``Mean_pooled`` (correct / labelled over the same 14 joints, count-weighted: the
+#: "Mean" HRNet's ``mpii.py`` and mmpose print, the official toolkit's "Total") after it.
 PCKH_TABLE_KEYS = (
     "Head",
     "Shoulder",
@@ -50,9 +61,9 @@ PCKH_TABLE_KEYS = (
     "Hip",
     "Knee",
     "Ankle",
-    "Mean",
     "Mean_joint_avg",
-    "Mean@0.1",
+    "Mean_pooled",
+    "Mean_pooled@0.1",
 )
 
 # Table columns made of a left/right pair of joints (canonical names).
@@ -463,8 +474,9 @@ def mpii_pckh_curve(
 ) -> PCKCurve:
     """MPII PCKh curve over ``0:0.01:0.5`` and its AUC, in percent.
 
-    ``overall`` (and the AUC) pool the joints other than pelvis and thorax, count-weighted: the
-    official toolkit's "total" column, the curve its ``evaluatePCKh.m`` integrates.
+    ``overall`` (and the AUC) pool the joints other than pelvis and thorax, count-weighted
+    (``Mean_pooled`` of :func:`mpii_pckh`): the official toolkit's "total" column, the curve its
+    ``evaluatePCKh.m`` integrates.
 
     Args:
         pred, gt: (N, 16, 2) in the joint order of ``skeleton`` (MPII16 by default).
@@ -519,13 +531,15 @@ def mpii_pckh(
         Shoulder ... Ankle: left and right combined; ``combine="mean"`` (default) is the plain
             mean of the two per-joint values as all the reference scripts do; ``"pooled"`` weights
             them by their visible counts. The same rule combines neck and head top.
-        Mean: count-weighted over all joints but pelvis and thorax (HRNet/mmpose ``Mean``/``PCKh``,
-            and the official toolkit's ``Total``).
-        Mean_joint_avg: plain mean of the same 14 per-joint values (bearpaw's
-            ``mean(PCKh([1:6, 9:16]))``).
-        Mean@0.1: ``Mean`` at ``low_threshold`` (0.1, as mmpose's ``pckAll[10]``). HRNet prints
-            ``pckAll[11]`` of ``arange(0, 0.51, 0.01)``, i.e. threshold 0.11, under the same
-            name; pass ``low_threshold=0.11`` to reproduce HRNet's number.
+        Mean_joint_avg: plain (unweighted) mean of the 14 per-joint values of all joints but
+            pelvis and thorax (bearpaw's ``mean(PCKh([1:6, 9:16]))``): the "Mean" of the
+            published MPII tables (e.g. the 2-stack hourglass row's 86.76). Upper neck is one of
+            the 14, so this is not the mean of the 7 columns printed beside it.
+        Mean_pooled: correct / labelled over the same 14 joints, count-weighted (HRNet's and
+            mmpose's ``Mean``/``PCKh``, and the official toolkit's ``Total``; 87.30 for that row).
+        Mean_pooled@0.1: ``Mean_pooled`` at ``low_threshold`` (0.1, as mmpose's ``pckAll[10]``).
+            HRNet prints ``pckAll[11]`` of ``arange(0, 0.51, 0.01)``, i.e. threshold 0.11, as
+            ``Mean@0.1``; pass ``low_threshold=0.11`` to reproduce HRNet's number.
 
     Args:
         pred, gt: (N, K, 2) coordinates in ``skeleton`` order (MPII16 by default: predictions in
@@ -564,10 +578,108 @@ def mpii_pckh(
         if head == "head_top"
         else pair("neck", "head_top"),
         **{col: pair(a, b) for col, (a, b) in _PAIRED_COLUMNS.items()},
-        "Mean": float(100.0 * _safe_rate(hits[in_mean].sum(), count[in_mean].sum())),
         "Mean_joint_avg": float(np.mean(per_joint[in_mean])),
-        "Mean@0.1": float(
+        "Mean_pooled": float(100.0 * _safe_rate(hits[in_mean].sum(), count[in_mean].sum())),
+        "Mean_pooled@0.1": float(
             100.0 * _safe_rate(low.correct.sum(axis=0)[in_mean].sum(), count[in_mean].sum())
         ),
     }
     return {k: table[k] for k in PCKH_TABLE_KEYS}
+
+
+# ----------------------------------------------------------------------------- the two means
+
+
+def mean_joints(skeleton: Skeleton) -> IntArray:
+    """(J,) indices of the joints the MPII means average: all but pelvis and thorax."""
+    return np.array(
+        [i for i, n in enumerate(skeleton.keypoints) if n not in _MPII_NOT_IN_MEAN], dtype=np.int64
+    )
+
+
+def joint_average(correct: npt.ArrayLike, evaluable: npt.ArrayLike, joints: npt.ArrayLike) -> float:
+    """Plain mean over ``joints`` of the per-joint rates ``sum correct / sum evaluable``.
+
+    Args:
+        correct, evaluable: (N, K) bool. joints: (J,) indices.
+
+    Returns:
+        A fraction; NaN when one of the joints has no evaluable instance (as the published
+        means, which are undefined then).
+    """
+    c = np.asarray(correct, dtype=bool)[:, np.asarray(joints, dtype=np.int64)]
+    e = np.asarray(evaluable, dtype=bool)[:, np.asarray(joints, dtype=np.int64)]
+    return float(np.mean(_safe_rate(c.sum(axis=0), e.sum(axis=0))))
+
+
+def bootstrap_joint_average(
+    correct: npt.ArrayLike,
+    evaluable: npt.ArrayLike,
+    joints: npt.ArrayLike,
+    *,
+    n_boot: int,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> BootstrapCI:
+    """Bootstrap CI (over samples) of :func:`joint_average`, a fraction.
+
+    Samples are drawn with replacement as :func:`posebench.metrics.bootstrap.bootstrap_ratio`
+    draws them (the same resamples for the same ``n_boot``/``seed``; samples with no evaluable
+    joint among ``joints`` are no unit), and each replicate recomputes every joint's rate.
+    """
+    from posebench.metrics.bootstrap import _summary, resample_counts
+
+    j = np.asarray(joints, dtype=np.int64)
+    c = np.asarray(correct, dtype=bool)[:, j]
+    e = np.asarray(evaluable, dtype=bool)[:, j]
+    units = e.any(axis=1)
+    c, e = c[units].astype(np.float64), e[units].astype(np.float64)
+    reps = np.empty(int(n_boot))
+    at = 0
+    for counts in resample_counts(len(c), int(n_boot), int(seed)):
+        w = counts.astype(np.float64)
+        rates = _safe_rate(w @ c, w @ e)  # (rows, J)
+        reps[at : at + len(w)] = rates.mean(axis=1)
+        at += len(w)
+    return _summary(
+        joint_average(c, e, np.arange(len(j))), reps, int(n_boot), int(seed), confidence
+    )
+
+
+# ----------------------------------------------------------------------------- symmetric columns
+
+#: Columns of the LSP/FLIC PCK and PDJ tables (bearpaw/eval_pose ``eval_pck.m``/``eval_pdj.m``):
+#: a joint and its symmetric one averaged; "Head" averages neck and head top.
+SYMMETRIC_COLUMNS: tuple[tuple[str, tuple[str, str]], ...] = (
+    ("Ankle", ("right_ankle", "left_ankle")),
+    ("Knee", ("right_knee", "left_knee")),
+    ("Hip", ("right_hip", "left_hip")),
+    ("Wrist", ("right_wrist", "left_wrist")),
+    ("Elbow", ("right_elbow", "left_elbow")),
+    ("Shoulder", ("right_shoulder", "left_shoulder")),
+    ("Head", ("neck", "head_top")),
+)
+
+
+def symmetric_columns(per_joint: npt.ArrayLike, skeleton: Skeleton) -> dict[str, float]:
+    """Per-joint rates (K,) combined into the LSP table columns: for each column the plain mean
+    of its two joints' values, as ``eval_pck.m`` computes ``(pck + pck(symmetry_joint_id)) / 2``
+    (columns whose joints the skeleton lacks are left out)."""
+    v = np.asarray(per_joint, dtype=np.float64)
+    if v.shape != (skeleton.num_keypoints,):
+        raise ValueError(f"per_joint must be ({skeleton.num_keypoints},), got {v.shape}")
+    names = set(skeleton.keypoints)
+    return {
+        col: float((v[skeleton.index(a)] + v[skeleton.index(b)]) / 2)
+        for col, (a, b) in SYMMETRIC_COLUMNS
+        if a in names and b in names
+    }
+
+
+def hundredths(upto: float) -> FloatArray | None:
+    """Thresholds ``0:0.01:upto`` (as ``i / 100``) when ``upto`` is a positive multiple of 0.01,
+    else None."""
+    n = round(upto * 100)
+    if n < 1 or abs(n - upto * 100) > 1e-9:
+        return None
+    return np.arange(n + 1, dtype=np.float64) / 100.0

@@ -35,7 +35,7 @@ from posebench.metrics.pck import (
     pck_curve,
     torso_size,
 )
-from posebench.skeletons import Skeleton
+from posebench.skeletons import Skeleton, Stick
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -78,17 +78,18 @@ class PCPResult:
     """Outcome of :func:`pcp`.
 
     Attributes:
-        limbs: the L (a, b) joint index pairs scored.
-        names: L limb names ``"a_name-b_name"``.
+        sticks: the L sticks scored (:class:`~posebench.skeletons.Stick`).
+        names: L stick names (``"right_ankle-right_knee"``).
         correct: (N, L) bool, evaluable and correct.
-        evaluable: (N, L) bool, both ground-truth endpoints visible.
-        limb_count: (L,) int64 evaluable instances per limb.
-        per_limb: (L,) float64 rate per limb; NaN where none is evaluable.
+        evaluable: (N, L) bool, every ground-truth joint of the stick visible and finite, and
+            the ground-truth stick longer than 0.
+        limb_count: (L,) int64 evaluable instances per stick.
+        per_limb: (L,) float64 rate per stick; NaN where none is evaluable.
         per_sample: (N,) float64 rate per sample; NaN where none is evaluable.
-        overall: pooled over all evaluable limbs; NaN when there is none.
+        overall: pooled over all evaluable sticks; NaN when there is none.
     """
 
-    limbs: tuple[tuple[int, int], ...]
+    sticks: tuple[Stick, ...]
     names: tuple[str, ...]
     correct: BoolArray
     evaluable: BoolArray
@@ -98,14 +99,26 @@ class PCPResult:
     overall: float
 
 
+def _endpoints(x: FloatArray, ends: Sequence[tuple[int, ...]]) -> FloatArray:
+    """(N, L, D) endpoints: the mean of each endpoint's joints (sum, then one division, as
+    MATLAB's ``mean`` over two joints in keypoints2sticks.m)."""
+    out = np.empty((x.shape[0], len(ends), x.shape[2]))
+    for i, js in enumerate(ends):
+        out[:, i] = x[:, js[0]] if len(js) == 1 else x[:, list(js)].sum(axis=1) / len(js)
+    return out
+
+
 def limb_errors(
-    pred: npt.ArrayLike, gt: npt.ArrayLike, limbs: Sequence[tuple[int, int]]
+    pred: npt.ArrayLike,
+    gt: npt.ArrayLike,
+    limbs: Sequence[tuple[int, int]] | Sequence[Stick],
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Endpoint errors and ground-truth lengths of limbs.
+    """Endpoint errors and ground-truth lengths of sticks.
 
     Args:
         pred, gt: (N, K, 2) coordinates.
-        limbs: L (a, b) joint index pairs.
+        limbs: L (a, b) joint index pairs, or L :class:`~posebench.skeletons.Stick` (endpoints
+            that are joint midpoints are averaged in ``pred`` and ``gt`` alike).
 
     Returns:
         (err_a, err_b, length): three (N, L) float64 arrays, ``‖pred_a − gt_a‖``,
@@ -113,12 +126,34 @@ def limb_errors(
     """
     p = np.asarray(pred, dtype=np.float64)
     g = np.asarray(gt, dtype=np.float64)
-    lb = np.asarray(limbs, dtype=np.int64).reshape(-1, 2)
-    a, b = lb[:, 0], lb[:, 1]
-    err_a: FloatArray = np.linalg.norm(p[:, a] - g[:, a], axis=-1)
-    err_b: FloatArray = np.linalg.norm(p[:, b] - g[:, b], axis=-1)
-    length: FloatArray = np.linalg.norm(g[:, a] - g[:, b], axis=-1)
+    sticks = _as_sticks(limbs, None)
+    a = [st.a for st in sticks]
+    b = [st.b for st in sticks]
+    pa, pb, ga, gb = _endpoints(p, a), _endpoints(p, b), _endpoints(g, a), _endpoints(g, b)
+    err_a: FloatArray = np.linalg.norm(pa - ga, axis=-1)
+    err_b: FloatArray = np.linalg.norm(pb - gb, axis=-1)
+    length: FloatArray = np.linalg.norm(ga - gb, axis=-1)
     return err_a, err_b, length
+
+
+def _as_sticks(
+    limbs: Sequence[tuple[int, int]] | Sequence[Stick], skeleton: Skeleton | None
+) -> tuple[Stick, ...]:
+    out = []
+    for item in limbs:
+        if isinstance(item, Stick):
+            out.append(item)
+            continue
+        a, b = (int(i) for i in item)
+        name = (
+            f"{skeleton.keypoints[a]}-{skeleton.keypoints[b]}"
+            if skeleton is not None
+            and 0 <= a < skeleton.num_keypoints
+            and 0 <= b < skeleton.num_keypoints
+            else f"{a}-{b}"
+        )
+        out.append(Stick(name, (a,), (b,)))
+    return tuple(out)
 
 
 def pcp(
@@ -130,19 +165,27 @@ def pcp(
     alpha: float = 0.5,
     mode: Literal["strict", "loose"] = "strict",
     compare: Compare = "<=",
-    limbs: Sequence[tuple[int, int]] | None = None,
+    limbs: Sequence[tuple[int, int]] | Sequence[Stick] | None = None,
 ) -> PCPResult:
-    """Percentage of correct parts per limb and overall.
+    """Percentage of correct parts per stick and overall.
+
+    An endpoint's error is divided by the ground-truth stick length and compared with
+    ``alpha``, as ``eval_pcp.m`` does (``norm(gt - pred) / norm(gt_a - gt_b) <= 0.5``). A stick
+    whose ground-truth length is 0 is not evaluable (undefined; ``eval_pcp.m`` divides by 0 and
+    counts it as a miss, even for a perfect prediction).
 
     Args:
         pred, gt: (N, K, 2) coordinates in ``skeleton`` order.
-        visible: (N, K) bool ground-truth joints; a limb counts when both endpoints are visible.
-            (The LSP protocol scores all 14 joints, occluded ones included: pass all True.)
-        skeleton: gives the limbs (``LSP14.limbs`` are the ten classic PCP sticks) and names.
-        alpha: fraction of the ground-truth limb length (0.5).
+        visible: (N, K) bool ground-truth joints; a stick counts when all of its joints are
+            visible. (The LSP protocol scores all 14 annotated joints, occluded ones included:
+            pass all True, as ``posebench score`` does for LSP files.)
+        skeleton: gives the sticks (:meth:`~posebench.skeletons.Skeleton.pcp_sticks`; for
+            ``LSP14`` the ten sticks of the LSP protocol, torso from the hip midpoint to the
+            shoulder midpoint) and joint names.
+        alpha: fraction of the ground-truth stick length (0.5).
         mode: ``"strict"`` (both endpoints within) or ``"loose"`` (mean endpoint error within).
         compare: ``"<="`` (default) or ``"<"``.
-        limbs: override the skeleton's limbs with L (a, b) index pairs.
+        limbs: override the skeleton's sticks with L (a, b) index pairs or L sticks.
 
     >>> import numpy as np
     >>> from posebench.skeletons import LSP14
@@ -158,35 +201,30 @@ def pcp(
         raise ValueError(
             f"gt has {g.shape[1]} joints, skeleton {skeleton.name!r} has {skeleton.num_keypoints}"
         )
-    lb = tuple((int(a), int(b)) for a, b in (skeleton.limbs if limbs is None else limbs))
-    if not lb:
+    sticks = skeleton.pcp_sticks() if limbs is None else _as_sticks(limbs, skeleton)
+    if not sticks:
         raise ValueError(f"skeleton {skeleton.name!r} defines no limbs")
-    for a, b in lb:
-        if not (0 <= a < g.shape[1] and 0 <= b < g.shape[1]):
-            raise ValueError(f"limb {(a, b)} outside joints 0..{g.shape[1] - 1}")
-    ia = np.array([a for a, _ in lb], dtype=np.int64)
-    ib = np.array([b for _, b in lb], dtype=np.int64)
+    for st in sticks:
+        if not (st.a and st.b) or not all(0 <= i < g.shape[1] for i in (*st.a, *st.b)):
+            raise ValueError(f"limb {st.name!r} outside joints 0..{g.shape[1] - 1}")
     finite = np.isfinite(g).all(axis=-1) & v
-    evaluable = finite[:, ia] & finite[:, ib]
-    err_a, err_b, length = limb_errors(p, g, lb)
-    limit = alpha * length
-    with np.errstate(invalid="ignore"):
+    evaluable = np.stack([finite[:, list(st.a) + list(st.b)].all(axis=1) for st in sticks], axis=1)
+    err_a, err_b, length = limb_errors(p, g, sticks)
+    evaluable &= length > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # eval_pcp.m divides each endpoint error by the stick length, then compares.
         if mode == "strict":
-            ok = (
-                (err_a <= limit) & (err_b <= limit)
-                if compare == "<="
-                else ((err_a < limit) & (err_b < limit))
-            )
+            da, db = err_a / length, err_b / length
+            ok = (da <= alpha) & (db <= alpha) if compare == "<=" else (da < alpha) & (db < alpha)
         else:
-            mean_err = 0.5 * (err_a + err_b)
-            ok = mean_err <= limit if compare == "<=" else mean_err < limit
+            dm = 0.5 * (err_a + err_b) / length
+            ok = dm <= alpha if compare == "<=" else dm < alpha
     correct = ok & evaluable  # NaN predictions compare False: a miss
     count = evaluable.sum(axis=0, dtype=np.int64)
     total = int(count.sum())
-    names = tuple(f"{skeleton.keypoints[a]}-{skeleton.keypoints[b]}" for a, b in lb)
     return PCPResult(
-        limbs=lb,
-        names=names,
+        sticks=sticks,
+        names=tuple(st.name for st in sticks),
         correct=correct,
         evaluable=evaluable,
         limb_count=count,
@@ -196,23 +234,34 @@ def pcp(
     )
 
 
+def _column_of(stick: Stick) -> str:
+    """The PCP table column of a stick: its ``part``, else by the joint names of its name."""
+    if stick.part:
+        return stick.part
+    members = frozenset(stick.name.split("-", 1))
+    for col, sets in _PCP_COLUMNS:
+        if any(members <= s for s in sets):
+            return col
+    return ""
+
+
 def pcp_table(result: PCPResult) -> dict[str, float]:
     """PCP by body part, in percent: Torso, Upper Leg, Lower Leg, Upper Arm, Forearm, Head, Total.
 
-    Each column pools its limbs by count (left and right together). A limb joins the first column
-    whose joint-name set holds both of its endpoints; limbs in none count only in ``Total``.
-    Columns with no evaluable limb are NaN.
+    Each column is the plain mean of its sticks' rates, left and right together: for two
+    sticks ``(pcp + pcp(symmetric)) / 2`` exactly as ``eval_pcp.m`` (bearpaw/eval_pose) computes
+    it, so the printed row is the reference's to the last bit. ``Total`` pools every evaluable
+    stick by count (``eval_pcp.m``'s "Mean"). A stick joins the column named by its ``part``,
+    else the first column whose joint-name set holds both of its endpoints; sticks in none
+    count only in ``Total``. Sticks with no evaluable instance are left out of their column; a
+    column with none is NaN.
     """
-    hits = result.correct.sum(axis=0)
+    rates = 100.0 * result.per_limb
+    cols = [_column_of(st) for st in result.sticks]
     out: dict[str, float] = {}
-    members = [frozenset(n.split("-", 1)) for n in result.names]
-    taken = np.zeros(len(members), bool)
-    for col, sets in _PCP_COLUMNS:
-        sel = np.array(
-            [not taken[i] and any(m <= s for s in sets) for i, m in enumerate(members)], dtype=bool
-        )
-        taken |= sel
-        out[col] = float(100.0 * _safe_rate(hits[sel].sum(), result.limb_count[sel].sum()))
+    for col, _ in _PCP_COLUMNS:
+        vals = [rates[i] for i, c in enumerate(cols) if c == col and result.limb_count[i] > 0]
+        out[col] = float(np.sum(vals) / len(vals)) if vals else float("nan")
     out["Total"] = 100.0 * result.overall
     return out
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from posebench.errors import InputError
-from posebench.robustness import HEADLINE, family
+from posebench.robustness import HEADLINE, family, headline_for
 from posebench.signature import parse_signature
 
 if TYPE_CHECKING:
@@ -280,7 +280,7 @@ def headline_key(results: Mapping[str, Any]) -> str:
 
 def headline_stat(metric: str, block: Mapping[str, Any] | None) -> str:
     """``AP`` for OKS, ``PCKh`` for PCKh...; a metric without a known one: its first value."""
-    stat = HEADLINE.get(family(metric))
+    stat = HEADLINE.get(family(metric)) or headline_for(metric)
     if stat:
         return stat
     values = (block or {}).get("values") or {}
@@ -624,6 +624,10 @@ def sections(table: Table) -> dict[str, Any]:
                     "rPC": _float(s.get("rPC")),
                     "mRR": _float(s.get("mRR")),
                     "mPC_corruptions": s.get("mPC_corruptions"),
+                    # error metrics (MPJPE...): mean error under corruption and its ratio
+                    "higher_is_better": bool(s.get("higher_is_better", True)),
+                    "mE": _float(s.get("mE")),
+                    "rE": _float(s.get("rE")),
                     "by_severity": {k: _float(v) for k, v in (s.get("by_severity") or {}).items()},
                     "by_kind": {k: _float(v) for k, v in (s.get("by_kind") or {}).items()},
                     "by_condition": {

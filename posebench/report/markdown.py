@@ -206,22 +206,36 @@ def _robustness_section(t: Table) -> list[Block]:
         return []
     sevs = _severities(rob)
     rows = []
+    errors = any(not s.get("higher_is_better", True) for per in rob.values() for s in per.values())
     for label, per in rob.items():
         for metric, s in per.items():
             name = label if metric == t.metric else f"{label} ({metric_label(metric)})"
+            tail = (
+                [fmt_value(s["mPC"], metric), fmt_ratio(s["rPC"]), fmt_ratio(s["mRR"])]
+                if s.get("higher_is_better", True)
+                else [fmt_value(s.get("mE"), metric), fmt_ratio(s.get("rE")), "—"]
+            )
             rows.append(
                 [name, fmt_value(s["clean"], metric)]
                 + [fmt_value(s["by_severity"].get(x), metric) for x in sevs]
-                + [fmt_value(s["mPC"], metric), fmt_ratio(s["rPC"]), fmt_ratio(s["mRR"])]
+                + tail
             )
-    head = ["Model", "clean", *(f"s{x}" for x in sevs), "mPC", "rPC (%)", "mRR (%)"]
+    head = ["Model", "clean", *(f"s{x}" for x in sevs)]
+    head += ["mPC / mE", "rPC / rE (%)", "mRR (%)"] if errors else ["mPC", "rPC (%)", "mRR (%)"]
+    text = (
+        "Mean over the conditions at each severity. mPC: mean over the 15 benchmark "
+        "corruptions x severities (COCO-C); rPC = mPC / clean; mRR: mean of condition / "
+        "clean over every stressed condition."
+    )
+    if errors:
+        text += (
+            " Error metrics (lower is better): mE, the mean error over the same corruptions x "
+            "severities, and rE = mE / clean (the corruption-error ratio of Hendrycks & "
+            "Dietterich, normalised by the model's own clean error)."
+        )
     out = [
         _heading(3, f"Robustness versus severity ({t.stat})"),
-        _text(
-            "Mean over the conditions at each severity. mPC: mean over the 15 benchmark "
-            "corruptions x severities (COCO-C); rPC = mPC / clean; mRR: mean of condition / "
-            "clean over every stressed condition."
-        ),
+        _text(text),
         {"type": "plot", "plot": "severity"},
         _tbl(head, rows, ["l"] + ["r"] * (len(head) - 1)),
     ]
