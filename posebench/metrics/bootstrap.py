@@ -47,13 +47,21 @@ version ~7.5 s. Per-sample: B = 1000 over 3000 samples 0.02 s, over 100k samples
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
 from posebench.metrics.cocoeval import OksMatches, OksParams, accumulate, summarize_stat
+
+try:  # the compiled replicate kernel (built at install; the numpy path gives the same bits)
+    from posebench.metrics import _bootstrap_kernel  # type: ignore[attr-defined]
+except ImportError:
+    _bootstrap_kernel = None
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -511,6 +519,31 @@ class _AreaSeq:
     counted_unit: IntArray  # (n_counted,) resampling unit of each counted detection
     per_thr: list[_Seq]
 
+    @cached_property
+    def flat(self) -> tuple[IntArray, ...]:
+        """The per-threshold arrays concatenated, with offsets (the kernel's layout):
+        ``tp_unit, counted_before, skip_before, tp_off, skip_unit, skip_off``."""
+
+        def cat(parts: list[IntArray]) -> IntArray:
+            joined: IntArray = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+            out: IntArray = np.ascontiguousarray(joined, dtype=np.int64)
+            return out
+
+        def offsets(parts: list[IntArray]) -> IntArray:
+            out: IntArray = np.r_[0, np.cumsum([len(x) for x in parts])].astype(np.int64)
+            return out
+
+        tps = [q.tp_unit for q in self.per_thr]
+        skips = [q.skip_unit for q in self.per_thr]
+        return (
+            cat(tps),
+            cat([q.counted_before for q in self.per_thr]),
+            cat([q.skip_before for q in self.per_thr]),
+            offsets(tps),
+            cat(skips),
+            offsets(skips),
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class _Plan:
@@ -640,16 +673,29 @@ def _plan(
     )
 
 
+def _counts_blocks(n_units: int, n_boot: int, seed: int) -> list[npt.NDArray[np.integer]]:
+    """The blocks of :func:`resample_counts`, kept (as uint8 when every multiplicity fits,
+    U x B bytes: 5 MB for COCO val at B = 1000) so that the plan and the replicates share
+    one pass of the generator."""
+    out: list[npt.NDArray[np.integer]] = []
+    for c in resample_counts(n_units, n_boot, seed):
+        out.append(c.astype(np.uint8) if c.size and c.max() < 256 else c)
+    return out
+
+
 def _plan_for(
-    ms: list[OksMatches], params: OksParams, mask: BoolArray | None, n_boot: int, seed: int
+    ms: list[OksMatches],
+    params: OksParams,
+    mask: BoolArray | None,
+    blocks: list[npt.NDArray[np.integer]],
 ) -> _Plan:
-    """The plan with ``kmax`` the largest multiplicity any replicate gives a unit holding a tie
-    run (one extra pass over the seeded resamples, only when such runs exist)."""
+    """The plan with ``kmax`` the largest multiplicity any replicate (``blocks``: the counts
+    of :func:`_counts_blocks`) gives a unit holding a tie run."""
     first = _plan(ms, params, mask)
     if len(first.run_units) == 0:
         return first
     kmax = 1
-    for counts in resample_counts(first.n_units, n_boot, seed):
+    for counts in blocks:
         kmax = max(kmax, int(counts[:, first.run_units].max()))
     return _plan(ms, params, mask, kmax) if kmax > 1 else first
 
@@ -722,6 +768,51 @@ def _precision_recall(
     return precision, recall
 
 
+def _precision_recall_kernel(
+    seq: _AreaSeq,
+    counts: npt.NDArray[np.int32],
+    npig: IntArray,
+    ndet: IntArray,
+    params: OksParams,
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`_precision_recall` by the compiled kernel, from (b, U) int32 multiplicities (one
+    contiguous row per replicate, virtual units included); the same numbers, bit for bit.
+    Blocks of replicates run in threads (the kernel releases the GIL)."""
+    assert _bootstrap_kernel is not None
+    b = counts.shape[0]
+    n_thr, n_rec = len(params.iou_thrs), len(params.rec_thrs)
+    real = counts[:, : len(ndet)]
+    g = (real @ npig).astype(np.int64)  # (b,) non-ignored GT in each resample
+    nd = (real @ ndet).astype(np.int64)
+    n_r = np.ascontiguousarray(_min_tp_for_recall(params.rec_thrs, g), np.int64)
+    precision = np.zeros((b, n_thr, n_rec))
+    recall = np.zeros((b, n_thr))
+    counted_unit = np.ascontiguousarray(seq.counted_unit, np.int64)
+    flat = seq.flat
+
+    def work(lo: int, hi: int) -> None:
+        _bootstrap_kernel.curves(
+            counts[lo:hi], counted_unit, *flat, n_r[lo:hi], nd[lo:hi], g[lo:hi],
+            precision[lo:hi], recall[lo:hi],
+        )  # fmt: skip
+
+    n_workers = max(1, min(_THREADS, b // 16))
+    if n_workers == 1:
+        work(0, b)
+    else:
+        cuts = np.linspace(0, b, n_workers + 1).astype(int)
+        with ThreadPoolExecutor(n_workers) as pool:
+            list(pool.map(work, cuts[:-1], cuts[1:]))
+    undefined = g == 0
+    precision[undefined] = -1.0
+    recall[undefined] = -1.0
+    return precision, recall
+
+
+#: Threads for the compiled kernel (each takes a share of the replicates).
+_THREADS = min(4, os.cpu_count() or 1)
+
+
 def _masked_mean(x: FloatArray) -> FloatArray:
     """(b,) mean over each row's entries > -1 (pycocotools ``_summarize``), NaN if none."""
     flat = x.reshape(len(x), -1)
@@ -735,8 +826,9 @@ def _masked_mean(x: FloatArray) -> FloatArray:
     return out
 
 
-def _oks_replicates(plan: _Plan, params: OksParams, counts: IntArray) -> dict[str, FloatArray]:
-    n_area = len(params.area_ranges)
+def _unit_counts(plan: _Plan, params: OksParams, counts: IntArray) -> npt.NDArray[np.integer]:
+    """(U', b) multiplicities of the units, then of the virtual units of tie runs, for b
+    resamples given as (b, U) counts."""
     # Sums of multiplicities stay below U * max_dets: int32 when that fits (half the traffic).
     small = plan.n_units * max(params.max_dets[-1], 1) < np.iinfo(np.int32).max
     counts_t: npt.NDArray[np.integer] = (
@@ -750,11 +842,46 @@ def _oks_replicates(plan: _Plan, params: OksParams, counts: IntArray) -> dict[st
         counts_t = np.concatenate(
             [counts_t, copies.reshape(-1, counts_t.shape[1]).astype(counts_t.dtype)]
         )
+    return counts_t
+
+
+def _unit_rows(plan: _Plan, counts: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
+    """(b, U') int32 multiplicities, one contiguous row per replicate (the kernel's layout):
+    the units, then the virtual units of tie runs."""
+    rows = counts.astype(np.int32)
+    if len(plan.run_units):
+        copies = counts[:, plan.run_units][:, :, None] > np.arange(plan.kmax)[None, None, :]
+        rows = np.concatenate([rows, copies.reshape(len(rows), -1).astype(np.int32)], axis=1)
+    return np.ascontiguousarray(rows)
+
+
+def _kernel_ok(plans: list[_Plan], params: OksParams) -> bool:
+    """Whether the compiled kernel serves these plans (built, and sums fit in int32)."""
+    return _bootstrap_kernel is not None and all(
+        p.n_units * max(params.max_dets[-1], 1) < np.iinfo(np.int32).max for p in plans
+    )
+
+
+def _oks_replicates(
+    plan: _Plan, params: OksParams, counts: npt.NDArray[np.integer]
+) -> dict[str, FloatArray]:
+    n_area = len(params.area_ranges)
+    kernel = _kernel_ok([plan], params)
+    counts_t = None if kernel else _unit_counts(plan, params, counts.astype(np.int64))
+    rows = _unit_rows(plan, counts) if kernel else None
     prec: list[list[FloatArray]] = [[] for _ in range(n_area)]
     rec: list[list[FloatArray]] = [[] for _ in range(n_area)]
     for k, per_area in enumerate(plan.seqs):
         for a in range(n_area):
-            p, r = _precision_recall(per_area[a], counts_t, plan.npig[k][a], plan.ndet[k], params)
+            if rows is not None:
+                p, r = _precision_recall_kernel(
+                    per_area[a], rows, plan.npig[k][a], plan.ndet[k], params
+                )
+            else:
+                assert counts_t is not None
+                p, r = _precision_recall(
+                    per_area[a], counts_t, plan.npig[k][a], plan.ndet[k], params
+                )
             prec[a].append(p)
             rec[a].append(r)
     out = {}
@@ -812,15 +939,17 @@ def _check_oks(
 
 
 def _run_oks(
-    plans: list[_Plan], params: OksParams, n_boot: int, seed: int
+    plans: list[_Plan], params: OksParams, n_boot: int, blocks: list[npt.NDArray[np.integer]]
 ) -> list[dict[str, FloatArray]]:
     names = oks_stat_names(params)
     out = [{n: np.empty(n_boot) for n in names} for _ in plans]
     at = 0
-    for counts in resample_counts(plans[0].n_units, n_boot, seed):
-        # Blocks sized for the (rows, detections) temporaries rather than (rows, units).
-        for lo in range(0, len(counts), _oks_rows(plans)):
-            c = counts[lo : lo + _oks_rows(plans)]
+    # The numpy path's temporaries are (rows, detections): smaller blocks of rows for it. The
+    # compiled kernel has none and takes each block of resamples whole.
+    step = max(len(c) for c in blocks) if _kernel_ok(plans, params) else _oks_rows(plans)
+    for counts in blocks:
+        for lo in range(0, len(counts), step):
+            c = counts[lo : lo + step]
             for plan, dst in zip(plans, out, strict=True):
                 for name, v in _oks_replicates(plan, params, c).items():
                     dst[name][at : at + len(c)] = v
@@ -858,8 +987,10 @@ def bootstrap_oks(
     _check_common(n_boot, seed, confidence)
     ms, mask = _check_oks(matches, params, image_mask)
     est = _oks_estimates(ms, params, mask)
-    plan = _plan_for(ms, params, mask, int(n_boot), int(seed))
-    reps = _run_oks([plan], params, int(n_boot), int(seed))[0]
+    blocks = _counts_blocks(int(mask.sum()) if mask is not None else len(ms[0].image_ids),
+                            int(n_boot), int(seed))  # fmt: skip
+    plan = _plan_for(ms, params, mask, blocks)
+    reps = _run_oks([plan], params, int(n_boot), blocks)[0]
     return {n: _summary(est[n], reps[n], n_boot, seed, confidence) for n in est}
 
 
@@ -886,14 +1017,13 @@ def paired_bootstrap_oks(
     if len(ma) != len(mb):
         raise ValueError(f"the two runs have {len(ma)} and {len(mb)} categories")
     est_a, est_b = _oks_estimates(ma, params, mask), _oks_estimates(mb, params, mask)
+    n_units = int(mask.sum()) if mask is not None else len(ma[0].image_ids)
+    blocks = _counts_blocks(n_units, int(n_boot), int(seed))
     rep_a, rep_b = _run_oks(
-        [
-            _plan_for(ma, params, mask, int(n_boot), int(seed)),
-            _plan_for(mb, params, mask, int(n_boot), int(seed)),
-        ],
+        [_plan_for(ma, params, mask, blocks), _plan_for(mb, params, mask, blocks)],
         params,
         int(n_boot),
-        int(seed),
+        blocks,
     )
     out = {}
     for n in est_a:

@@ -1,0 +1,77 @@
+"""The compiled bootstrap kernel against the numpy path it replaces: the same bits.
+
+``posebench.metrics._bootstrap_kernel.curves`` computes each replicate's precision/recall curves
+in one pass; ``bootstrap._precision_recall`` is the numpy formulation (itself pinned to
+pycocotools on materialised resamples in test_bootstrap.py and test_bootstrap_ties.py). Both are
+run on seeded synthetic evaluations, ties and crowd regions included, and must agree exactly.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from posebench.metrics import bootstrap, cocoeval
+from posebench.skeletons import COCO17
+from posebench.synthetic import make_keypoint_dataset
+
+if bootstrap._bootstrap_kernel is None:
+    msg = "posebench.metrics._bootstrap_kernel is not built: `pip install -e .` builds it"
+    if os.environ.get("POSEBENCH_REQUIRE_REFERENCES") == "1" or os.environ.get("CI"):
+        pytest.fail(msg, pytrace=False)
+    pytest.skip(msg, allow_module_level=True)
+
+
+def _evaluation(seed: int, n_images: int) -> tuple[list[cocoeval.OksMatches], cocoeval.OksParams]:
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from posebench.formats import coco
+
+    gt_dict, results = make_keypoint_dataset(n_images, seed=seed, dets_per_image=12.0)
+    rng = np.random.default_rng(seed)
+    for r in results:  # coarse scores: many ties within an image
+        r["score"] = float(np.round(rng.random() * 4) / 4)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "gt.json").write_text(json.dumps(gt_dict))
+        (Path(tmp) / "res.json").write_text(json.dumps(results))
+        gt = coco.read_gt(Path(tmp) / "gt.json")
+        dt = coco.read_results(Path(tmp) / "res.json", gt)
+    params = cocoeval.coco_params(COCO17.oks_sigmas())
+    ev = cocoeval.evaluate_oks(gt.poses, dt, gt.images, params, category_ids=gt.category_ids)
+    return list(ev.per_category), params
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kernel_equals_numpy_path(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    ms, params = _evaluation(seed, 30 + 20 * seed)
+    fast = bootstrap.bootstrap_oks(ms, params, n_boot=200, seed=seed)
+    monkeypatch.setattr(bootstrap, "_bootstrap_kernel", None)
+    slow = bootstrap.bootstrap_oks(ms, params, n_boot=200, seed=seed)
+    assert fast.keys() == slow.keys()
+    for name in fast:
+        a, b = fast[name].as_dict(), slow[name].as_dict()
+        assert a.keys() == b.keys()
+        for k in a:
+            assert a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]), (name, k, a[k], b[k])
+
+
+def test_kernel_curves_equal_numpy_curves_replicate_by_replicate() -> None:
+    ms, params = _evaluation(11, 60)
+    blocks = bootstrap._counts_blocks(len(ms[0].image_ids), 64, 3)
+    plan = bootstrap._plan_for(ms, params, None, blocks)
+    counts = blocks[0]
+    counts_t = bootstrap._unit_counts(plan, params, counts.astype(np.int64))
+    assert len(plan.run_units)  # tie runs: virtual units are exercised
+    rows = bootstrap._unit_rows(plan, counts)
+    np.testing.assert_array_equal(rows, counts_t.T)
+    for a, seq in enumerate(plan.seqs[0]):
+        p1, r1 = bootstrap._precision_recall(seq, counts_t, plan.npig[0][a], plan.ndet[0], params)
+        p2, r2 = bootstrap._precision_recall_kernel(
+            seq, rows, plan.npig[0][a], plan.ndet[0], params
+        )
+        np.testing.assert_array_equal(p1, p2)
+        np.testing.assert_array_equal(r1, r2)
