@@ -3,8 +3,9 @@
 A work unit is one condition applied to one chunk of images (``batch_size`` images, in sorted-id
 order) and predicted by the adapter in one call. Its cache key is content-addressed: a SHA-256
 over everything that changes its predictions — the adapter signature (name, arguments, info
-record), the dataset's identity (name, ground truth and image table, the bytes of every image, the
-detector boxes when they are used), the condition (kind, name, severity, parameters, backend and
+record), the dataset's identity (name, ground truth and image table, the detector boxes when
+they are used; for occlusion, whose occluders come from other images, the
+bytes of every image of the dataset), the condition (kind, name, severity, parameters, backend and
 device), the seed, the box source and the unit's image ids with each image's content hash. So a
 run into the same folder with other images, another dataset, another adapter or another seed
 never reuses a prediction, and a run with the same inputs reuses every one whatever executor
@@ -319,7 +320,9 @@ def make_plan(
     ids = np.concatenate([chunks[c] for c in mine])
     hashes = image_hashes(dataset, all_ids.tolist())
     ds_ident = dataset_identity(dataset, box_source, hashes)
-    ds_key = _key(ds_ident)
+    # a unit depends on its own images' bytes; occlusion also on the others' (its donors)
+    ds_key = _key({k: v for k, v in ds_ident.items() if k != "images_sha256"})
+    all_images = ds_ident["images_sha256"]
     units: list[WorkUnit] = []
     for cond in conditions:
         backend = condition_backend_tag(cond, condition_backend, condition_device)
@@ -330,6 +333,8 @@ def make_plan(
             "params": [list(p) for p in cond.params],
             "backend": backend,
         }
+        if cond.kind == "occlusion":
+            cond_id["donor_images"] = all_images
         for c in mine:
             chunk = [int(x) for x in chunks[c]]
             sha = tuple(hashes[x] for x in chunk)

@@ -642,6 +642,7 @@ def claim_output(
         else:
             log.info("%s holds this run: resuming from its cache", out)
             (out / "results.json").unlink(missing_ok=True)  # rewritten at the end
+            _remove_stale_temporaries(out)
             return True
     elif held is not None:
         if not overwrite:
@@ -663,6 +664,15 @@ def claim_output(
         ).encode(),
     )
     return False
+
+
+def _remove_stale_temporaries(out: Path) -> None:
+    """Temporary files a killed run left behind (``.<name>.<random>.tmp`` of
+    :func:`atomic_write`) in the run's own folders."""
+    for folder in (out, *(out / d for d in RUN_DIRS)):
+        if folder.is_dir():
+            for p in folder.rglob(".*.tmp"):
+                p.unlink(missing_ok=True)
 
 
 #: what :func:`remove_run_files` removes: the run's own files, nothing else of the folder.
