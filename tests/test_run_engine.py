@@ -523,3 +523,47 @@ def test_kill_9_at_random_points_then_the_same_command(tmp_path: Path) -> None:
         assert (
             a["conditions"][k]["metrics"]["oks"]["ci"] == b["conditions"][k]["metrics"]["oks"]["ci"]
         )
+
+
+# ------------------------------------------------------------------------------ executor flags
+
+
+def test_executor_ray_without_ray_gives_the_install_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    argv = ["run", "--adapter", "jitter", "--suite", "demo", "--output", str(tmp_path / "o"),
+            "--executor", "ray"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'posebench[ray]'" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--workers", "2"], "need --executor ray"),
+        (["--executor", "ray", "--workers", "0"], "field '--workers': must be at least 1"),
+        (["--resume", "--overwrite"], "not allowed with argument"),
+    ],
+)
+def test_executor_flags_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    argv = [
+        "run",
+        "--adapter",
+        "jitter",
+        "--suite",
+        "demo",
+        "--output",
+        str(tmp_path / "o"),
+        *extra,
+    ]
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own usage errors
+        code = int(e.code or 0)
+    assert code == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,118 @@
+"""The Ray executor (issue 19) on a local cluster: the same numbers as the local executor, a
+worker killed mid-task, and runs that resume across executors through the shared cache."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from posebench.results import load_poses, read_results_json
+from posebench.runner import RunOptions, run
+from tests.conftest import reference
+
+ray = reference("ray", "pip install 'posebench[ray]'")
+
+pytestmark = pytest.mark.slow
+
+ADAPTER = "tests.fake_adapters:WorkerLoggingJitter"
+CONDS = ("clean", "contrast@3", "rectangles@2")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> str:
+    p = tmp_path_factory.mktemp("suite") / "s.yaml"
+    p.write_text(
+        "name: t\ndataset: coco-sample\nboxes: gt\nbatch_size: 2\n"
+        "metrics:\n  - {name: oks, mode: coco}\nconditions:\n  - clean\n"
+        "  - {corruption: contrast, severities: [3]}\n"
+        "  - {occlusion: rectangles, severities: [2]}\nseed: 1\n"
+    )
+    return str(p)
+
+
+def _run(out: Path, suite: str, **kw: Any) -> dict[str, Any]:
+    opts = RunOptions(adapter=ADAPTER, suite=suite, output=out, n_boot=20, limit=8, **kw)
+    return read_results_json(run(opts))
+
+
+def _values(res: dict[str, Any]) -> dict[str, Any]:
+    conds = res["conditions"]
+    return {k: {m: b for m, b in c["metrics"].items()} for k, c in conds.items()}
+
+
+def _log(path: Path) -> list[tuple[int, tuple[int, ...]]]:
+    if not path.exists():
+        return []
+    rows = [[int(x) for x in line.split()] for line in path.read_text().splitlines()]
+    return [(r[0], tuple(r[1:])) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory, suite: str) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("local") / "run"
+    return out, _run(out, suite)
+
+
+def test_ray_equals_local_with_a_worker_killed_mid_task(
+    cluster: None,
+    local: tuple[Path, dict[str, Any]],
+    suite: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log, marker = tmp_path / "predict.log", tmp_path / "killed"
+    monkeypatch.setenv("POSEBENCH_TEST_LOG", str(log))
+    monkeypatch.setenv("POSEBENCH_TEST_KILL_MARKER", str(marker))
+    monkeypatch.setenv("POSEBENCH_TEST_KILL_AT", "2")
+    res = _run(tmp_path / "ray", suite, executor="ray", workers=2)
+    assert marker.exists()  # one worker was SIGKILLed inside its second predict call
+    killed = int(marker.read_text())
+    assert res["executor"] == "ray"
+    assert _values(res) == _values(local[1])
+    for key in CONDS:
+        a = load_poses(local[0] / "predictions" / f"{key}.npz")
+        b = load_poses(tmp_path / "ray" / "predictions" / f"{key}.npz")
+        np.testing.assert_array_equal(a.keypoints, b.keypoints, err_msg=key)
+    done = _log(log)
+    per_chunk = collections.Counter(ids for _, ids in done)
+    assert len(per_chunk) == 4  # 8 images in chunks of 2
+    assert set(per_chunk.values()) == {len(CONDS)}  # every unit finished exactly once
+    assert len({pid for pid, _ in done}) >= 2  # spread over the workers
+    assert killed > 0
+    assert res["throughput"]["predicted_images"] == 8 * len(CONDS)
+
+
+def test_ray_run_interrupted_resumes_locally_and_back(
+    cluster: None,
+    local: tuple[Path, dict[str, Any]],
+    suite: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "run"
+    log = tmp_path / "predict.log"
+    monkeypatch.setenv("POSEBENCH_TEST_LOG", str(log))
+    with pytest.raises(KeyboardInterrupt):  # the driver stops after 5 units
+        _run(out, suite, executor="ray", workers=2, max_batches=5)
+    first = len(_log(log))
+    assert 5 <= first <= 5 + 4  # in-flight units may finish; only 5 were stored
+    log.unlink()
+    with pytest.raises(KeyboardInterrupt):  # resumed locally, stopped again after 3 more
+        _run(out, suite, max_batches=3)
+    assert len(_log(log)) == 3
+    log.unlink()
+    res = _run(out, suite, executor="ray", workers=2)  # and finished on Ray
+    assert len(_log(log)) == 12 - 5 - 3
+    assert _values(res) == _values(local[1])
