@@ -16,6 +16,7 @@ from ``posebench.runner``; they live in the engine modules.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -269,10 +270,14 @@ def run(options: RunOptions) -> Path:
         )
         out = Path(options.output)
         claim_output(out, plan.identity, resume=options.resume, overwrite=options.overwrite)
+        t_exec = time.perf_counter()
         stats = _execute(plan, executor, UnitCache(out / "cache"), desc, dataset, options)
+        t_exec = time.perf_counter() - t_exec
     finally:
         executor.close()
+    t_eval = time.perf_counter()
     results, files = _evaluate_all(plan, suite, dataset, desc, out, options.n_boot, stats)
+    t_eval = time.perf_counter() - t_eval
     _write(
         out,
         plan=plan,
@@ -285,6 +290,7 @@ def run(options: RunOptions) -> Path:
         results=results,
         files=files,
         seconds=time.perf_counter() - t_start,
+        timings={"execute_seconds": t_exec, "evaluate_seconds": t_eval},
     )
     return out
 
@@ -380,7 +386,9 @@ def _evaluate_all(
             box_source=plan.box_source,
         )  # fmt: skip
         files += _write_condition(out, cond.key, pred, covered, blocks)
-        results.append(ConditionResult(cond, pred, blocks, stats[cond]))
+        # on disk now: keep the numbers, not the predictions and match records
+        blocks = [dataclasses.replace(b, matches=()) for b in blocks]
+        results.append(ConditionResult(cond, None, blocks, stats[cond], n_predictions=len(pred)))
         log.info("%s: %d images, evaluated in %.2fs", cond.key, len(plan.ids),
                  time.perf_counter() - t0)  # fmt: skip
     return results, files
@@ -414,8 +422,11 @@ def _write(
     files: list[str],
     seconds: float,
     merged_from: list[str] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> None:
-    """Write ``samples.parquet`` and ``results.json`` (with the plan record and file digests)."""
+    """Write ``samples.parquet`` and ``results.json`` (with the plan record and file digests).
+
+    ``timings``: extra wall times (``execute_seconds``: the units run, ``evaluate_seconds``)."""
     from posebench import __version__
     from posebench.engine.store import SCHEMA, git_hash, now_iso, package_versions
     from posebench.robustness import summarize
@@ -423,6 +434,7 @@ def _write(
     conds: dict[str, Any] = {}
     predicted = sum(r.stats.predicted_images for r in results)
     predict_s = sum(r.stats.predict_seconds for r in results)
+    load_s = sum(r.stats.load_seconds for r in results)
     for r in results:
         c = r.condition
         conds[c.key] = {
@@ -430,7 +442,7 @@ def _write(
             "name": c.name,
             "severity": c.severity,
             "params": dict(c.params),
-            "predictions": len(r.predictions),
+            "predictions": r.n_predictions,
             "metrics": {b.key: b.to_json() for b in r.metrics},
         }
     head = results[0].metrics[0].key if results and results[0].metrics else None
@@ -461,7 +473,12 @@ def _write(
         "headline": head,
         "conditions": conds,
         "summary": summarize(conds),
-        "timings": {"total_seconds": seconds, "predict_seconds": predict_s},
+        "timings": {
+            "total_seconds": seconds,
+            "predict_seconds": predict_s,
+            "load_seconds": load_s,
+            **(timings or {}),
+        },
         "throughput": {
             "predicted_images": predicted,
             "images_per_second": predicted / predict_s if predict_s > 0 else None,
@@ -617,6 +634,10 @@ def merge(
             )  # fmt: skip
             claim_output(output, {**merged_ident, "merged_from": [str(d) for d, _ in metas]})
         files += _write_condition(output, key, pred, covered, blocks)
+        results[-1] = ConditionResult(
+            cond, None, [dataclasses.replace(b, matches=()) for b in blocks], stats,
+            n_predictions=len(pred),
+        )  # fmt: skip
     opts = RunOptions(
         adapter=first["adapter"]["name"],
         suite=suite.name,

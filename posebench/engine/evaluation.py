@@ -45,12 +45,18 @@ class PredictStats:
 
 @dataclass
 class ConditionResult:
-    """Predictions and metric blocks of one condition."""
+    """Metric blocks of one condition, and its predictions (None once they are on disk: a run
+    keeps one condition's predictions in memory at a time; ``n_predictions`` counts them)."""
 
     condition: Condition
-    predictions: PoseSet
+    predictions: PoseSet | None
     metrics: list[MetricBlock]
     stats: PredictStats
+    n_predictions: int = 0
+
+    def __post_init__(self) -> None:
+        if self.predictions is not None:
+            self.n_predictions = len(self.predictions)
 
 
 def assemble(
