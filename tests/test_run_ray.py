@@ -116,3 +116,28 @@ def test_ray_run_interrupted_resumes_locally_and_back(
     res = _run(out, suite, executor="ray", workers=2)  # and finished on Ray
     assert len(_log(log)) == 12 - 5 - 3
     assert _values(res) == _values(local[1])
+
+
+def test_ray_worker_errors_reach_the_driver_as_input_errors(
+    cluster: None, suite: str, tmp_path: Path
+) -> None:
+    from posebench.errors import InputError
+
+    with pytest.raises(InputError, match="did you mean 'noise'"):  # raised on the worker
+        run(RunOptions(adapter="jitter", adapter_args={"nosie": "1"}, suite="demo",
+                       output=tmp_path / "a", executor="ray", workers=1))  # fmt: skip
+    with pytest.raises(InputError, match="cluster has 0 GPUs, a worker needs 1"):
+        run(RunOptions(adapter="jitter", suite="demo", output=tmp_path / "b", executor="ray",
+                       gpus_per_worker=1))  # fmt: skip
+    assert not (tmp_path / "a").exists()
+    assert not (tmp_path / "b").exists()
+
+
+def test_mediapipe_on_ray_equals_local(cluster: None, tmp_path: Path) -> None:
+    """The real model (weights inside its wheel): one adapter per worker, same numbers."""
+    reference("mediapipe", "pip install mediapipe==0.10.21 --no-deps (see DEVELOPERS.md)")
+    kw: dict[str, Any] = {"adapter": "mediapipe", "suite": "demo", "limit": 8, "n_boot": 50}
+    a = read_results_json(run(RunOptions(output=tmp_path / "local", **kw)))
+    b = read_results_json(run(RunOptions(output=tmp_path / "ray", executor="ray", workers=2, **kw)))
+    assert _values(a) == _values(b)
+    assert a["conditions"]["clean"]["metrics"]["oks"]["values"]["AP"] > 0.1  # it found people

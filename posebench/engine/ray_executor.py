@@ -68,19 +68,29 @@ class UnitWorker:
             sys.path.insert(0, cwd)  # ``module:attr`` adapters resolve as on the driver
         logging.basicConfig(level=logging.WARNING)
         self.spec = spec
-        self.adapter, self.dataset = build_worker(spec)
+        self.error: Exception | None = None
+        try:
+            self.adapter, self.dataset = build_worker(spec)
+        except Exception as e:  # raised by the first call: the driver reports it, Ray does not
+            self.error = e  # retry a worker that can never start
+
+    def _ready(self) -> None:
+        if self.error is not None:
+            raise self.error
 
     def describe(self) -> AdapterDescription:
+        self._ready()
         return describe(self.adapter)
 
     def pid(self) -> int:
         return os.getpid()
 
     def run(self, unit: WorkUnit) -> UnitOutput:
+        self._ready()
         return compute_unit(self.adapter, self.dataset, unit, self.spec)
 
     def close(self) -> None:
-        close = getattr(self.adapter, "close", None)
+        close = getattr(getattr(self, "adapter", None), "close", None)
         if callable(close):
             close()
 
