@@ -567,3 +567,52 @@ def test_executor_flags_checked(
         code = int(e.code or 0)
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- the import graph
+
+
+def _imports(path: Path) -> set[str]:
+    """Every posebench module a file imports at run time, at module level or inside functions
+    (``if TYPE_CHECKING:`` blocks are for the type checker only)."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and getattr(block.test, "id", "") == "TYPE_CHECKING"
+        for n in ast.walk(block)
+    }
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("posebench"):
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("posebench"))
+    return out
+
+
+def test_run_folders_are_read_without_the_runner_and_the_engine_has_no_cycle() -> None:
+    pkg = REPO / "posebench"
+    readers = [pkg / "results.py", pkg / "compare.py", *(pkg / "report").glob("*.py"),
+               pkg / "cli" / "compare.py", pkg / "cli" / "report.py"]  # fmt: skip
+    for f in readers:
+        assert "posebench.runner" not in _imports(f), f
+    # plan -> store; execute -> plan, store; evaluation -> plan, store; runner -> all; none back
+    names = {p.stem: p for p in (pkg / "engine").glob("*.py") if p.stem != "__init__"}
+    allowed = {
+        "store": set(),
+        "plan": {"store"},
+        "execute": {"plan", "store"},
+        "ray_executor": {"execute", "plan", "store"},
+        "evaluation": {"plan", "store"},
+    }
+    assert set(names) == set(allowed)
+    for stem, path in names.items():
+        used = {m.split(".")[2] for m in _imports(path) if m.startswith("posebench.engine.")}
+        assert used <= allowed[stem], (stem, used - allowed[stem])
+        assert "posebench.runner" not in _imports(path)
