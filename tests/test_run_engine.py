@@ -380,6 +380,20 @@ def test_npz_without_an_expected_array_names_it(
     assert "'keypoints'" in err
 
 
+def test_npz_inflating_past_the_cap_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bomb = tmp_path / "bomb.npz"
+    ids = np.zeros(1 << 18, np.int64)
+    np.savez_compressed(bomb, image_id=ids, keypoints=np.zeros((1 << 18, 1, 2)))
+    assert bomb.stat().st_size < 100_000  # 6 MiB of zeros, compressed
+    monkeypatch.setenv("POSEBENCH_MAX_NPZ_BYTES", str(1 << 20))
+    with pytest.raises(InputError, match="more than the 1048576 allowed"):
+        load_poses(bomb)
+    monkeypatch.setenv("POSEBENCH_MAX_NPZ_BYTES", str(8 << 20))
+    assert load_poses(bomb).keypoints.shape == (1 << 18, 1, 2)
+
+
 def _sha(p: Path) -> str:
     import hashlib
 

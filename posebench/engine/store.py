@@ -204,8 +204,39 @@ def _poses_arrays(poses: PoseSet, aux: dict[str, np.ndarray] | None) -> dict[str
     return arrays
 
 
+def max_npz_bytes() -> int:
+    """Largest total uncompressed size of an ``.npz`` posebench reads:
+    ``$POSEBENCH_MAX_NPZ_BYTES``, default 4 GiB (a small compressed file could otherwise inflate
+    to any size)."""
+    try:
+        return int(os.environ.get("POSEBENCH_MAX_NPZ_BYTES", 4 << 30))
+    except ValueError:
+        raise InputError("expected a number of bytes", field="$POSEBENCH_MAX_NPZ_BYTES") from None
+
+
+def _check_npz_size(source: Path | bytes, file: str) -> None:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except FileNotFoundError:
+        raise InputError("file not found", file=file) from None
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise InputError(f"not a readable .npz ({type(e).__name__}: {e})", file=file) from None
+    limit = max_npz_bytes()
+    if total > limit:
+        raise InputError(
+            f"arrays of {total} bytes uncompressed, more than the {limit} allowed "
+            "(raise $POSEBENCH_MAX_NPZ_BYTES if this file is trusted)",
+            file=file,
+        )
+
+
 def _read_npz(source: Path | bytes, file: str) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` (no pickles); InputError naming the file when it is unreadable."""
+    """Every array of an ``.npz`` (no pickles, size capped by :func:`max_npz_bytes`);
+    InputError naming the file when it is unreadable."""
+    _check_npz_size(source, file)
     try:
         with np.load(
             io.BytesIO(source) if isinstance(source, bytes) else source, allow_pickle=False
