@@ -4,6 +4,12 @@ worker killed mid-task, and runs that resume across executors through the shared
 from __future__ import annotations
 
 import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +30,18 @@ CONDS = ("clean", "contrast@3", "rectangles@2")
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
+def cluster() -> Iterator[str]:
+    """A local 2-CPU cluster owned by the test process (subprocess drivers join it by address;
+    token authentication off, as for any throwaway local cluster)."""
+    old = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    yield
+    yield ray.get_runtime_context().gcs_address
     ray.shutdown()
+    if old is None:
+        os.environ.pop("RAY_AUTH_MODE", None)
+    else:
+        os.environ["RAY_AUTH_MODE"] = old
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +80,7 @@ def local(tmp_path_factory: pytest.TempPathFactory, suite: str) -> tuple[Path, d
 
 
 def test_ray_equals_local_with_a_worker_killed_mid_task(
-    cluster: None,
+    cluster: str,
     local: tuple[Path, dict[str, Any]],
     suite: str,
     tmp_path: Path,
@@ -95,7 +109,7 @@ def test_ray_equals_local_with_a_worker_killed_mid_task(
 
 
 def test_ray_run_interrupted_resumes_locally_and_back(
-    cluster: None,
+    cluster: str,
     local: tuple[Path, dict[str, Any]],
     suite: str,
     tmp_path: Path,
@@ -119,21 +133,24 @@ def test_ray_run_interrupted_resumes_locally_and_back(
 
 
 def test_ray_worker_errors_reach_the_driver_as_input_errors(
-    cluster: None, suite: str, tmp_path: Path
+    cluster: str, suite: str, tmp_path: Path
 ) -> None:
     from posebench.errors import InputError
 
     with pytest.raises(InputError, match="did you mean 'noise'"):  # raised on the worker
         run(RunOptions(adapter="jitter", adapter_args={"nosie": "1"}, suite="demo",
                        output=tmp_path / "a", executor="ray", workers=1))  # fmt: skip
-    with pytest.raises(InputError, match="cluster has 0 GPUs, a worker needs 1"):
+    with pytest.raises(InputError, match="cluster has 0 GPUs, 1 workers need 1"):
         run(RunOptions(adapter="jitter", suite="demo", output=tmp_path / "b", executor="ray",
                        gpus_per_worker=1))  # fmt: skip
+    with pytest.raises(InputError, match="cluster has 2 CPUs, 3 workers need one each"):
+        run(RunOptions(adapter="jitter", suite="demo", output=tmp_path / "c", executor="ray",
+                       workers=3))  # fmt: skip
     assert not (tmp_path / "a").exists()
     assert not (tmp_path / "b").exists()
 
 
-def test_mediapipe_on_ray_equals_local(cluster: None, tmp_path: Path) -> None:
+def test_mediapipe_on_ray_equals_local(cluster: str, tmp_path: Path) -> None:
     """The real model (weights inside its wheel): one adapter per worker, same numbers."""
     reference("mediapipe", "pip install mediapipe==0.10.21 --no-deps (see DEVELOPERS.md)")
     kw: dict[str, Any] = {"adapter": "mediapipe", "suite": "demo", "limit": 8, "n_boot": 50}
@@ -141,3 +158,41 @@ def test_mediapipe_on_ray_equals_local(cluster: None, tmp_path: Path) -> None:
     b = read_results_json(run(RunOptions(output=tmp_path / "ray", executor="ray", workers=2, **kw)))
     assert _values(a) == _values(b)
     assert a["conditions"]["clean"]["metrics"]["oks"]["values"]["AP"] > 0.1  # it found people
+
+
+def test_driver_killed_then_the_same_command_resumes(
+    cluster: str, local: tuple[Path, dict[str, Any]], suite: str, tmp_path: Path
+) -> None:
+    """``posebench run --executor ray --address ...`` SIGKILLed mid-run, then the same command:
+    the units in the cache are not predicted again and the numbers equal the local run's."""
+    from posebench.engine.store import UnitCache
+
+    out, log = tmp_path / "run", tmp_path / "predict.log"
+    cmd = [sys.executable, "-m", "posebench", "run", "--adapter", ADAPTER, "--suite", suite,
+           "--limit", "8", "--ci", "20", "--output", str(out), "--executor", "ray",
+           "--address", cluster, "--workers", "2", "--format", "json"]  # fmt: skip
+    env = {**os.environ, "POSEBENCH_TEST_LOG": str(log)}
+    repo = Path(__file__).resolve().parent.parent
+    p = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while len(_log(log)) < 4 and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(p.pid, signal.SIGKILL)
+    p.communicate(timeout=60)
+    cached = collections.Counter(ids for _, _, ids in UnitCache(out / "cache").entries())
+    assert 1 <= sum(cached.values()) < 12
+    assert not (out / "results.json").exists()
+    log.unlink()
+    again = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    redone = collections.Counter(ids for _, ids in _log(log))
+    every = collections.Counter({ids: len(CONDS) for ids in per_chunk_ids()})
+    assert cached + redone == every  # nothing stored twice, nothing lost
+    assert _values(json.loads(again.stdout)) == _values(local[1])
+
+
+def per_chunk_ids() -> list[tuple[int, ...]]:
+    from posebench.datasets import load_dataset
+
+    ids = np.sort(load_dataset("coco-sample", None, limit=8).images.id)
+    return [tuple(int(i) for i in ids[j : j + 2]) for j in range(0, 8, 2)]

@@ -126,12 +126,16 @@ class RayExecutor:
     def start(self, spec: WorkerSpec) -> AdapterDescription:
         ray = self.ray
         if not ray.is_initialized():
+            kw: dict[str, Any] = {}
+            if self.address is None:  # a new local cluster, never a stray one found on disk
+                kw["num_cpus"] = max(os.cpu_count() or 1, self.n_workers or 1)
             try:
                 ray.init(
-                    address=self.address,
+                    address=self.address or "local",
                     include_dashboard=False,
                     logging_level=logging.WARNING,
                     log_to_driver=True,
+                    **kw,
                 )
             except (ConnectionError, ValueError, RuntimeError) as e:
                 raise InputError(
@@ -144,10 +148,17 @@ class RayExecutor:
                 self.n_workers = max(1, int(res.get("GPU", 0) // self.gpus))
             else:
                 self.n_workers = max(1, int(res.get("CPU", 1)))
-        if self.gpus > 0 and res.get("GPU", 0) < self.gpus:
+        if self.gpus > 0 and res.get("GPU", 0) < self.gpus * self.n_workers:
             raise InputError(
-                f"the Ray cluster has {res.get('GPU', 0):g} GPUs, a worker needs {self.gpus:g}",
+                f"the Ray cluster has {res.get('GPU', 0):g} GPUs, {self.n_workers} workers need "
+                f"{self.gpus * self.n_workers:g}",
                 field="--gpus-per-worker",
+            )
+        if res.get("CPU", 0) < self.n_workers:
+            raise InputError(
+                f"the Ray cluster has {res.get('CPU', 0):g} CPUs, {self.n_workers} workers need "
+                f"one each",
+                field="--workers",
             )
         env = {k: v for k, v in os.environ.items() if k.startswith("POSEBENCH_")}
         spec = WorkerSpec(**{**spec.__dict__, "env": {**env, **spec.env}})
