@@ -524,6 +524,13 @@ def merge(
     metas = [(Path(d), read_results_json(Path(d))) for d in run_dirs]
     first = metas[0][1]
     for d, m in metas:
+        for key, types in (("seed", int), ("box_source", str), ("n_boot", int)):
+            if not isinstance(m.get(key), types) or isinstance(m.get(key), bool):
+                raise InputError(
+                    f"missing or not a {types.__name__}; merge needs it",
+                    file=str(d / "results.json"),
+                    field=key,
+                )
         if not isinstance(m.get("plan"), dict) or not isinstance(m.get("files"), dict):
             raise InputError(
                 "no plan record or file digests: not a shard this posebench can check; run it "
@@ -561,9 +568,17 @@ def merge(
             f"missing {[s + 1 for s in missing]})",
             field="RUN",
         )
-    suite = Suite.model_validate(first["suite"])
-    root = data_root or (Path(first["dataset"]["root"]) if first["dataset"]["root"] else None)
-    dataset = load_dataset(suite.dataset, root, limit=first["dataset"]["limit"])
+    try:
+        suite = Suite.model_validate(first["suite"])
+    except ValueError as e:  # pydantic's ValidationError
+        first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputError(
+            f"not a valid suite ({first_line})",
+            file=str(metas[0][0] / "results.json"),
+            field="suite",
+        ) from None
+    root = data_root or (Path(first["dataset"]["root"]) if first["dataset"].get("root") else None)
+    dataset = load_dataset(suite.dataset, root, limit=first["dataset"].get("limit"))
     ids = np.sort(dataset.images.id.astype(np.int64))
     batch_size = int(first["plan"]["batch_size"])
     box_source = str(first["box_source"])
@@ -620,8 +635,8 @@ def merge(
         )  # fmt: skip
         stats = PredictStats()
         for _, m in metas:
-            stats.predicted_images += int(m["throughput"].get("predicted_images") or 0)
-            stats.predict_seconds += float(m["timings"].get("predict_seconds") or 0)
+            stats.predicted_images += int((m.get("throughput") or {}).get("predicted_images") or 0)
+            stats.predict_seconds += float((m.get("timings") or {}).get("predict_seconds") or 0)
         stats.predicted_images //= max(len(first["conditions"]), 1)
         stats.predict_seconds /= max(len(first["conditions"]), 1)
         results.append(ConditionResult(cond, pred, blocks, stats))
@@ -644,7 +659,7 @@ def merge(
         output=output,
         adapter_args=first["adapter"]["args"],
         data_root=root,
-        limit=first["dataset"]["limit"],
+        limit=first["dataset"].get("limit"),
         n_boot=boot,
         seed=first["seed"],
         condition_backend=first.get("condition_backend", "numpy"),
@@ -674,7 +689,7 @@ def merge(
         info=first["adapter"]["info"],
         results=results,
         files=files,
-        seconds=sum(float(m["timings"].get("total_seconds") or 0) for _, m in metas),
+        seconds=sum(float((m.get("timings") or {}).get("total_seconds") or 0) for _, m in metas),
         merged_from=[str(d) for d, _ in metas],
     )
     return output

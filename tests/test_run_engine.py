@@ -52,7 +52,7 @@ def _count_log(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "swap", "garbage"])
+@pytest.mark.parametrize("damage", ["truncate", "flip", "swap", "garbage", "forged", "pickle"])
 def test_damaged_cache_entry_is_discarded_and_recomputed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, damage: str
 ) -> None:
@@ -74,6 +74,20 @@ def test_damaged_cache_entry_is_discarded_and_recomputed(
         victim.write_bytes(bytes(b))
     elif damage == "swap":  # an intact entry of another unit under this key (hostile or a bug)
         victim.write_bytes(other.read_bytes())
+    elif damage in ("forged", "pickle"):  # a valid checksum over arrays that do not fit
+        import io
+
+        from posebench.engine.store import seal, unseal
+
+        with np.load(io.BytesIO(unseal(data))) as z:
+            arrays = {k: z[k] for k in z.files}
+        if damage == "forged":
+            arrays["keypoints"] = np.zeros((len(arrays["image_id"]), 5, 2))
+        else:
+            arrays["score"] = np.array([{"x": 1}] * len(arrays["image_id"]), dtype=object)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        victim.write_bytes(seal(buf.getvalue()))
     else:
         victim.write_bytes(b"\x00" * 100)
     log.unlink()
@@ -462,6 +476,41 @@ def test_merge_equals_one_pass_and_refuses_a_replaced_shard(
         merge([s1, fake], tmp_path / "m4")
     for m in ("m1", "m2", "m3", "m4"):
         assert not (tmp_path / m / "results.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda d: d.pop("seed"), "field 'seed'"),
+        (lambda d: d.pop("box_source"), "field 'box_source'"),
+        (lambda d: d.pop("plan"), "field 'plan'"),
+        (lambda d: d["plan"].update(batch_size="8"), "field 'plan.batch_size'"),
+        (lambda d: d["plan"].update(image_ids=["1"]), "field 'plan.image_ids'"),
+        (lambda d: d["plan"].update(image_ids_sha256="0" * 64), "field 'plan.image_ids_sha256'"),
+        (lambda d: d.update(suite={"name": "x", "metrics": 5}), "field 'suite'"),
+        (lambda d: d.pop("timings"), None),  # not needed: merged without it
+    ],
+)
+def test_merge_needs_its_fields(
+    shards: tuple[Path, list[Path], dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    edit: Any,
+    field: str | None,
+) -> None:
+    _, (s1, s2), one = shards
+    bad = _copy(s2, tmp_path / "s2")
+    _edit(bad, edit)
+    code = main(["merge", str(s1), str(bad), "--output", str(tmp_path / "m"), "--format", "json"])
+    out = capsys.readouterr()
+    if field is None:
+        assert code == 0
+        assert _values(json.loads(out.out)) == _values(one)
+    else:
+        assert code == 2
+        assert "results.json" in out.err
+        assert field in out.err
+        assert not (tmp_path / "m" / "results.json").exists()
 
 
 def test_merge_condition_key_traversal_refused(

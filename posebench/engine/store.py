@@ -258,6 +258,20 @@ def _poses_from_arrays(
         if v.dtype.kind not in "biuf":
             raise InputError(f"array of dtype {v.dtype}, expected numbers", file=file, field=name)
     cols: dict[str, Any] = {n: z[n] for n in POSESET_COLUMNS if n in z}
+    kp = cols["keypoints"]
+    if kp.ndim != 3 or kp.shape[2] not in (2, 3):
+        raise InputError(f"shape {kp.shape}, expected (N, K, 2|3)", file=file, field="keypoints")
+    n, k = kp.shape[0], kp.shape[1]
+    want = {"image_id": (n,), "score": (n,), "area": (n,), "iscrowd": (n,),
+            "num_keypoints": (n,), "ann_id": (n,), "category_id": (n,), "bbox": (n, 4),
+            "visibility": (n, k), "keypoint_scores": (n, k)}  # fmt: skip
+    for name, shape in want.items():
+        if (
+            name in cols
+            and cols[name].shape != shape
+            and not (name not in ("image_id",) and cols[name].size == 0 and n == 0)
+        ):
+            raise InputError(f"shape {cols[name].shape}, expected {shape}", file=file, field=name)
     cols["image_id"] = cols["image_id"].astype(np.int64)
     cols["extra"] = {n[6:]: z[n] for n in z if n.startswith("extra.")}
     aux = {n[4:]: z[n] for n in z if n.startswith("aux.")}
@@ -538,6 +552,14 @@ def validate_results(data: dict[str, Any], file: str) -> None:
         raise InputError("expected a list of folder names", file=file, field="merged_from")
     for opt in ("summary", "timings", "throughput", "files", "plan"):
         _need(data, opt, dict, file, "", optional=True)
+    plan = data.get("plan")
+    if plan is not None:
+        bs = _need(plan, "batch_size", int, file, "plan")
+        if bs < 1:
+            raise InputError("must be >= 1", file=file, field="plan.batch_size")
+        _need(plan, "dataset", dict, file, "plan")
+        _need(plan, "image_ids", list, file, "plan")
+        _need(plan, "image_ids_sha256", str, file, "plan")
     files = data.get("files") or {}
     for rel, digest in files.items():
         for part in str(rel).split("/"):
@@ -786,7 +808,7 @@ class UnitCache:
             return None
         try:
             out = self._decode(data, unit, num_keypoints, dims, occlusion, top_down, str(p))
-        except (ValueError, InputError) as e:
+        except Exception as e:  # anything in a damaged or hostile entry: recompute the unit
             log.warning("cache entry %s is damaged (%s): discarded, recomputing", p, e)
             p.unlink(missing_ok=True)
             return None
@@ -825,9 +847,14 @@ class UnitCache:
             if "covered_rows" not in aux or "covered" not in aux:
                 raise ValueError("occlusion entry without covered keypoints")
             rows, covered = aux["covered_rows"].astype(np.int64), aux["covered"].astype(bool)
-            if covered.ndim != 2 or len(rows) != len(covered):
+            if rows.ndim != 1 or covered.ndim != 2 or len(rows) != len(covered):
                 raise ValueError("covered arrays of mismatched shapes")
-        sec = aux.get("seconds", np.zeros(2))
+        for name, v in poses.extra.items():
+            if len(v) != len(poses):
+                raise ValueError(f"extra.{name} has {len(v)} rows, {len(poses)} poses")
+        sec = aux.get("seconds", np.zeros(2)).reshape(-1)
+        if len(sec) != 2:
+            raise ValueError("aux.seconds: expected 2 values")
         return UnitOutput(poses, rows, covered, float(sec[0]), float(sec[1]))
 
     def has(self, unit: WorkUnit) -> bool:
