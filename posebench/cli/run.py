@@ -23,8 +23,8 @@ examples:
   posebench run --adapter results-file --adapter-arg path=submission.json --suite coco-val2017 \\
       --output runs/submission
 
-  posebench run --adapter mediapipe --suite coco-c --dataset coco-sample --limit 8 \
-      --output runs/mp-coco-c --executor ray --workers 2     # pip install 'posebench[ray]'
+  posebench run --adapter mediapipe --suite coco-c --dataset coco-sample --boxes gt \
+      --limit 8 --output runs/mp-coco-c --executor ray --workers 2   # pip install 'posebench[ray]'
 
 A killed run started again with the same command resumes: finished work units are read from
 OUTPUT/cache (on any executor) and the numbers are identical to an uninterrupted run. An OUTPUT
