@@ -104,7 +104,9 @@ def main() -> int:
     wall_local = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    ray.init(num_cpus=args.workers, include_dashboard=False, logging_level="WARNING")
+    ray.init(
+        address="local", num_cpus=args.workers, include_dashboard=False, logging_level="WARNING"
+    )
     start_cluster = time.perf_counter() - t0
     t0 = time.perf_counter()
     on_ray = read_results_json(
