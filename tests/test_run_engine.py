@@ -5,6 +5,7 @@ path traversal, and kill -9 at random points followed by the same command."""
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import random
@@ -680,3 +681,88 @@ def test_run_folders_are_read_without_the_runner_and_the_engine_has_no_cycle() -
         used = {m.split(".")[2] for m in _imports(path) if m.startswith("posebench.engine.")}
         assert used <= allowed[stem], (stem, used - allowed[stem])
         assert "posebench.runner" not in _imports(path)
+
+
+# ----------------------------------------------------------- the Ray scheduling loop, without Ray
+
+
+class _FakeRay:
+    """The parts of the ``ray`` module that :meth:`RayExecutor.execute` uses: refs resolve in
+    submission order; a unit listed in ``die`` kills the actor running it that many times."""
+
+    class exceptions:  # mirrors ray.exceptions
+        class RayError(Exception):
+            pass
+
+        class RayTaskError(RayError):
+            pass
+
+    def __init__(self, die: dict[int, int]) -> None:
+        self.die = dict(die)
+        self.outstanding: list[Any] = []
+        self.max_outstanding = 0
+        self.calls: list[tuple[int, int]] = []  # (actor, unit index)
+
+    def actor(self, idx: int) -> Any:
+        fake = self
+
+        class _Method:
+            def remote(self, unit: Any) -> Any:
+                ref = (idx, unit)
+                fake.outstanding.append(ref)
+                fake.max_outstanding = max(fake.max_outstanding, len(fake.outstanding))
+                fake.calls.append((idx, unit.index))
+                return ref
+
+        class _Actor:
+            run = _Method()
+
+        return _Actor()
+
+    def wait(self, refs: list[Any], num_returns: int = 1) -> tuple[list[Any], list[Any]]:
+        first = next(r for r in self.outstanding if r in refs)
+        return [first], [r for r in refs if r is not first]
+
+    def get(self, ref: Any) -> Any:
+        self.outstanding.remove(ref)
+        _, unit = ref
+        if self.die.get(unit.index, 0) > 0:
+            self.die[unit.index] -= 1
+            raise self.exceptions.RayError("actor died")
+        return f"out-{unit.index}"
+
+
+def _fake_executor(die: dict[int, int], workers: int, max_in_flight: int) -> tuple[Any, _FakeRay]:
+    from posebench.engine.ray_executor import RayExecutor
+
+    fake = _FakeRay(die)
+    ex = object.__new__(RayExecutor)
+    ex.ray, ex.max_in_flight, ex.failures = fake, max_in_flight, 0
+    ex.actors = [fake.actor(i) for i in range(workers)]
+    return ex, fake
+
+
+def _units(n: int) -> list[Any]:
+    from posebench.engine.plan import Condition, WorkUnit
+
+    return [WorkUnit(i, Condition("clean", "clean"), i, (i,), ("0" * 64,), f"{i:064x}")
+            for i in range(n)]  # fmt: skip
+
+
+def test_ray_loop_bounds_in_flight_and_retries_a_dead_workers_unit_elsewhere() -> None:
+    ex, fake = _fake_executor({3: 1, 7: 2}, workers=3, max_in_flight=4)
+    done: list[Any] = []
+    ex.execute(_units(20), lambda u, o: done.append((u.index, o)))
+    assert fake.max_outstanding <= 4
+    assert sorted(done) == [(i, f"out-{i}") for i in range(20)]  # each once, none lost
+    assert ex.failures == 3
+    for unit in (3, 7):  # the retry went to another actor than the one that died
+        actors = [a for a, u in fake.calls if u == unit]
+        assert len(actors) == 1 + {3: 1, 7: 2}[unit]
+        assert all(a != b for a, b in itertools.pairwise(actors))
+
+
+def test_ray_loop_stops_on_a_unit_that_keeps_killing_its_worker() -> None:
+    ex, _ = _fake_executor({2: 99}, workers=2, max_in_flight=2)
+    with pytest.raises(InputError, match="killed its worker 3 times"):
+        ex.execute(_units(5), lambda u, o: None)
