@@ -271,7 +271,7 @@ def run(options: RunOptions) -> Path:
         out = Path(options.output)
         claim_output(out, plan.identity, resume=options.resume, overwrite=options.overwrite)
         t_exec = time.perf_counter()
-        stats = _execute(plan, executor, UnitCache(out / "cache"), desc, dataset, options)
+        stats = _execute(plan, executor, UnitCache(out / "cache"), desc, options)
         t_exec = time.perf_counter() - t_exec
     finally:
         executor.close()
@@ -295,9 +295,7 @@ def run(options: RunOptions) -> Path:
     return out
 
 
-def _entry_checks(
-    plan: Plan, desc: AdapterDescription, dataset: Any, u: WorkUnit
-) -> dict[str, Any]:
+def _entry_checks(plan: Plan, desc: AdapterDescription, u: WorkUnit) -> dict[str, Any]:
     return {
         "num_keypoints": desc.num_keypoints,
         "dims": desc.dims,
@@ -311,7 +309,6 @@ def _execute(
     executor: Any,
     cache: UnitCache,
     desc: AdapterDescription,
-    dataset: Any,
     options: RunOptions,
 ) -> dict[Condition, PredictStats]:
     """Run the units the cache lacks; every result is written to the cache as it arrives."""
@@ -320,7 +317,7 @@ def _execute(
     for u in plan.units:
         st = stats[u.condition]
         st.images += len(u.image_ids)
-        if cache.get(u, **_entry_checks(plan, desc, dataset, u)) is not None:
+        if cache.get(u, **_entry_checks(plan, desc, u)) is not None:
             st.cached_batches += 1
         else:
             pending.append(u)
@@ -369,7 +366,7 @@ def _evaluate_all(
     for cond in plan.conditions:
         outputs = []
         for u in plan.units_of(cond):
-            o = cache.get(u, **_entry_checks(plan, desc, dataset, u))
+            o = cache.get(u, **_entry_checks(plan, desc, u))
             if o is None:
                 raise InputError(
                     "a cache entry written by this run vanished or was damaged before the "

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -242,7 +242,6 @@ class Plan:
     condition_backend: str
     condition_device: str
     chunks: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def units_of(self, cond: Condition) -> list[WorkUnit]:
         """The units of one condition, in id order."""

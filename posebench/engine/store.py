@@ -857,10 +857,6 @@ class UnitCache:
             raise ValueError("aux.seconds: expected 2 values")
         return UnitOutput(poses, rows, covered, float(sec[0]), float(sec[1]))
 
-    def has(self, unit: WorkUnit) -> bool:
-        """Whether an entry file exists for the unit (not checked)."""
-        return self.path(unit.key).is_file()
-
     def entries(self) -> list[tuple[str, str, tuple[int, ...]]]:
         """``(key, condition key, image ids)`` of every intact entry, sorted by key (for tools and
         tests; damaged entries are skipped)."""
@@ -876,11 +872,6 @@ class UnitCache:
             except (ValueError, KeyError, InputError, UnicodeDecodeError):
                 continue
         return out
-
-
-def digest_bytes(data: bytes) -> str:
-    """Hex SHA-256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def file_digests(out: Path, rels: Sequence[str]) -> dict[str, str]:
