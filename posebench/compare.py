@@ -158,7 +158,7 @@ def _paired_oks(
     confidence: float,
 ) -> dict[str, Any] | None:
     from posebench.metrics.bootstrap import paired_bootstrap_oks
-    from posebench.runner import load_matches
+    from posebench.results import load_matches
 
     name = f"{cond}.{metric.replace('/', '-')}.npz"
     fa, fb = new_dir / "matches" / name, base_dir / "matches" / name

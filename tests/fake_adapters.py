@@ -59,3 +59,37 @@ class PixelHashJitter(JitterAdapter):
         from posebench.adapter import concat_posesets
 
         return concat_posesets(parts, self.skeleton.num_keypoints)
+
+
+class WorkerLoggingJitter(PixelHashJitter):
+    """PixelHashJitter (so the condition computed on a worker shows in the output) that appends
+    ``pid id id ...`` per finished batch to ``$POSEBENCH_TEST_LOG`` and, when
+    ``$POSEBENCH_TEST_KILL_MARKER`` is set, SIGKILLs its own process at its
+    ``$POSEBENCH_TEST_KILL_AT``-th call if it is the first process to create the marker file (so
+    exactly one worker dies, mid-task, whatever the scheduling). ``POSEBENCH_*`` variables reach
+    Ray workers; the cache key does not see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def predict(self, batch: Batch) -> PoseSet:
+        import signal
+
+        self.calls += 1
+        marker = os.environ.get("POSEBENCH_TEST_KILL_MARKER")
+        if marker and self.calls == int(os.environ.get("POSEBENCH_TEST_KILL_AT", "2")):
+            try:
+                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pass
+            else:
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                os.kill(os.getpid(), signal.SIGKILL)
+        out = super().predict(batch)
+        log = os.environ.get("POSEBENCH_TEST_LOG")
+        if log:
+            with open(log, "a") as f:
+                f.write(f"{os.getpid()} " + " ".join(str(int(i)) for i in batch.image_ids) + "\n")
+        return out

@@ -131,7 +131,7 @@ def test_killed_run_resumes_with_identical_numbers(tmp_path: Path) -> None:
 def test_interrupted_in_process_leaves_no_partial_batch(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         _run(tmp_path, "x", batch_size=3, max_batches=2)
-    files = sorted((tmp_path / "x" / "cache").rglob("*.npz"))
+    files = sorted((tmp_path / "x" / "cache").rglob("*.unit"))
     assert len(files) == 2
     assert not list((tmp_path / "x" / "cache").rglob("*.tmp"))
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from posebench.engine.store import UnitCache
+from posebench.errors import InputError
 from posebench.results import read_results_json
 from posebench.runner import RunOptions, load_poses, run
 from tests.conftest import reference
@@ -90,6 +93,13 @@ def test_mediapipe_does_worse_on_the_keypoints_an_occluder_covers(tmp_path: Path
         assert occ["KS_occluded"] < occ["KS_other"], occ
 
 
+def _unit_keys(run_dir: Path) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for key, cond, _ in UnitCache(run_dir / "cache").entries():
+        out.setdefault(cond, set()).add(key)
+    return out
+
+
 def test_torch_condition_backend_through_the_runner(tmp_path: Path) -> None:
     """``--condition-backend torch``: its own cache, recorded in results.json, the same images
     where the torch path is exact (low light, contrast), occlusion on the CPU either way, and the
@@ -109,14 +119,18 @@ def test_torch_condition_backend_through_the_runner(tmp_path: Path) -> None:
     numpy_pred = {k: load_poses(out / "predictions" / f"{k}.npz") for k in
                   ("clean", "contrast@3", "shot_noise@4", "physics@2", "exlpose@4",
                    "rectangles@2")}  # fmt: skip
-    run(RunOptions(output=out, condition_backend="torch", **common))  # type: ignore[arg-type]
-    res = read_results_json(out)
+    with pytest.raises(InputError, match="holds another run"):  # another backend, another run
+        run(RunOptions(output=out, condition_backend="torch", **common))  # type: ignore[arg-type]
+    out_t = tmp_path / "run-torch"
+    run(RunOptions(output=out_t, condition_backend="torch", **common))  # type: ignore[arg-type]
+    res = read_results_json(out_t)
     assert res["condition_backend"] == "torch"
-    cache = out / "cache" / res["adapter"]["signature"] / "coco-sample"
+    keys_np, keys_t = _unit_keys(out), _unit_keys(out_t)
     for key in ("contrast@3", "shot_noise@4", "physics@2", "exlpose@4"):
-        assert (cache / key / "seed-3-torch").is_dir(), key
-    for key in ("clean", "rectangles@2"):  # no torch path: the numpy cache is reused
-        assert not (cache / key / "seed-3-torch").exists()
+        assert keys_np[key].isdisjoint(keys_t[key]), key  # the torch images: their own keys
+    for key in ("clean", "rectangles@2"):  # no torch path: the same units as numpy
+        assert keys_np[key] == keys_t[key], key
+    out = out_t
     for key in ("contrast@3", "physics@2", "exlpose@4", "clean", "rectangles@2"):
         p = load_poses(out / "predictions" / f"{key}.npz")
         np.testing.assert_array_equal(p.keypoints, numpy_pred[key].keypoints, err_msg=key)

@@ -18,13 +18,17 @@ examples:
   posebench run --adapter mediapipe --suite demo --output runs/mp-demo
   posebench run --adapter jitter --adapter-arg noise=0.1 --suite coco-val2017 \\
       --data-root ~/data --output runs/jitter --limit 500
-  posebench run --adapter onnx --adapter-arg path=rtmpose-m.onnx --adapter-arg kind=rtmpose \\
+  posebench run --adapter onnx --adapter-arg model=rtmpose-m.onnx --adapter-arg kind=rtmpose \\
       --suite coco-val2017 --output runs/rtm --shard 1/4      # then 2/4, 3/4, 4/4 and merge
   posebench run --adapter results-file --adapter-arg path=submission.json --suite coco-val2017 \\
       --output runs/submission
 
-A killed run started again with the same command resumes: finished batches are read from
-OUTPUT/cache and the numbers are identical to an uninterrupted run.
+  posebench run --adapter mediapipe --suite coco-c --dataset coco-sample --boxes gt \
+      --limit 8 --output runs/mp-coco-c --executor ray --workers 2   # pip install 'posebench[ray]'
+
+A killed run started again with the same command resumes: finished work units are read from
+OUTPUT/cache (on any executor) and the numbers are identical to an uninterrupted run. An OUTPUT
+holding another run (other adapter, suite, data, seed or shard) is refused unless --overwrite.
 """
 
 MERGE_EXAMPLES = """\
@@ -71,6 +75,32 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--shard", default="1/1", help="i/n: run the i-th of n shards (default 1/1)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="passed to adapters that take it")
     p.add_argument("--batch-size", type=int, help="images per adapter call (default: the suite's)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="OUTPUT must hold this same run: continue it from its cache (the same command "
+        "without --resume continues too)",
+    )
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace another run held in OUTPUT (without it, such a folder is refused)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where work units run: in this process (default) or on Ray actors "
+        "(pip install 'posebench[ray]')",
+    )
+    p.add_argument(
+        "--address", help="Ray cluster to join: auto or HOST:PORT (default: start a local one)"
+    )
+    p.add_argument("--workers", type=int, help="Ray actors, one adapter each (default: CPUs)")
+    p.add_argument(
+        "--gpus-per-worker", type=float, default=0.0, metavar="N", help="GPUs per Ray actor (0)"
+    )
     p.set_defaults(func=run_cmd)
 
     m = sub.add_parser(
@@ -103,8 +133,10 @@ def add_parsers(sub: Any) -> None:
     _common(d)
     d.add_argument("--limit", type=int, help="first N images only")
     d.set_defaults(
-        func=demo_cmd, shard="1/1", device=None, batch_size=None, dataset=None, boxes=None
-    )
+        func=demo_cmd, shard="1/1", device=None, batch_size=None, dataset=None, boxes=None,
+        resume=False, overwrite=False, executor="local", address=None, workers=None,
+        gpus_per_worker=0.0,
+    )  # fmt: skip
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -151,6 +183,12 @@ def _options(args: argparse.Namespace, output: Path) -> Any:
         dataset=args.dataset,
         boxes=args.boxes,
         condition_backend=args.condition_backend,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        executor=args.executor,
+        address=args.address,
+        workers=args.workers,
+        gpus_per_worker=args.gpus_per_worker,
     )
 
 

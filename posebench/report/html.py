@@ -132,7 +132,7 @@ def pr_curve(run: Run, metric: str) -> dict[str, np.ndarray] | None:
     condition, all areas, the last maxDets), from ``matches/clean.<metric>.npz``; None when the
     run has no match records or they do not fit the signature's parameters."""
     from posebench.metrics import cocoeval
-    from posebench.runner import load_matches
+    from posebench.results import load_matches
     from posebench.signature import parse_signature
     from posebench.skeletons import SKELETONS
 
@@ -214,7 +214,7 @@ def examples(
 ) -> list[dict[str, Any]]:
     """Figures of the run's worst clean images: ``{uri, caption}`` each; empty when the
     predictions or the images are not available."""
-    from posebench.runner import load_poses
+    from posebench.results import load_poses
 
     pred_path = run.path / "predictions" / "clean.npz"
     if n <= 0 or not pred_path.is_file():
