@@ -153,7 +153,7 @@ class RunOptions:
     """What ``posebench run`` was asked to do."""
 
     adapter: str
-    suite: str
+    suite: str | Any  # a suite name, a .yaml file, or a validated posebench.suite.Suite
     output: Path
     adapter_args: dict[str, str] = field(default_factory=dict)
     data_root: Path | None = None
@@ -168,6 +168,7 @@ class RunOptions:
     dataset: str | None = None  # run the suite on another dataset (e.g. the embedded sample)
     boxes: str | None = None  # override the suite's box source (gt, detector)
     condition_backend: str = "numpy"  # numpy, or torch on ``device`` (conditions.apply.BACKENDS)
+    image_ids: tuple[int, ...] | None = None  # --image-ids: run on these images only
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -572,7 +573,7 @@ def run(options: RunOptions) -> Path:
     started again with the same options finishes with the same numbers.
     """
     from posebench.adapters import adapter_factory, load_adapter
-    from posebench.datasets import load_dataset
+    from posebench.datasets import load_dataset, require_metric_inputs
     from posebench.suite import load_suite
 
     t_start = time.perf_counter()
@@ -597,7 +598,10 @@ def run(options: RunOptions) -> Path:
         if options.dataset:
             get_spec(options.dataset)  # "did you mean" on a typo
         suite = suite.model_copy(update=overrides)
-    dataset = load_dataset(suite.dataset, options.data_root, limit=options.limit)
+    dataset = load_dataset(
+        suite.dataset, options.data_root, limit=options.limit, image_ids=options.image_ids
+    )
+    require_metric_inputs(dataset, [m.name for m in suite.metrics])
     args: dict[str, Any] = dict(options.adapter_args)
     if options.device is not None:
         import inspect
@@ -759,6 +763,8 @@ def write_run(
             "root": str(dataset.root) if dataset.root else None,
             "images": len(ids),
             "limit": options.limit,
+            "image_ids": list(options.image_ids) if options.image_ids is not None else None,
+            **({"source": dataset.source} if getattr(dataset, "source", None) else {}),
         },
         "box_source": box_source,
         "shard": list(options.shard),
@@ -860,7 +866,11 @@ def merge(
         )
     suite = Suite.model_validate(first["suite"])
     root = data_root or (Path(first["dataset"]["root"]) if first["dataset"]["root"] else None)
-    dataset = load_dataset(suite.dataset, root, limit=first["dataset"]["limit"])
+    sel = first["dataset"].get("image_ids")
+    image_ids = tuple(int(i) for i in sel) if isinstance(sel, list) else None
+    dataset = load_dataset(
+        suite.dataset, root, limit=first["dataset"]["limit"], image_ids=image_ids
+    )
     ids = np.sort(dataset.images.id.astype(np.int64))
     boot = first["n_boot"] if n_boot is None else n_boot
     results = []
@@ -910,6 +920,7 @@ def merge(
         n_boot=boot,
         seed=first["seed"],
         condition_backend=first.get("condition_backend", "numpy"),
+        image_ids=image_ids,
     )
     write_run(
         output,

@@ -18,10 +18,18 @@ examples:
   posebench run --adapter mediapipe --suite demo --output runs/mp-demo
   posebench run --adapter jitter --adapter-arg noise=0.1 --suite coco-val2017 \\
       --data-root ~/data --output runs/jitter --limit 500
-  posebench run --adapter onnx --adapter-arg path=rtmpose-m.onnx --adapter-arg kind=rtmpose \\
+  posebench run --adapter onnx --adapter-arg model=rtmpose-m.onnx --adapter-arg kind=rtmpose \\
       --suite coco-val2017 --output runs/rtm --shard 1/4      # then 2/4, 3/4, 4/4 and merge
   posebench run --adapter results-file --adapter-arg path=submission.json --suite coco-val2017 \\
       --output runs/submission
+  posebench run --adapter jitter --gt my/ann.json --images my/images --output runs/mine
+  posebench run --adapter jitter --gt ann.json --images img/ --sigmas 0.05,0.05,0.07,0.07,0.1 \\
+      --image-ids 139,785 --output runs/mine-2      # own skeleton, a subset of its images
+
+Own data: --gt takes any COCO-style keypoint file (any skeleton: the names and limbs come from
+its category; sigmas from the built-in skeleton with the same keypoint names, else --sigmas),
+CrowdPose, MPII (mmpose json; --headboxes for PCKh), LSP joints.mat or Human3.6M .npz. The run
+is named after the file and its content hash, never after an official dataset.
 
 A killed run started again with the same command resumes: finished batches are read from
 OUTPUT/cache and the numbers are identical to an uninterrupted run.
@@ -62,10 +70,15 @@ def add_parsers(sub: Any) -> None:
         metavar="KEY=VALUE",
         help="adapter argument (repeatable)",
     )
-    p.add_argument("--suite", required=True, help="suite name (posebench ls suites) or YAML file")
+    p.add_argument(
+        "--suite",
+        help="suite name (posebench ls suites) or YAML file (default with --gt: the format's "
+        "usual metrics)",
+    )
     p.add_argument("--output", required=True, type=Path, help="run folder to write")
     _common(p)
     p.add_argument("--dataset", help="run the suite on another dataset (e.g. coco-sample)")
+    _own_data(p)
     p.add_argument("--boxes", choices=("gt", "detector"), help="override the suite's box source")
     p.add_argument("--limit", type=int, help="first N images (sorted ids) only")
     p.add_argument("--shard", default="1/1", help="i/n: run the i-th of n shards (default 1/1)")
@@ -103,8 +116,9 @@ def add_parsers(sub: Any) -> None:
     _common(d)
     d.add_argument("--limit", type=int, help="first N images only")
     d.set_defaults(
-        func=demo_cmd, shard="1/1", device=None, batch_size=None, dataset=None, boxes=None
-    )
+        func=demo_cmd, shard="1/1", device=None, batch_size=None, dataset=None, boxes=None,
+        gt=None, images=None, gt_format=None, headboxes=None, sigmas=None,
+    )  # fmt: skip
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -120,10 +134,70 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
+        "--image-ids",
+        metavar="FILE|LIST",
+        help="these images only: a file of ids (lines, commas or a JSON array) or 139,785,...",
+    )
+    p.add_argument(
         "--condition-backend", choices=("numpy", "torch"), default="numpy",
         help="compute corruptions and low light with numpy/OpenCV (default) or batched torch on "
         "--device (within 1 grey level of numpy; occlusion always runs on the CPU)",
     )  # fmt: skip
+
+
+def _own_data(p: argparse.ArgumentParser) -> None:
+    """``run``'s arguments for the user's own dataset, kept together."""
+    g = p.add_argument_group("own data (instead of --dataset / the suite's dataset)")
+    g.add_argument("--gt", type=Path, help="ground-truth file of your own dataset")
+    g.add_argument("--images", type=Path, help="folder the ground truth's image names are in")
+    g.add_argument(
+        "--gt-format",
+        choices=("coco", "crowdpose", "mpii", "lsp", "h36m"),
+        help="format of --gt (default: from its content)",
+    )
+    g.add_argument("--headboxes", type=Path, help="(mpii) the .mat with head boxes, for PCKh")
+    g.add_argument(
+        "--sigmas",
+        help="OKS sigmas: a skeleton name (coco17) or one number per keypoint, comma-separated",
+    )
+
+
+def _suite_and_dataset(args: argparse.Namespace) -> Any:
+    """The suite to run: a name or file, or with --gt a validated suite on the user's files."""
+    from posebench.datasets import DatasetFiles, detect_format, parse_sigmas
+    from posebench.suite import files_suite, load_suite, validate_suite
+
+    own = ("images", "gt_format", "headboxes", "sigmas")
+    if args.gt is None:
+        for name in own:
+            if getattr(args, name, None) is not None:
+                raise InputError(
+                    "needs --gt (the ground-truth file)", field=f"--{name.replace('_', '-')}"
+                )
+        if args.suite is None:
+            raise InputError(
+                "give a suite (posebench ls suites), or your own data with --gt FILE --images DIR",
+                field="--suite",
+            )
+        return args.suite
+    if args.dataset:
+        raise InputError("--dataset and --gt name two datasets; give one", field="--dataset")
+    fmt = args.gt_format or detect_format(args.gt)
+    files = DatasetFiles.model_validate(
+        {
+            "format": fmt,
+            "gt": str(args.gt.expanduser().resolve()),
+            "images": str(args.images.expanduser().resolve()) if args.images else None,
+            "headboxes": str(args.headboxes.expanduser().resolve()) if args.headboxes else None,
+            "sigmas": parse_sigmas(args.sigmas) if args.sigmas is not None else None,
+        }
+    )
+    if args.suite is None:
+        return files_suite(files)
+    base = load_suite(args.suite)
+    data = base.model_dump(mode="json")
+    data["dataset"] = files.model_dump(mode="json")
+    return validate_suite(data, f"{args.suite} (with --gt {args.gt})")
 
 
 def _options(args: argparse.Namespace, output: Path) -> Any:
@@ -135,9 +209,12 @@ def _options(args: argparse.Namespace, output: Path) -> Any:
         raise InputError("must be at least 1", field="--limit")
     if args.ci < 0:
         raise InputError("must be >= 0", field="--ci")
+    from posebench.datasets import parse_image_ids
+
+    image_ids = parse_image_ids(args.image_ids) if args.image_ids is not None else None
     return RunOptions(
         adapter=args.adapter,
-        suite=args.suite,
+        suite=_suite_and_dataset(args),
         output=output,
         adapter_args=parse_adapter_args(args.adapter_arg),
         data_root=data_root(str(args.data_root) if args.data_root else None),
@@ -151,6 +228,7 @@ def _options(args: argparse.Namespace, output: Path) -> Any:
         dataset=args.dataset,
         boxes=args.boxes,
         condition_backend=args.condition_backend,
+        image_ids=image_ids,
     )
 
 
