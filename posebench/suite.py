@@ -261,6 +261,13 @@ class Suite(_Model):
     seed: Annotated[StrictInt, Field(ge=0)] = 0
 
     @property
+    def dataset_label(self) -> str:
+        """The dataset as one line: its name, or ``file.json (coco files)``."""
+        if isinstance(self.dataset, DatasetFiles):
+            return f"{Path(self.dataset.gt).name} ({self.dataset.format} files)"
+        return self.dataset
+
+    @property
     def dataset_spec(self) -> DatasetSpec:
         if isinstance(self.dataset, DatasetFiles):
             return files_spec(self.dataset)
@@ -541,6 +548,17 @@ def _cross_problems(suite: Suite, file: str) -> list[InputError]:
 
     if isinstance(suite.dataset, DatasetFiles):
         spec = files_spec(suite.dataset)
+        here = Path(file).parent
+        for key in ("gt", "images", "headboxes"):
+            value = getattr(suite.dataset, key)
+            if value is None:
+                continue
+            p = Path(value).expanduser()
+            p = p if p.is_absolute() else here / p
+            exists = p.is_dir() if key == "images" else p.is_file()
+            if not exists:
+                what = "folder" if key == "images" else "file"
+                return [bad(f"dataset.{key}", f"{what} not found: {p}")]
     elif suite.dataset not in DATASETS:
         hint = _hint(suite.dataset, list(DATASETS))
         return [

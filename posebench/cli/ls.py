@@ -47,7 +47,7 @@ def _suites() -> list[dict[str, Any]]:
         try:
             s = load_suite(path)
             rows.append(
-                {"name": name, "dataset": s.dataset, "boxes": s.boxes,
+                {"name": name, "dataset": s.dataset_label, "boxes": s.boxes,
                  "metrics": [m.name for m in s.metrics], "description": s.description,
                  "path": str(path)}
             )  # fmt: skip
