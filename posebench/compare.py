@@ -625,13 +625,16 @@ def compare_runs(
                 )
             ]
             hib = bool(blk_a.get("higher_is_better", True))
+            # every number is checked before any bootstrap: unusable input fails fast
+            values = {s: (_value(ra, fa, cond, metric, s), _value(rb, fb, cond, metric, s))
+                      for s in stats}  # fmt: skip
             paired_oks = None
             if family(metric) == "oks":
                 paired_oks = _paired_oks(
                     bdir, ndir, cond, metric, blk_a["signature"], n_boot, seed, confidence
                 )
             for stat in stats:
-                vb, vn = _value(ra, fa, cond, metric, stat), _value(rb, fb, cond, metric, stat)
+                vb, vn = values[stat]
                 delta, low, high, paired = vn - vb, math.nan, math.nan, False
                 pb = None
                 if paired_oks is not None and stat in paired_oks:

@@ -70,7 +70,7 @@ def test_false_alarm_rate_on_pure_noise_is_at_most_the_stated_level() -> None:
             list(evs[new].per_category),
             list(evs[bases[0]].per_category),
             params,
-            n_boot=200,
+            n_boot=100,
             seed=t,
             confidence=CONFIDENCE,
         )["AP"].delta
