@@ -589,6 +589,14 @@ def _cross_problems(suite: Suite, file: str) -> list[InputError]:
             problems.append(bad(f"breakdowns[{i}]", f"breakdown {b!r} needs an oks metric"))
         elif b in suite.breakdowns[:i]:
             problems.append(bad(f"breakdowns[{i}]", f"{b!r} is listed twice"))
+    from posebench.conditions.apply import check_condition
+
+    for i, c in enumerate(suite.conditions):  # the names `run` accepts, so validate = run
+        if c.kind != "clean":
+            try:
+                check_condition(c.kind, str(c.name), 1)
+            except InputError as e:
+                problems.append(bad(f"conditions[{i}].name", e.detail))
     keys: dict[tuple[str, str | None], int] = {}
     for i, c in enumerate(suite.conditions):
         k = (c.kind, c.name)

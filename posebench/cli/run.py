@@ -269,6 +269,14 @@ def _fmt(v: Any, pct: bool) -> str:
     return f"{100 * v:.1f}" if pct else f"{v:.2f}"
 
 
+def _percent(metric: str) -> bool:
+    """Stored as a fraction, printed in percent (OKS AP/AR, occluded-keypoint similarity), as
+    the HTML report and ``compare`` print them."""
+    from posebench.compare import unit_of
+
+    return unit_of(metric).scale == 100.0
+
+
 def format_run(res: dict[str, Any]) -> str:
     """The results table of a run folder's results.json."""
     a = res["adapter"]
@@ -280,7 +288,7 @@ def format_run(res: dict[str, Any]) -> str:
     conds = list(res["conditions"].items())
     for key, c in conds[:1] if len(conds) > 2 else conds:
         for name, block in c["metrics"].items():
-            pct = name.startswith("oks")
+            pct = _percent(name)
             vals = block["values"]
             cis = block.get("ci", {})
             lines.append(f"\n[{key}] {name}   {block['signature']}")
@@ -293,17 +301,27 @@ def format_run(res: dict[str, Any]) -> str:
                 )
                 lines.append(f"  {k:<10} {_fmt(v, pct):>7}{rng}")
     if len(conds) > 2:  # many conditions: one line each with the headline numbers
+        from posebench.robustness import HEADLINE, family
+
         keys = list(dict.fromkeys(m for _, c in conds for m in c["metrics"]))
-        lines.append("\ncondition                 " + "  ".join(f"{m:>14}" for m in keys))
+        stat = {m: HEADLINE.get(family(m)) for m in keys}
+        labels = [f"{m} {stat[m]}" if stat[m] else m for m in keys]
+        widths = [max(len(lbl), 7) for lbl in labels]
+        cw = max(len("condition"), *(len(k) for k, _ in conds))
+        lines.append(
+            f"\n{'condition':<{cw}}  "
+            + "  ".join(f"{lbl:>{w}}" for lbl, w in zip(labels, widths, strict=True))
+        )
         for key, c in conds:
             cells = []
-            for m in keys:
+            for m, w in zip(keys, widths, strict=True):
                 block = c["metrics"].get(m)
-                v = next(iter(block["values"].values()), None) if block else None
-                cells.append(f"{_fmt(v, m.startswith('oks')):>14}")
-            lines.append(f"{key:<25} " + "  ".join(cells))
+                vals = block["values"] if block else {}
+                v = vals.get(stat[m]) if stat[m] else next(iter(vals.values()), None)
+                cells.append(f"{_fmt(v, _percent(m)):>{w}}")
+            lines.append(f"{key:<{cw}}  " + "  ".join(cells))
     for metric, sm in (res.get("summary") or {}).items():
-        pct = metric.startswith("oks")
+        pct = _percent(metric)
         parts = [f"clean {_fmt(sm['clean'], pct)}"]
         if sm.get("mPC") is not None:
             parts.append(f"mPC {_fmt(sm['mPC'], pct)}")
