@@ -73,6 +73,8 @@ class DatasetSpec:
             per annotated person, scored in GT order).
         dims: 2 or 3.
         sample: the embedded sample name (``posebench.samples``); such a dataset needs no root.
+        image_count: the official file's number of images, when known: a file with another count
+            under the official name is not that dataset and is named by its file and hash.
     """
 
     name: str
@@ -90,6 +92,7 @@ class DatasetSpec:
     persons: Literal["multi", "single"] = "multi"
     dims: Literal[2, 3] = 2
     sample: str | None = None
+    image_count: int | None = None
 
     @property
     def family(self) -> str:
@@ -165,6 +168,7 @@ DATASETS: dict[str, DatasetSpec] = {
         description="COCO val2017 person keypoints (5000 images, 17 keypoints)",
         layout=_COCO_LAYOUT,
         detections="coco/person_detection_results/COCO_val2017_detections_AP_H_56_person.json",
+        image_count=5000,
     ),
     "crowdpose-val": DatasetSpec(
         name="crowdpose-val",
@@ -179,6 +183,7 @@ DATASETS: dict[str, DatasetSpec] = {
         metric="oks",
         description="CrowdPose val (2000 images, 14 keypoints, crowd index)",
         layout=_CROWDPOSE_LAYOUT.replace("{split}", "val"),
+        image_count=2000,
     ),
     "crowdpose-test": DatasetSpec(
         name="crowdpose-test",
@@ -193,6 +198,7 @@ DATASETS: dict[str, DatasetSpec] = {
         metric="oks",
         description="CrowdPose test (8000 images, 14 keypoints, crowd index)",
         layout=_CROWDPOSE_LAYOUT.replace("{split}", "test"),
+        image_count=8000,
         detections="crowdpose/annotations/det_for_crowd_test_0.1_0.5.json",
     ),
     "ochuman-val": DatasetSpec(
@@ -539,14 +545,27 @@ def load_dataset(
         )
     order = np.argsort(images.id, kind="stable")
     images = images.take(order)
+    name = spec.name
+    source: dict[str, Any] = {}
+    if spec.image_count is not None and len(images) != spec.image_count:
+        # not the official file (e.g. a subset saved under its name): say what it is
+        digest = _file_digest(ann)
+        name = files_name(ann, digest)
+        source = {"file": ann.name, "path": str(ann), "sha256": digest, "format": spec.format,
+                  "images_in_file": len(images), "official_name": spec.name,
+                  "official_images": spec.image_count}  # fmt: skip
+        log.warning(
+            "%s holds %d images, the official %s file %d: the run is named %s, not %s",
+            ann, len(images), spec.name, spec.image_count, name, spec.name,
+        )  # fmt: skip
     if image_ids is not None:
         images = _select_ids(images, image_ids, str(ann))
     if limit is not None:
         images = images.take(np.arange(min(limit, len(images))))
     if limit is not None or image_ids is not None:
         gt = gt.take(np.flatnonzero(np.isin(gt.image_id, images.id)))
-    return Dataset(
-        name=spec.name + _ids_tag(image_ids),
+    ds = Dataset(
+        name=name + _ids_tag(image_ids),
         spec=spec,
         root=base,
         gt=gt,
@@ -554,6 +573,8 @@ def load_dataset(
         skeleton=skeleton,
         images_dir=images_dir,
     )
+    ds.source.update(source)
+    return ds
 
 
 # ----------------------------------------------------------------------------- readers

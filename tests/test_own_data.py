@@ -275,3 +275,27 @@ def test_own_data_flags_need_gt_and_a_suite_or_gt(
     )  # fmt: skip
     assert code == 2
     assert "nope.json" in err
+
+
+def test_a_subset_under_an_official_file_name_is_not_named_after_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # the trap: 36 images saved as coco/annotations/person_keypoints_val2017.json
+    root = tmp_path / "data"
+    ann = root / "coco" / "annotations" / "person_keypoints_val2017.json"
+    ann.parent.mkdir(parents=True)
+    ann.write_bytes(sample_path("coco-val2017-sample").read_bytes())
+    (root / "coco" / "val2017").symlink_to(IMAGES, target_is_directory=True)
+    run = tmp_path / "run"
+    code, out, err = _run(
+        capsys, "--adapter", "oracle", "--suite", "coco-val2017", "--data-root", str(root),
+        "--output", str(run), "--ci", "0",
+    )  # fmt: skip
+    assert code == 0, err
+    digest = hashlib.sha256(ann.read_bytes()).hexdigest()
+    res = json.loads((run / "results.json").read_text())
+    assert res["dataset"]["name"] == f"person_keypoints_val2017.json@{digest[:12]}"
+    assert res["dataset"]["source"]["official_images"] == 5000
+    assert res["dataset"]["source"]["images_in_file"] == 36
+    assert "holds 36 images, the official coco-val2017 file 5000" in caplog.text
+    assert f"on person_keypoints_val2017.json@{digest[:12]} (36 images)" in out
