@@ -375,16 +375,29 @@ def _value(res: Mapping[str, Any], file: str, cond: str, metric: str, stat: str)
     return f
 
 
-def _oks_params(signature: str) -> Any:
+def _oks_params(signature: str, results: Mapping[str, Any] | None = None) -> Any:
+    """The OKS parameters a signature names; sigmas of no built-in skeleton come from the run's
+    own-data record (``dataset.source.sigmas``) when they hash to the signature's name."""
     from posebench.metrics import cocoeval
+    from posebench.signature import sigmas_name
     from posebench.skeletons import SKELETONS
 
     _, parts = parse_signature(signature)
-    sk = SKELETONS.get(parts.get("sigmas", ""))
-    if sk is None:
-        return None
+    name = parts.get("sigmas", "")
+    sk = SKELETONS.get(name)
+    if sk is not None:
+        sigmas = sk.oks_sigmas()
+    else:
+        src = ((results or {}).get("dataset") or {}).get("source") or {}
+        raw = src.get("sigmas") if isinstance(src, dict) else None
+        try:
+            sigmas = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        if raw is None or sigmas.ndim != 1 or sigmas_name(sigmas) != name:
+            return None
     make = cocoeval.crowdpose_params if parts.get("mode") == "crowdpose" else cocoeval.coco_params
-    params = make(sk.oks_sigmas())
+    params = make(sigmas)
     md = parts.get("maxdets")
     if md and md.isdigit():
         from dataclasses import replace
@@ -402,6 +415,7 @@ def _paired_oks(
     n_boot: int,
     seed: int,
     confidence: float,
+    results: Mapping[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     from posebench.metrics.bootstrap import paired_bootstrap_oks
     from posebench.runner import load_matches
@@ -410,7 +424,7 @@ def _paired_oks(
     fa, fb = new_dir / "matches" / name, base_dir / "matches" / name
     if not (fa.exists() and fb.exists()):
         return None
-    params = _oks_params(signature)
+    params = _oks_params(signature, results)
     if params is None:
         return None
     ma, mb = load_matches(fa), load_matches(fb)
@@ -631,7 +645,7 @@ def compare_runs(
             paired_oks = None
             if family(metric) == "oks":
                 paired_oks = _paired_oks(
-                    bdir, ndir, cond, metric, blk_a["signature"], n_boot, seed, confidence
+                    bdir, ndir, cond, metric, blk_a["signature"], n_boot, seed, confidence, ra
                 )
             for stat in stats:
                 vb, vn = values[stat]

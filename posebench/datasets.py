@@ -1150,6 +1150,8 @@ def load_files_dataset(
             "images_in_file": total,
             "skeleton": skeleton.name,
             "keypoints": list(skeleton.keypoints),
+            # as used by OKS: lets ``compare`` pair runs whose sigmas no built-in skeleton has
+            "sigmas": skeleton.oks_sigmas().tolist() if skeleton.sigmas is not None else None,
         }
     )
     return ds

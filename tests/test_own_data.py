@@ -299,3 +299,24 @@ def test_a_subset_under_an_official_file_name_is_not_named_after_it(
     assert res["dataset"]["source"]["images_in_file"] == 36
     assert "holds 36 images, the official coco-val2017 file 5000" in caplog.text
     assert f"on person_keypoints_val2017.json@{digest[:12]} (36 images)" in out
+
+
+def test_compare_pairs_runs_on_a_custom_skeleton(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from posebench.compare import compare_runs
+
+    gt = _five_keypoints(tmp_path, CRITTER)
+    runs = []
+    for seed in (0, 1):
+        run = tmp_path / f"s{seed}"
+        code, _, err = _run(
+            capsys, "--adapter", "jitter", "--adapter-arg", f"seed={seed}", "--gt", str(gt),
+            "--images", str(IMAGES), "--sigmas", ",".join(map(str, SIGMAS)),
+            "--output", str(run), "--ci", "0",
+        )  # fmt: skip
+        assert code == 0, err
+        runs.append(run)
+    check = compare_runs(runs[0], runs[1], n_boot=50).checks[0]
+    assert check.paired  # re-bootstrapped from both runs' match records with these sigmas
+    assert check.low <= check.delta <= check.high
