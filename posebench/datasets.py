@@ -824,6 +824,11 @@ def _ids_tag(image_ids: tuple[int, ...] | None) -> str:
     return f"@ids-{hashlib.sha256(raw).hexdigest()[:8]}"
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), safe to quote in a message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _canonical(name: str) -> str:
     n = name.strip().lower().replace(" ", "_").replace("-", "_")
     return NAME_ALIASES.get(n, n)
@@ -868,8 +873,12 @@ def skeleton_from_category(
     canon = tuple(_canonical(n) for n in names)
     if len(set(canon)) != k:
         dup = next(n for n in canon if canon.count(n) > 1)
-        raise InputError(f"keypoint name {dup!r} appears twice", file=file, record=record,
-                         field="keypoints")  # fmt: skip
+        raise InputError(
+            f"keypoint name {printable(dup)!r} appears twice",
+            file=file,
+            record=record,
+            field="keypoints",
+        )
     known = _known_by_names(canon)
     if fmt == "crowdpose":
         if k != CROWDPOSE14.num_keypoints:
@@ -892,7 +901,7 @@ def skeleton_from_category(
         if src.num_keypoints != k:
             raise InputError(
                 f"sigmas {sigmas!r} are for {src.num_keypoints} keypoints, the file's category "
-                f"has {k} ({', '.join(names)})",
+                f"has {k} ({printable(', '.join(names))})",
                 field="sigmas",
             )
         if known is not None and known.name == sigmas:
@@ -900,7 +909,7 @@ def skeleton_from_category(
         if src.keypoints != canon:
             log.warning(
                 "%s: sigmas %r belong to keypoints %s, the file names %s; used in file order",
-                file, sigmas, ", ".join(src.keypoints), ", ".join(names),
+                file, sigmas, ", ".join(src.keypoints), printable(", ".join(names)),
             )  # fmt: skip
         base = known or _custom(canon, limbs, file, record)
         return Skeleton(
@@ -916,7 +925,7 @@ def skeleton_from_category(
         if len(sigmas) != k:
             raise InputError(
                 f"{len(sigmas)} sigmas given, the file's category has {k} keypoints "
-                f"({', '.join(names)})",
+                f"({printable(', '.join(names))})",
                 field="sigmas",
             )
         base = _custom(canon, limbs, file, record)
@@ -997,6 +1006,15 @@ def _keypoint_category(path: Path) -> tuple[int, tuple[str, ...], list[Any] | No
             field="categories",
         )
     i, c = named[0]
+    rec = f"categories[{i}]"
+    cid = c.get("id")
+    if isinstance(cid, bool) or not isinstance(cid, int) or not -(2**63) <= cid < 2**63:
+        raise InputError(f"expected an integer id, got {json_type(cid)}", file=file, record=rec,
+                         field="id")  # fmt: skip
+    names = c.get("keypoints")
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise InputError("expected an array of non-empty names", file=file, record=rec,
+                         field="keypoints")  # fmt: skip
     limbs = c.get("skeleton")
     if limbs is not None and not isinstance(limbs, list):
         raise InputError(
@@ -1005,7 +1023,7 @@ def _keypoint_category(path: Path) -> tuple[int, tuple[str, ...], list[Any] | No
             record=f"categories[{i}]",
             field="skeleton",
         )
-    return int(c["id"]), tuple(str(n) for n in c["keypoints"]), limbs, f"categories[{i}]"
+    return int(cid), tuple(names), limbs, rec
 
 
 def _load_mpii_json_only(path: Path) -> tuple[PoseSet, ImageTable]:
@@ -1213,10 +1231,10 @@ def require_metric_inputs(dataset: Dataset, metric_names: list[str]) -> None:
         sk = dataset.skeleton
         raise InputError(
             f"OKS needs one sigma per keypoint and the skeleton of {dataset.name} "
-            f"({sk.num_keypoints} keypoints: {', '.join(sk.keypoints)}) matches no built-in "
-            f"skeleton: pass --sigmas with {sk.num_keypoints} comma-separated values (as used "
-            "in the OKS formula; COCO's nose is 0.026) or a skeleton name, or `sigmas:` in the "
-            "suite's dataset block",
+            f"({sk.num_keypoints} keypoints: {printable(', '.join(sk.keypoints))}) matches no "
+            f"built-in skeleton: pass --sigmas with {sk.num_keypoints} comma-separated values "
+            "(as used in the OKS formula; COCO's nose is 0.026) or a skeleton name, or `sigmas:` "
+            "in the suite's dataset block",
             field="sigmas",
         )
 

@@ -320,3 +320,31 @@ def test_compare_pairs_runs_on_a_custom_skeleton(
     check = compare_runs(runs[0], runs[1], n_boot=50).checks[0]
     assert check.paired  # re-bootstrapped from both runs' match records with these sigmas
     assert check.low <= check.delta <= check.high
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c.update(id="7"), "categories[0]: field 'id': expected an integer id"),
+        (lambda c: c.update(id=True), "expected an integer id"),
+        (lambda c: c.update(keypoints="abc"), "field 'keypoints': expected an array of non-empty"),
+        (lambda c: c.update(keypoints=["a", "a", "b", "c", "d"]), "'a' appears twice"),
+        (lambda c: c.update(skeleton=[[1, 9]]), "field 'skeleton[0]': expected a pair of 1-based"),
+        (lambda c: c.update(skeleton="1-2"), "field 'skeleton': expected an array of index pairs"),
+        (lambda c: c.update(keypoints=["\x1b[31mred", "b", "c", "d", "e"]), "\\x1b[31mred"),
+    ],
+)
+def test_bad_categories_are_refused_naming_record_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: object, message: str
+) -> None:
+    gt = _five_keypoints(tmp_path, CRITTER)
+    d = json.loads(gt.read_text())
+    edit(d["categories"][0])  # type: ignore[operator]
+    gt.write_text(json.dumps(d))
+    code, _, err = _run(
+        capsys, "--adapter", "oracle", "--gt", str(gt), "--images", str(IMAGES),
+        "--output", str(tmp_path / "r"),
+    )  # fmt: skip
+    assert code == 2, err
+    assert message in err
+    assert "\x1b" not in err  # control characters from the file are escaped
