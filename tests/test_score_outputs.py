@@ -182,3 +182,20 @@ def test_per_image_parquet_and_bad_names(
         )
         assert code == 2
         assert msg in err
+
+
+def test_run_format_coco_is_pycocotools_summarize_of_its_predictions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from posebench.formats.coco import results_records
+    from posebench.runner import load_poses
+
+    run = tmp_path / "run"
+    code = main(["run", "--adapter", "jitter", "--suite", "demo", "--output", str(run),
+                 "--ci", "0", "--format", "coco", "--no-progress"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    pred = load_poses(run / "predictions" / "clean.npz")
+    (tmp_path / "res.json").write_text(json.dumps(results_records(pred)))
+    _, expected = _pycocotools(sample_path("coco-val2017-sample"), tmp_path / "res.json")
+    assert out == expected

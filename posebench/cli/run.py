@@ -131,7 +131,14 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="bootstrap replicates for confidence intervals (0: none; default 1000)",
     )
     p.add_argument("--seed", type=int, help="condition and bootstrap seed (default: the suite's)")
-    p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "coco"),
+        default="table",
+        dest="fmt",
+        help="table, json (results.json), or coco: pycocotools' summarize() block of each "
+        "condition's OKS metric",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
         "--image-ids",
@@ -339,12 +346,39 @@ def format_run(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_coco(res: dict[str, Any]) -> str:
+    """pycocotools' ``summarize()`` block for each condition's OKS metric (xtcocotools' for
+    ``oks/crowdpose``), each after a ``[condition] metric`` line when there are several."""
+    from posebench.cli.score import summarize_block
+    from posebench.signature import parse_signature
+
+    blocks = []
+    for key, c in res["conditions"].items():
+        for name, block in c["metrics"].items():
+            if not name.startswith("oks"):
+                continue
+            parts = parse_signature(str(block.get("signature", "")))[1]
+            md = parts.get("maxdets", "20")
+            text = summarize_block(
+                block["values"], "crowdpose" if parts.get("mode") == "crowdpose" else "coco",
+                int(md) if md.isdigit() else 20,
+            )  # fmt: skip
+            blocks.append((f"[{key}] {name}", text))
+    if not blocks:
+        raise InputError("the run has no OKS metric to print as a COCO summary", field="--format")
+    if len(blocks) == 1:
+        return blocks[0][1]
+    return "".join(f"{head}\n{text}" for head, text in blocks)
+
+
 def _show(out: Path, fmt: str) -> int:
     from posebench.results import read_results_json
 
     res = read_results_json(out)
     if fmt == "json":
         sys.stdout.write(json.dumps(res, indent=2) + "\n")
+    elif fmt == "coco":
+        sys.stdout.write(format_coco(res))
     else:
         sys.stdout.write(format_run(res))
     return 0
