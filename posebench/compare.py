@@ -569,6 +569,16 @@ def compare_runs(
     ra, rb = _checked_run(Path(base)), _checked_run(Path(new))
     fa, fb = _results_file(Path(base)), _results_file(Path(new))
     _same_run_setup(ra, rb, fb, "base")
+    seen = {Path(fa).resolve(): "BASE", Path(fb).resolve(): "NEW"}
+    for p in baseline_runs:
+        rp = Path(_results_file(Path(p))).resolve()
+        if rp in seen:
+            raise InputError(
+                f"{p} is {'given twice' if seen[rp] == 'a baseline run' else seen[rp]}; repeated "
+                "baseline runs must be other runs of the baseline's configuration",
+                field="--baseline-runs",
+            )
+        seen[rp] = "a baseline run"
     extra = [(_results_file(Path(p)), _checked_run(Path(p))) for p in baseline_runs]
     for fx, rx in extra:
         _same_run_setup(ra, rx, fx, "base")

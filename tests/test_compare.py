@@ -366,3 +366,14 @@ def test_box_protocol_rules() -> None:
     why = box_protocol_problem("detector", "gt")
     assert why is not None
     assert "detector boxes" in why
+
+
+def test_baseline_runs_must_be_other_runs(
+    runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b, c = str(runs["base"]), str(runs["noise"]), str(runs["same"])
+    for extra, word in (([a], "is BASE"), ([b], "is NEW"), ([c, c], "given twice")):
+        code, _, err = _cli(capsys, a, b, "--baseline-runs", *extra)
+        assert code == 2
+        assert word in err
+        assert "--baseline-runs" in err
