@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from posebench.cli.main import build_parser, main
+from tests.conftest import reference
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,6 +125,10 @@ def test_runnable_example_runs(
 ) -> None:
     monkeypatch.chdir(ROOT)
     words = shlex.split(cmd)[1:]
+    if words[0] == "demo" or "mediapipe" in words:
+        reference(
+            "mediapipe", "pip install -e '.[mediapipe]' && pip install mediapipe==0.10.21 --no-deps"
+        )
     for i, w in enumerate(words[:-1]):
         if w in OUTPUT_OPTIONS:  # write into the temporary folder, keeping the file name
             words[i + 1] = str(tmp_path / Path(words[i + 1]).name)
