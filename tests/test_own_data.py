@@ -348,3 +348,43 @@ def test_bad_categories_are_refused_naming_record_and_field(
     assert code == 2, err
     assert message in err
     assert "\x1b" not in err  # control characters from the file are escaped
+
+
+def _perturbed_results(gt: Path, out: Path, category_id: int) -> Path:
+    d = json.loads(gt.read_text())
+    rng = np.random.default_rng(0)
+    res = []
+    for a in d["annotations"]:
+        if a.get("iscrowd") or not a["num_keypoints"]:
+            continue
+        kp = np.asarray(a["keypoints"], float).reshape(-1, 3)
+        kp[:, :2] += rng.normal(0, 3, (len(kp), 2))
+        kp[:, 2] = 1.0
+        rec = {"image_id": a["image_id"], "category_id": category_id}
+        res.append({**rec, "keypoints": kp.ravel().tolist(), "score": float(rng.uniform(0.2, 1))})
+    out.write_text(json.dumps(res))
+    return out
+
+
+def test_score_takes_sigmas_by_keypoint_name_or_asks_for_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = ("nose", "left_wrist", "right_wrist", "left_ankle", "right_ankle")
+    gt = _five_keypoints(tmp_path, names, category_id=1)
+    res = _perturbed_results(gt, tmp_path / "res.json", 1)
+    code = main(["score", "--gt", str(gt), "--pred", str(res), "--format", "json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    ev = pycocotools_eval(gt, res, sigmas=np.array(SIGMAS))
+    assert json.loads(out.out)["metrics"]["AP"] == float(ev.stats[0])
+    critters = tmp_path / "c"
+    critters.mkdir()
+    gt2 = _five_keypoints(critters, CRITTER, category_id=1)
+    code = main(["score", "--gt", str(gt2), "--pred", str(res)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "pass --sigmas with 5 comma-separated values" in err
+    code = main(["score", "--gt", str(gt2), "--pred", str(res), "--format", "json",
+                 "--sigmas", ",".join(map(str, SIGMAS))])  # fmt: skip
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["AP"] == float(ev.stats[0])

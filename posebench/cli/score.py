@@ -193,6 +193,31 @@ def _parse_sigmas(text: str | None, mode: str) -> tuple[np.ndarray, str]:
     return vals, sigmas_name(vals)
 
 
+def _default_sigmas(gt: Any, gt_path: str) -> tuple[np.ndarray | None, str]:
+    """Without --sigmas, for a ground truth that is not COCO-17 or CrowdPose-14: the sigmas of
+    the built-in skeleton with the file's keypoint names (by name for a subset), as ``run --gt``
+    takes them; (None, "") to keep the mode's default (COCO-17 / CrowdPose-14 files)."""
+    from posebench.datasets import printable, skeleton_from_category
+    from posebench.signature import sigmas_name
+
+    names = next((c[2] for c in gt.categories if c[2]), ())
+    if gt.num_joints in (17, 14) or len(names) != gt.num_joints:
+        return None, ""
+    sk = skeleton_from_category(
+        tuple(names), None, sigmas=None, fmt="coco", file=gt_path, record="categories"
+    )
+    if sk.sigmas is None:
+        raise InputError(
+            f"OKS needs one sigma per keypoint and the file's {gt.num_joints} keypoints "
+            f"({printable(', '.join(names))}) match no built-in skeleton: pass --sigmas with "
+            f"{gt.num_joints} comma-separated values (COCO's nose is 0.026) or a skeleton name",
+            file=gt_path,
+            field="--sigmas",
+        )
+    sig = sk.oks_sigmas()
+    return sig, sigmas_name(sig)
+
+
 def _crowd_buckets(text: str) -> str | tuple[float, float]:
     if "," not in text:
         return text
@@ -236,7 +261,9 @@ def run(args: argparse.Namespace) -> int:
 
         gt, dt = _subset(gt, dt, parse_image_ids(args.image_ids), gt_path)
 
-    sigmas, sig_name = _parse_sigmas(args.sigmas, args.mode)
+    sigmas, sig_name = _default_sigmas(gt, gt_path) if args.sigmas is None else (None, "")
+    if sigmas is None:
+        sigmas, sig_name = _parse_sigmas(args.sigmas, args.mode)
     if len(sigmas) != gt.num_joints:
         raise InputError(
             f"{len(sigmas)} sigmas for {gt.num_joints} keypoints in the ground truth",
