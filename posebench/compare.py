@@ -668,10 +668,10 @@ def compare_runs(
                 if pb is not None:
                     low, high, paired = pb.delta.low, pb.delta.high, True
                 else:
-                    ca_ci, cb_ci = blk_a.get("ci", {}).get(stat), blk_b.get("ci", {}).get(stat)
-                    if ca_ci and cb_ci and ca_ci.get("std") is not None and cb_ci.get("std"):
+                    sa, sb = _ci_std(blk_a, stat), _ci_std(blk_b, stat)
+                    if sa is not None and sb is not None and (sa > 0 or sb > 0):
                         z = _z(confidence)
-                        se = math.hypot(float(ca_ci["std"]), float(cb_ci["std"]))
+                        se = math.hypot(sa, sb)
                         low, high = delta - z * se, delta + z * se
                 tol_d = _tolerance(drops, metric, stat, "--max-drop", used_d)
                 tol_c = _tolerance(changes, metric, stat, "--max-change", used_c)
@@ -739,6 +739,17 @@ def compare_runs(
         if cond not in ra["conditions"]:
             out.notes.append(f"condition {cond!r} is in the new run only")
     return out
+
+
+def _ci_std(block: Mapping[str, Any], stat: str) -> float | None:
+    """The bootstrap standard deviation a run recorded for ``stat``; None when absent or not a
+    finite number >= 0 (then that run has no interval to combine)."""
+    ci = block.get("ci")
+    entry = ci.get(stat) if isinstance(ci, dict) else None
+    std = entry.get("std") if isinstance(entry, dict) else None
+    if isinstance(std, bool) or not isinstance(std, int | float):
+        return None
+    return float(std) if math.isfinite(std) and std >= 0 else None
 
 
 def _all_stats(res: Mapping[str, Any]) -> set[str]:

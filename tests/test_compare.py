@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -377,3 +378,18 @@ def test_baseline_runs_must_be_other_runs(
         assert code == 2
         assert word in err
         assert "--baseline-runs" in err
+
+
+@pytest.mark.parametrize("ci", ["x", {"AP": "x"}, {"AP": {"std": "nan"}}, {"AP": {"std": None}}])
+def test_malformed_intervals_are_ignored_not_a_traceback(
+    runs: dict[str, Path], tmp_path: Path, ci: object
+) -> None:
+    def edit(doc: dict) -> None:
+        doc["conditions"]["clean"]["metrics"]["oks"]["ci"] = ci
+
+    a = _edited(runs["base"], tmp_path / "a", edit)
+    b = _edited(runs["worse"], tmp_path / "b", lambda d: None)
+    check = compare_runs(a, b).checks[0]
+    assert not check.paired
+    assert math.isnan(check.low)  # no usable interval: the tolerance alone decides
+    assert check.status == "regression"
