@@ -198,6 +198,13 @@ def test_suite_file_with_a_dataset_block(
     err = capsys.readouterr()
     assert code == 2
     assert "gtt" in err.out + err.err
+    gone = tmp_path / "gone.yaml"
+    gone.write_text("name: x\ndataset: {format: coco, gt: nope.json, images: imgs}\n"
+                    "metrics: [{name: oks}]\n")  # fmt: skip
+    code = main(["validate", str(gone)])
+    err = capsys.readouterr()
+    assert code == 2
+    assert "field 'dataset.gt': file not found" in err.out + err.err
 
 
 def _blank_images(folder: Path, names: list[str], size: tuple[int, int] = (1920, 1080)) -> None:
