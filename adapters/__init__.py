@@ -43,8 +43,8 @@ ADAPTERS: dict[str, str] = {
 #: import name of an optional dependency -> how to install it.
 INSTALL_HINTS: dict[str, str] = {
     "mediapipe": (
-        "pip install mediapipe==0.10.21 --no-deps && pip install absl-py attrs flatbuffers "
-        "'protobuf>=4.25.3,<5' opencv-python-headless matplotlib  (see DEVELOPERS.md)"
+        "pip install 'posebench[mediapipe]' && pip install mediapipe==0.10.21 --no-deps  "
+        "(in this order: pip then prints no error; see DEVELOPERS.md)"
     ),
     "cv2": "pip install opencv-python-headless",
     "torch": "pip install 'posebench[torch]'",

@@ -193,6 +193,10 @@ class MediaPipeAdapter:
                 enable_segmentation=False,
                 min_detection_confidence=self.min_detection_confidence,
             )
+            # The graph's calculators open on worker threads after start, and TFLite's
+            # "Created TensorFlow Lite XNNPACK delegate" note comes from there, possibly after
+            # this block; one tiny inference waits for them, so it lands in the silenced stderr.
+            self._pose.process(np.zeros((32, 32, 3), np.uint8))
         self._warm = False
 
     def info(self) -> AdapterInfo:
@@ -226,10 +230,12 @@ class MediaPipeAdapter:
             raise RuntimeError("MediaPipeAdapter is closed")
         if self._warm:
             result = self._pose.process(np.ascontiguousarray(rgb, dtype=np.uint8))
-        else:  # the first inference prints TFLite/glog start-up notes on the C stderr
+        else:  # the first inferences print TFLite/glog start-up notes on the C stderr: the
+            # detector's on the first frame, the landmark model's ("Created TensorFlow Lite
+            # XNNPACK delegate") on the first frame where a person is found
             with _quiet_native_stderr():
                 result = self._pose.process(np.ascontiguousarray(rgb, dtype=np.uint8))
-            self._warm = True
+            self._warm = result.pose_landmarks is not None
         found = result.pose_landmarks
         if found is None:
             return None

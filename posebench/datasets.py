@@ -27,10 +27,11 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from posebench.errors import InputError
 from posebench.poseset import ImageTable, PoseSet
@@ -73,6 +74,8 @@ class DatasetSpec:
             per annotated person, scored in GT order).
         dims: 2 or 3.
         sample: the embedded sample name (``posebench.samples``); such a dataset needs no root.
+        image_count: the official file's number of images, when known: a file with another count
+            under the official name is not that dataset and is named by its file and hash.
     """
 
     name: str
@@ -91,6 +94,7 @@ class DatasetSpec:
     dims: Literal[2, 3] = 2
     sample: str | None = None
     annotation: Literal["person-centric", "observer-centric"] = "person-centric"
+    image_count: int | None = None
 
     @property
     def family(self) -> str:
@@ -174,6 +178,7 @@ DATASETS: dict[str, DatasetSpec] = {
         description="COCO val2017 person keypoints (5000 images, 17 keypoints)",
         layout=_COCO_LAYOUT,
         detections="coco/person_detection_results/COCO_val2017_detections_AP_H_56_person.json",
+        image_count=5000,
     ),
     "crowdpose-val": DatasetSpec(
         name="crowdpose-val",
@@ -188,6 +193,7 @@ DATASETS: dict[str, DatasetSpec] = {
         metric="oks",
         description="CrowdPose val (2000 images, 14 keypoints, crowd index)",
         layout=_CROWDPOSE_LAYOUT.replace("{split}", "val"),
+        image_count=2000,
     ),
     "crowdpose-test": DatasetSpec(
         name="crowdpose-test",
@@ -202,6 +208,7 @@ DATASETS: dict[str, DatasetSpec] = {
         metric="oks",
         description="CrowdPose test (8000 images, 14 keypoints, crowd index)",
         layout=_CROWDPOSE_LAYOUT.replace("{split}", "test"),
+        image_count=8000,
         detections="crowdpose/annotations/det_for_crowd_test_0.1_0.5.json",
     ),
     "ochuman-val": DatasetSpec(
@@ -321,6 +328,8 @@ class Dataset:
     _gt_sorted: IntArray = field(default_factory=lambda: np.zeros(0, np.int64), init=False)
     _sizes: dict[int, tuple[int, int]] = field(default_factory=dict, init=False, repr=False)
     _detections: list[PoseSet] = field(default_factory=list, init=False, repr=False)
+    #: for a dataset given by path: file name, sha256, format, image counts (else empty).
+    source: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._rows.update({int(i): r for r, i in enumerate(self.images.id.tolist())})
@@ -503,20 +512,33 @@ def _sample_paths(spec: DatasetSpec) -> tuple[Path, Path]:
 
 
 def load_dataset(
-    name: str, root: Path | None, *, limit: int | None = None, require_images: bool = True
+    name: str | DatasetFiles,
+    root: Path | None,
+    *,
+    limit: int | None = None,
+    require_images: bool = True,
+    image_ids: tuple[int, ...] | None = None,
 ) -> Dataset:
     """Find and read a dataset.
 
     Args:
-        name: a key of :data:`DATASETS`.
-        root: the data root (see :func:`data_root`); ignored by the embedded sample.
+        name: a key of :data:`DATASETS`, or the files of the user's own dataset
+            (:class:`DatasetFiles`, read by :func:`load_files_dataset`).
+        root: the data root (see :func:`data_root`); ignored by the embedded sample and by a
+            dataset given by its files.
         limit: keep the first ``limit`` images by sorted id (and their ground truth).
         require_images: check that the images folder exists (scoring a results file needs none).
+        image_ids: keep these images only (``--image-ids``); the name then says it is a subset
+            (``coco-val2017@ids-1a2b3c4d``).
 
     Raises:
         InputError: unknown name (with "did you mean"), a missing file or folder (with the
             expected layout), or ground truth that does not fit the dataset's skeleton.
     """
+    if isinstance(name, DatasetFiles):
+        return load_files_dataset(
+            name, limit=limit, image_ids=image_ids, require_images=require_images
+        )
     spec = get_spec(name)
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise InputError(f"expected a positive integer, got {limit!r}", field="--limit")
@@ -546,13 +568,28 @@ def load_dataset(
             file=str(ann),
         )
     order = np.argsort(images.id, kind="stable")
-    if limit is not None:
-        order = order[:limit]
     images = images.take(order)
+    name = spec.name
+    source: dict[str, Any] = {}
+    if spec.image_count is not None and len(images) != spec.image_count:
+        # not the official file (e.g. a subset saved under its name): say what it is
+        digest = _file_digest(ann)
+        name = files_name(ann, digest)
+        source = {"file": ann.name, "path": str(ann), "sha256": digest, "format": spec.format,
+                  "images_in_file": len(images), "official_name": spec.name,
+                  "official_images": spec.image_count}  # fmt: skip
+        log.warning(
+            "%s holds %d images, the official %s file %d: the run is named %s, not %s",
+            ann, len(images), spec.name, spec.image_count, name, spec.name,
+        )  # fmt: skip
+    if image_ids is not None:
+        images = _select_ids(images, image_ids, str(ann))
     if limit is not None:
+        images = images.take(np.arange(min(limit, len(images))))
+    if limit is not None or image_ids is not None:
         gt = gt.take(np.flatnonzero(np.isin(gt.image_id, images.id)))
-    return Dataset(
-        name=spec.name,
+    ds = Dataset(
+        name=name + _ids_tag(image_ids),
         spec=spec,
         root=base,
         gt=gt,
@@ -560,6 +597,8 @@ def load_dataset(
         skeleton=skeleton,
         images_dir=images_dir,
     )
+    ds.source.update(source)
+    return ds
 
 
 # ----------------------------------------------------------------------------- readers
@@ -714,3 +753,566 @@ def _read_detections(ds: Dataset) -> PoseSet:
         score=np.asarray(scores, np.float64).reshape(n),
         bbox=np.asarray(boxes, np.float64).reshape(n, 4),
     )
+
+
+# ----------------------------------------------------------------------------- the user's own files
+
+#: formats a dataset given by path may have (``crowdpose`` is a COCO-style file with CrowdPose's
+#: 14 keypoints, scored with xtcocotools' ``keypoints_crowd`` rules by default).
+FileFormat = Literal["coco", "crowdpose", "mpii", "lsp", "h36m"]
+FILE_FORMATS: tuple[str, ...] = ("coco", "crowdpose", "mpii", "lsp", "h36m")
+
+#: keypoint names of annotation files that mean a canonical posebench name (CrowdPose's ``head``).
+NAME_ALIASES = {"head": "head_top", "top_head": "head_top", "headtop": "head_top"}
+
+#: a name that comes from a file may become a path component only through this whitelist.
+_SAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+class DatasetFiles(BaseModel):
+    """A dataset given by its files (``run --gt ann.json --images DIR``, or in a suite
+    ``dataset: {format: coco, gt: ann.json, images: img/}``).
+
+    Attributes:
+        format: ``coco`` (any COCO keypoint file, any skeleton), ``crowdpose``, ``mpii`` (mmpose
+            json; ``headboxes``: the ``.mat`` with ``headboxes_src`` for PCKh), ``lsp``
+            (``joints.mat``), ``h36m`` (mmpose ``.npz``).
+        gt: the ground-truth file.
+        images: the folder the file's image names are relative to (not needed to score a
+            results file).
+        headboxes: (mpii) the ground-truth ``.mat`` with head boxes.
+        sigmas: OKS sigmas: a built-in skeleton's name (``coco17``) or one number per keypoint
+            (as used in the OKS formula: COCO's nose is 0.026). Default: the sigmas of the
+            built-in skeleton with the file's keypoint names.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: FileFormat = "coco"
+    gt: StrictStr
+    images: StrictStr | None = None
+    headboxes: StrictStr | None = None
+    sigmas: StrictStr | tuple[Annotated[float, Field(gt=0, allow_inf_nan=False)], ...] | None = None
+
+    def resolved(self, base: Path) -> DatasetFiles:
+        """Relative paths taken relative to ``base`` (a suite file's folder)."""
+        upd = {}
+        for key in ("gt", "images", "headboxes"):
+            v = getattr(self, key)
+            if v is not None and not Path(v).expanduser().is_absolute():
+                upd[key] = str(base / Path(v).expanduser())
+            elif v is not None:
+                upd[key] = str(Path(v).expanduser())
+        return self.model_copy(update=upd)
+
+
+@dataclass(frozen=True)
+class FileSkeleton(Skeleton):
+    """A skeleton read from an annotation file whose sigmas are given as used by OKS (not x10
+    as the built-in tables hold them), so user values reach the formula unchanged."""
+
+    def oks_sigmas(self) -> FloatArray:
+        if self.sigmas is None:
+            raise ValueError(f"skeleton {self.name!r} defines no OKS sigmas")
+        return np.array(self.sigmas, dtype=np.float64)
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", file=str(path)) from None
+    return h.hexdigest()
+
+
+def _safe_name(text: str) -> str:
+    out = "".join(c if c in _SAFE_CHARS else "_" for c in text).strip("._-")
+    return out[:60] or "dataset"
+
+
+def files_name(gt: Path, digest: str, image_ids: tuple[int, ...] | None = None) -> str:
+    """What a dataset given by path is called in reports, signatures and cache paths: the file
+    name and its content hash (``my_ann.json@1a2b3c4d5e6f``), plus ``@ids-<hash>`` for a subset
+    of its images; only ``[A-Za-z0-9._@-]``."""
+    name = f"{_safe_name(gt.name)}@{digest[:12]}"
+    return name + _ids_tag(image_ids)
+
+
+def _ids_tag(image_ids: tuple[int, ...] | None) -> str:
+    if image_ids is None:
+        return ""
+    import hashlib
+
+    raw = np.asarray(sorted(set(image_ids)), dtype=np.int64).tobytes()
+    return f"@ids-{hashlib.sha256(raw).hexdigest()[:8]}"
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), safe to quote in a message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _canonical(name: str) -> str:
+    n = name.strip().lower().replace(" ", "_").replace("-", "_")
+    return NAME_ALIASES.get(n, n)
+
+
+def _known_by_names(names: tuple[str, ...]) -> Skeleton | None:
+    from posebench.skeletons import SKELETONS
+
+    for sk in SKELETONS.values():
+        if sk.keypoints == names:
+            return sk
+    return None
+
+
+def skeleton_from_category(
+    names: tuple[str, ...],
+    limbs: list[Any] | None,
+    *,
+    sigmas: str | tuple[float, ...] | None,
+    fmt: str,
+    file: str,
+    record: str,
+) -> Skeleton:
+    """The skeleton of a COCO-style file's keypoint category.
+
+    Args:
+        names: (K,) the category's ``keypoints`` names.
+        limbs: the category's ``skeleton`` (1-based index pairs, COCO's convention) or None.
+        sigmas: a built-in skeleton's name, K values, or None (see :class:`DatasetFiles`).
+        fmt: ``coco`` or ``crowdpose``.
+        file, record: for messages.
+
+    A file whose names (CrowdPose's ``head`` read as ``head_top``) are a built-in skeleton's is
+    that skeleton (same sigmas, flip pairs, limbs). Otherwise a new skeleton named
+    ``custom<K>-<hash of the names>``: flip pairs from ``left_*``/``right_*`` names, limbs from
+    ``skeleton``, sigmas given, else taken by name from one built-in skeleton holding every name,
+    else none (OKS then refuses, saying how to pass them).
+    """
+    from posebench.skeletons import CROWDPOSE14, SKELETONS
+
+    k = len(names)
+    canon = tuple(_canonical(n) for n in names)
+    if len(set(canon)) != k:
+        dup = next(n for n in canon if canon.count(n) > 1)
+        raise InputError(
+            f"keypoint name {printable(dup)!r} appears twice",
+            file=file,
+            record=record,
+            field="keypoints",
+        )
+    known = _known_by_names(canon)
+    if fmt == "crowdpose":
+        if k != CROWDPOSE14.num_keypoints:
+            raise InputError(
+                f"format crowdpose needs CrowdPose's 14 keypoints, the category has {k}",
+                file=file,
+                record=record,
+                field="keypoints",
+            )
+        known = CROWDPOSE14
+    if isinstance(sigmas, str):
+        if sigmas not in SKELETONS or SKELETONS[sigmas].sigmas is None:
+            with_sigmas = [n for n, s in SKELETONS.items() if s.sigmas is not None]
+            raise InputError(
+                f"unknown sigmas {sigmas!r}; give a skeleton name ({', '.join(with_sigmas)}) or "
+                f"{k} numbers",
+                field="sigmas",
+            )
+        src = SKELETONS[sigmas]
+        if src.num_keypoints != k:
+            raise InputError(
+                f"sigmas {sigmas!r} are for {src.num_keypoints} keypoints, the file's category "
+                f"has {k} ({printable(', '.join(names))})",
+                field="sigmas",
+            )
+        if known is not None and known.name == sigmas:
+            return known
+        if src.keypoints != canon:
+            log.warning(
+                "%s: sigmas %r belong to keypoints %s, the file names %s; used in file order",
+                file, sigmas, ", ".join(src.keypoints), printable(", ".join(names)),
+            )  # fmt: skip
+        base = known or _custom(canon, limbs, file, record)
+        return Skeleton(
+            name=base.name,
+            keypoints=base.keypoints,
+            sigmas=src.sigmas,
+            flip_pairs=base.flip_pairs,
+            limbs=base.limbs,
+            torso=base.torso,
+            head=base.head,
+        )
+    if sigmas is not None:
+        if len(sigmas) != k:
+            raise InputError(
+                f"{len(sigmas)} sigmas given, the file's category has {k} keypoints "
+                f"({printable(', '.join(names))})",
+                field="sigmas",
+            )
+        base = _custom(canon, limbs, file, record)
+        return FileSkeleton(
+            name=base.name if known is None else f"{known.name}-sigmas",
+            keypoints=canon,
+            sigmas=tuple(float(s) for s in sigmas),
+            flip_pairs=base.flip_pairs if known is None else known.flip_pairs,
+            limbs=base.limbs if known is None else known.limbs,
+            torso=None if known is None else known.torso,
+            head=None if known is None else known.head,
+        )
+    if known is not None:
+        return known
+    custom = _custom(canon, limbs, file, record)
+    for sk in SKELETONS.values():
+        if sk.sigmas is not None and all(n in sk.keypoints for n in canon):
+            log.info("%s: OKS sigmas taken by keypoint name from skeleton %s", file, sk.name)
+            return Skeleton(
+                name=custom.name,
+                keypoints=canon,
+                sigmas=tuple(sk.sigmas[sk.index(n)] for n in canon),
+                flip_pairs=custom.flip_pairs,
+                limbs=custom.limbs,
+            )
+    return custom
+
+
+def _custom(canon: tuple[str, ...], limbs: list[Any] | None, file: str, record: str) -> Skeleton:
+    import hashlib
+
+    from posebench.skeletons import _lr_pairs
+
+    k = len(canon)
+    pairs: list[tuple[int, int]] = []
+    for j, pair in enumerate(limbs or []):
+        ok = (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= k for v in pair)
+        )
+        if not ok:
+            raise InputError(
+                f"expected a pair of 1-based keypoint indices in 1..{k}, got {pair!r}",
+                file=file,
+                record=record,
+                field=f"skeleton[{j}]",
+            )
+        pairs.append((pair[0] - 1, pair[1] - 1))
+    digest = hashlib.sha256("\n".join(canon).encode()).hexdigest()[:8]
+    return Skeleton(
+        name=f"custom{k}-{digest}",
+        keypoints=canon,
+        flip_pairs=_lr_pairs(canon),
+        limbs=tuple(pairs),
+    )
+
+
+def _keypoint_category(path: Path) -> tuple[int, tuple[str, ...], list[Any] | None, str]:
+    """(id, keypoint names, ``skeleton`` limbs, record) of the file's one keypoint category."""
+    from posebench.formats.jsonio import json_type, parse_json, read_bytes
+
+    file = str(path)
+    data = parse_json(read_bytes(path), file=file)
+    cats = data.get("categories") if isinstance(data, dict) else None
+    if not isinstance(cats, list):
+        raise InputError(
+            f"expected an array of categories, got {json_type(cats)}", file=file,
+            field="categories",
+        )  # fmt: skip
+    named = [(i, c) for i, c in enumerate(cats) if isinstance(c, dict) and c.get("keypoints")]
+    if len(named) != 1:
+        ids = [c.get("id") for _, c in named]
+        raise InputError(
+            "expected exactly one category with keypoint names, found "
+            f"{len(named)}{f' (ids {ids})' if ids else ''}",
+            file=file,
+            field="categories",
+        )
+    i, c = named[0]
+    rec = f"categories[{i}]"
+    cid = c.get("id")
+    if isinstance(cid, bool) or not isinstance(cid, int) or not -(2**63) <= cid < 2**63:
+        raise InputError(f"expected an integer id, got {json_type(cid)}", file=file, record=rec,
+                         field="id")  # fmt: skip
+    names = c.get("keypoints")
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise InputError("expected an array of non-empty names", file=file, record=rec,
+                         field="keypoints")  # fmt: skip
+    limbs = c.get("skeleton")
+    if limbs is not None and not isinstance(limbs, list):
+        raise InputError(
+            f"expected an array of index pairs, got {json_type(limbs)}",
+            file=file,
+            record=f"categories[{i}]",
+            field="skeleton",
+        )
+    return int(cid), tuple(names), limbs, rec
+
+
+def _load_mpii_json_only(path: Path) -> tuple[PoseSet, ImageTable]:
+    """MPII mmpose json without the head-box file: 0-based joints, annotated square boxes."""
+    from posebench.formats.mpii import load_mpii_json
+
+    poses, images = load_mpii_json(path)
+    center = np.asarray(poses.extra["center"], np.float64) - 1.0
+    scale = np.asarray(poses.extra["scale"], np.float64)
+    gt = poses.with_columns(
+        keypoints=poses.keypoints - 1.0,
+        bbox=_square_boxes(center, scale),
+        extra={"center": center, "scale": scale},
+    )
+    return gt, images
+
+
+def load_files_dataset(
+    files: DatasetFiles,
+    *,
+    limit: int | None = None,
+    image_ids: tuple[int, ...] | None = None,
+    require_images: bool = True,
+) -> Dataset:
+    """Read a dataset given by its files (see :class:`DatasetFiles`).
+
+    The dataset is named by what it is (:func:`files_name`): the file name and a hash of its
+    bytes (and of the chosen image ids), never an official dataset's name; ``Dataset.source``
+    records the file, its sha256, the format and the image count.
+
+    Raises:
+        InputError: a missing or unreadable file or folder, a category that is not exactly one
+            keypoint category, sigmas that do not fit, unknown image ids.
+    """
+    from posebench.skeletons import get_skeleton
+
+    gt_path = Path(files.gt).expanduser()
+    if not gt_path.is_file():
+        raise InputError("ground-truth file not found", file=str(gt_path), field="--gt")
+    images_dir = Path(files.images).expanduser() if files.images else gt_path.parent
+    if require_images:
+        if files.images is None:
+            raise InputError(
+                "running a model needs the images: pass --images DIR (the folder the "
+                "annotation file's image names are relative to)",
+                field="--images",
+            )
+        if not images_dir.is_dir():
+            raise InputError("images folder not found", file=str(images_dir), field="--images")
+    digest = _file_digest(gt_path)
+    fmt = files.format
+    file = str(gt_path)
+    headboxes = Path(files.headboxes).expanduser() if files.headboxes else None
+    if fmt != "mpii" and headboxes is not None:
+        raise InputError(f"head boxes are read for format mpii only, not {fmt}", field="headboxes")
+    if fmt != "coco" and fmt != "crowdpose" and files.sigmas is not None:
+        raise InputError(f"sigmas apply to OKS (formats coco, crowdpose), not {fmt}",
+                         field="sigmas")  # fmt: skip
+    persons: Literal["multi", "single"] = "multi"
+    dims: Literal[2, 3] = 2
+    metric = "oks"
+    if fmt in ("coco", "crowdpose"):
+        from posebench.formats.coco import read_gt
+
+        cat_id, names, limbs, record = _keypoint_category(gt_path)
+        skeleton = skeleton_from_category(
+            names, limbs, sigmas=files.sigmas, fmt=fmt, file=file, record=record
+        )
+        g = read_gt(gt_path, num_joints=len(names))
+        gt, images = g.poses, g.images
+        keep = gt.category_id == cat_id
+        if not keep.all():
+            log.warning(
+                "%s: %d annotations of other categories than %d (the keypoint category) are "
+                "left out", file, int((~keep).sum()), cat_id,
+            )  # fmt: skip
+            gt = gt.take(np.flatnonzero(keep))
+        gt = gt.with_columns(category_id=np.ones(len(gt), np.int64))  # the evaluator's category
+    elif fmt == "mpii":
+        skeleton, persons, metric = get_skeleton("mpii16"), "single", "pck"
+        if headboxes is not None:
+            if not headboxes.is_file():
+                raise InputError("head-box file not found", file=str(headboxes),
+                                 field="headboxes")  # fmt: skip
+            gt, images = _load_mpii(gt_path, headboxes)
+            metric = "pckh"
+        else:
+            gt, images = _load_mpii_json_only(gt_path)
+    elif fmt == "lsp":
+        skeleton, persons, metric = get_skeleton("lsp14"), "single", "pck"
+        gt, images = _load_lsp(gt_path, None)
+    else:
+        skeleton, persons, metric, dims = get_skeleton("h36m17"), "single", "mpjpe", 3
+        gt, images = _load_h36m(gt_path)
+    if gt.num_joints != skeleton.num_keypoints:
+        raise InputError(
+            f"ground truth has {gt.num_joints} keypoints, the skeleton {skeleton.name} has "
+            f"{skeleton.num_keypoints}",
+            file=file,
+        )
+    order = np.argsort(images.id, kind="stable")
+    images = images.take(order)
+    total = len(images)
+    if image_ids is not None:
+        images = _select_ids(images, image_ids, file)
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InputError(f"expected a positive integer, got {limit!r}", field="--limit")
+        images = images.take(np.arange(min(limit, len(images))))
+    if len(images) < total:
+        gt = gt.take(np.flatnonzero(np.isin(gt.image_id, images.id)))
+    name = files_name(gt_path, digest, image_ids)
+    spec = DatasetSpec(
+        name=name,
+        format="coco" if fmt == "crowdpose" else fmt,
+        annotations=file,
+        images=str(images_dir),
+        skeleton=skeleton.name,
+        metric=metric,
+        description=f"{gt_path.name} ({fmt}, sha256 {digest[:12]}, {len(images)} images)",
+        layout="(given by path)",
+        headboxes=str(headboxes) if headboxes is not None else None,
+        persons=persons,
+        dims=dims,
+    )
+    ds = Dataset(
+        name=name,
+        spec=spec,
+        root=gt_path.parent,
+        gt=gt,
+        images=images,
+        skeleton=skeleton,
+        images_dir=images_dir,
+    )
+    ds.source.update(
+        {
+            "file": gt_path.name,
+            "path": str(gt_path),
+            "sha256": digest,
+            "format": fmt,
+            "images": len(images),
+            "images_in_file": total,
+            "skeleton": skeleton.name,
+            "keypoints": list(skeleton.keypoints),
+            # as used by OKS: lets ``compare`` pair runs whose sigmas no built-in skeleton has
+            "sigmas": skeleton.oks_sigmas().tolist() if skeleton.sigmas is not None else None,
+        }
+    )
+    return ds
+
+
+def _select_ids(images: ImageTable, image_ids: tuple[int, ...], file: str) -> ImageTable:
+    want = np.asarray(sorted(set(image_ids)), dtype=np.int64)
+    have = np.isin(want, images.id)
+    if not have.all():
+        missing = want[~have][:5].tolist()
+        raise InputError(
+            f"{int((~have).sum())} of the {len(want)} image ids are not in the file "
+            f"(first: {', '.join(map(str, missing))})",
+            file=file,
+            field="--image-ids",
+        )
+    return images.take(np.flatnonzero(np.isin(images.id, want)))
+
+
+def parse_image_ids(text: str) -> tuple[int, ...]:
+    """``--image-ids``: a file (one id per line, or separated by commas or spaces, or a JSON
+    array) or a comma-separated list ``139,285``. InputError on anything but integers."""
+    p = Path(text).expanduser()
+    where: str | None = None
+    if p.is_file():
+        where = str(p)
+        try:
+            body = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read: {e}", file=where, field="--image-ids") from None
+        body = body.strip()
+        if body.startswith("["):
+            body = body.strip("[]")
+    else:
+        body = text
+    tokens = [t for t in body.replace(",", " ").split() if t]
+    out = []
+    for i, t in enumerate(tokens):
+        try:
+            v = int(t)
+        except ValueError:
+            raise InputError(
+                f"expected integer image ids, got {t!r} (item {i + 1})"
+                + ("" if where else "; give a comma-separated list or a file"),
+                file=where,
+                field="--image-ids",
+            ) from None
+        if not -(2**63) <= v < 2**63:
+            raise InputError(f"image id {t} is out of range", file=where, field="--image-ids")
+        out.append(v)
+    if not out:
+        raise InputError("no image ids given", file=where, field="--image-ids")
+    return tuple(out)
+
+
+def require_metric_inputs(dataset: Dataset, metric_names: list[str]) -> None:
+    """Refuse, with what to pass, a metric the dataset cannot feed: OKS without sigmas."""
+    if "oks" in metric_names and dataset.skeleton.sigmas is None:
+        sk = dataset.skeleton
+        raise InputError(
+            f"OKS needs one sigma per keypoint and the skeleton of {dataset.name} "
+            f"({sk.num_keypoints} keypoints: {printable(', '.join(sk.keypoints))}) matches no "
+            f"built-in skeleton: pass --sigmas with {sk.num_keypoints} comma-separated values "
+            "(as used in the OKS formula; COCO's nose is 0.026) or a skeleton name, or `sigmas:` "
+            "in the suite's dataset block",
+            field="sigmas",
+        )
+
+
+def detect_format(path: Path) -> str:
+    """The format of a ground-truth file by its content: ``.npz`` Human3.6M, ``.mat`` LSP,
+    JSON: an object is COCO-style, an array mmpose's MPII list."""
+    suffixes = "".join(path.suffixes[-2:]).lower()
+    if suffixes.endswith(".npz"):
+        return "h36m"
+    if suffixes.endswith(".mat"):
+        return "lsp"
+    import gzip
+
+    try:
+        opener = gzip.open if suffixes.endswith(".gz") else open
+        with opener(path, "rb") as f:
+            head = f.read(4096).lstrip()
+    except OSError as e:
+        raise InputError(f"cannot read: {e}", file=str(path), field="--gt") from None
+    if head[:1] == b"[":
+        return "mpii"
+    if head[:1] == b"{":
+        return "coco"
+    raise InputError(
+        "cannot tell the format (not JSON, .mat or .npz); pass --gt-format", file=str(path),
+        field="--gt",
+    )  # fmt: skip
+
+
+def parse_sigmas(text: str) -> str | tuple[float, ...]:
+    """``--sigmas``: a built-in skeleton's name or comma-separated positive numbers."""
+    import math
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) == 1 and not parts[0][:1].isdigit() and not parts[0].startswith("."):
+        return parts[0]
+    out = []
+    for p in parts:
+        try:
+            v = float(p)
+        except ValueError:
+            raise InputError(
+                f"expected a skeleton name or numbers separated by commas, got {p!r}",
+                field="--sigmas",
+            ) from None
+        if not (math.isfinite(v) and v > 0):
+            raise InputError(f"sigmas must be positive finite numbers, got {p!r}",
+                             field="--sigmas")  # fmt: skip
+        out.append(v)
+    if not out:
+        raise InputError("no sigmas given", field="--sigmas")
+    return tuple(out)

@@ -112,7 +112,7 @@ class RunOptions:
     """What ``posebench run`` was asked to do."""
 
     adapter: str
-    suite: str
+    suite: str | Any  # a suite name, a .yaml file, or a validated posebench.suite.Suite
     output: Path
     adapter_args: dict[str, str] = field(default_factory=dict)
     data_root: Path | None = None
@@ -127,6 +127,7 @@ class RunOptions:
     dataset: str | None = None  # run the suite on another dataset (e.g. the embedded sample)
     boxes: str | None = None  # override the suite's box source (gt, detector)
     condition_backend: str = "numpy"  # numpy, or torch on ``device`` (conditions.apply.BACKENDS)
+    image_ids: tuple[int, ...] | None = None  # --image-ids: run on these images only
     resume: bool = False  # the output folder must hold this run
     overwrite: bool = False  # replace another run in the output folder
     executor: str = "local"  # local | ray
@@ -196,7 +197,7 @@ def run(options: RunOptions) -> Path:
     started again with the same options (on any executor) finishes with the same numbers.
     """
     from posebench.adapters import adapter_factory
-    from posebench.datasets import load_dataset
+    from posebench.datasets import load_dataset, require_metric_inputs
     from posebench.suite import load_suite
 
     t_start = time.perf_counter()
@@ -209,7 +210,10 @@ def run(options: RunOptions) -> Path:
         if options.dataset:
             get_spec(options.dataset)  # "did you mean" on a typo
         suite = suite.model_copy(update=overrides)
-    dataset = load_dataset(suite.dataset, options.data_root, limit=options.limit)
+    dataset = load_dataset(
+        suite.dataset, options.data_root, limit=options.limit, image_ids=options.image_ids
+    )
+    require_metric_inputs(dataset, [m.name for m in suite.metrics])
     args: dict[str, Any] = dict(options.adapter_args)
     if options.device is not None:
         import inspect
@@ -226,9 +230,10 @@ def run(options: RunOptions) -> Path:
     spec = WorkerSpec(
         adapter=options.adapter,
         adapter_args=args,
-        dataset=dataset.name,
+        dataset=suite.dataset,
         data_root=str(options.data_root) if options.data_root else None,
         limit=options.limit,
+        image_ids=options.image_ids,
         box_source=requested_boxes,
         seed=seed,
         condition_backend=options.condition_backend,
@@ -460,6 +465,8 @@ def _write(
             "root": str(dataset.root) if dataset.root else None,
             "images": len(plan.ids),
             "limit": options.limit,
+            "image_ids": list(options.image_ids) if options.image_ids is not None else None,
+            **({"source": dataset.source} if getattr(dataset, "source", None) else {}),
         },
         "box_source": plan.box_source,
         "shard": list(plan.shard),
@@ -575,7 +582,11 @@ def merge(
             field="suite",
         ) from None
     root = data_root or (Path(first["dataset"]["root"]) if first["dataset"].get("root") else None)
-    dataset = load_dataset(suite.dataset, root, limit=first["dataset"].get("limit"))
+    sel = first["dataset"].get("image_ids")
+    image_ids = tuple(int(i) for i in sel) if isinstance(sel, list) else None
+    dataset = load_dataset(
+        suite.dataset, root, limit=first["dataset"].get("limit"), image_ids=image_ids
+    )
     ids = np.sort(dataset.images.id.astype(np.int64))
     batch_size = int(first["plan"]["batch_size"])
     box_source = str(first["box_source"])
@@ -660,6 +671,7 @@ def merge(
         n_boot=boot,
         seed=first["seed"],
         condition_backend=first.get("condition_backend", "numpy"),
+        image_ids=image_ids,
     )
     plan = Plan(
         units=[],

@@ -44,7 +44,7 @@ from pydantic import (
     model_validator,
 )
 
-from posebench.datasets import DATASETS, DatasetSpec
+from posebench.datasets import DATASETS, DatasetFiles, DatasetSpec
 from posebench.errors import InputError
 from posebench.robustness import FAMILIES
 from posebench.skeletons import SKELETONS
@@ -255,7 +255,8 @@ class Suite(_Model):
 
     name: Annotated[str, Field(pattern=_NAME, strict=True)]
     description: StrictStr = ""
-    dataset: StrictStr
+    #: a built-in dataset's name, or the user's own files (``{format: coco, gt: ..., images: ...}``)
+    dataset: StrictStr | DatasetFiles
     boxes: Literal["gt", "detector", "none"] = "gt"
     batch_size: Annotated[StrictInt, Field(ge=1)] = 16
     metrics: tuple[MetricSpec, ...] = Field(min_length=1)
@@ -264,8 +265,68 @@ class Suite(_Model):
     seed: Annotated[StrictInt, Field(ge=0)] = 0
 
     @property
+    def dataset_label(self) -> str:
+        """The dataset as one line: its name, or ``file.json (coco files)``."""
+        if isinstance(self.dataset, DatasetFiles):
+            return f"{Path(self.dataset.gt).name} ({self.dataset.format} files)"
+        return self.dataset
+
+    @property
     def dataset_spec(self) -> DatasetSpec:
+        if isinstance(self.dataset, DatasetFiles):
+            return files_spec(self.dataset)
         return DATASETS[self.dataset]
+
+
+def files_suite(files: DatasetFiles) -> Suite:
+    """The suite ``run --gt FILE`` uses without ``--suite``: the format's usual metrics on the
+    file's images, GT person boxes, the clean condition (validated like a suite file)."""
+    metrics: list[dict[str, Any]] = {
+        "coco": [{"name": "oks", "mode": "coco", "ci": True}],
+        "crowdpose": [{"name": "oks", "mode": "crowdpose", "ci": True}],
+        "mpii": [{"name": "pckh", "threshold": 0.5, "ci": True}]
+        if files.headboxes
+        else [{"name": "pck", "normalizer": "bbox", "threshold": 0.2, "ci": True}],
+        "lsp": [
+            {"name": "pck", "normalizer": "torso", "threshold": 0.2, "ci": True},
+            {"name": "pcp", "threshold": 0.5},
+        ],
+        "h36m": [{"name": "mpjpe", "ci": True}],
+    }[files.format]
+    data = {
+        "name": f"{files.format}-files",
+        "description": f"{Path(files.gt).name}: {files.format} ground truth given by path",
+        "dataset": files.model_dump(mode="json"),
+        "boxes": "gt",
+        "metrics": metrics,
+    }
+    return validate_suite(data, f"--gt {files.gt}")
+
+
+def files_spec(files: DatasetFiles) -> DatasetSpec:
+    """What is known of a dataset given by path before its file is read (skeleton: the format's,
+    ``""`` for a COCO file, whose category decides)."""
+    fmt = files.format
+    skeleton, metric, persons, dims = {
+        "coco": ("", "oks", "multi", 2),
+        "crowdpose": ("crowdpose14", "oks", "multi", 2),
+        "mpii": ("mpii16", "pckh" if files.headboxes else "pck", "single", 2),
+        "lsp": ("lsp14", "pck", "single", 2),
+        "h36m": ("h36m17", "mpjpe", "single", 3),
+    }[fmt]
+    return DatasetSpec(
+        name=Path(files.gt).name,
+        format="coco" if fmt == "crowdpose" else fmt,
+        annotations=files.gt,
+        images=files.images or "",
+        skeleton=skeleton,
+        metric=metric,
+        description=f"{files.gt} ({fmt})",
+        layout="(given by path)",
+        headboxes=files.headboxes,
+        persons=persons,  # type: ignore[arg-type]
+        dims=dims,  # type: ignore[arg-type]
+    )
 
 
 class SuiteError(InputError):
@@ -448,7 +509,7 @@ def metric_problem(metric: BaseModel, spec: DatasetSpec) -> str | None:
     problem = metric_problem_basic(info, spec)
     if problem is not None:
         return f"{problem} (datasets it fits: {fits or 'none'})"
-    if isinstance(metric, OksMetric):
+    if isinstance(metric, OksMetric) and spec.skeleton in SKELETONS:
         skel = SKELETONS[spec.skeleton]
         sig_name = metric.sigmas or spec.skeleton
         sig = SKELETONS[sig_name].sigmas
@@ -489,14 +550,28 @@ def _cross_problems(suite: Suite, file: str) -> list[InputError]:
     def bad(field: str, msg: str) -> InputError:
         return InputError(msg, file=file, field=field)
 
-    if suite.dataset not in DATASETS:
+    if isinstance(suite.dataset, DatasetFiles):
+        spec = files_spec(suite.dataset)
+        here = Path(file).parent
+        for key in ("gt", "images", "headboxes"):
+            value = getattr(suite.dataset, key)
+            if value is None:
+                continue
+            p = Path(value).expanduser()
+            p = p if p.is_absolute() else here / p
+            exists = p.is_dir() if key == "images" else p.is_file()
+            if not exists:
+                what = "folder" if key == "images" else "file"
+                return [bad(f"dataset.{key}", f"{what} not found: {p}")]
+    elif suite.dataset not in DATASETS:
         hint = _hint(suite.dataset, list(DATASETS))
         return [
             bad(
                 "dataset", f"unknown dataset {suite.dataset!r}{hint} (known: {', '.join(DATASETS)})"
             )
         ]
-    spec = DATASETS[suite.dataset]
+    else:
+        spec = DATASETS[suite.dataset]
     problems = []
     for i, m in enumerate(suite.metrics):
         why = metric_problem(m, spec)
@@ -518,6 +593,14 @@ def _cross_problems(suite: Suite, file: str) -> list[InputError]:
             problems.append(bad(f"breakdowns[{i}]", f"breakdown {b!r} needs an oks metric"))
         elif b in suite.breakdowns[:i]:
             problems.append(bad(f"breakdowns[{i}]", f"{b!r} is listed twice"))
+    from posebench.conditions.apply import check_condition
+
+    for i, c in enumerate(suite.conditions):  # the names `run` accepts, so validate = run
+        if c.kind != "clean":
+            try:
+                check_condition(c.kind, str(c.name), 1)
+            except InputError as e:
+                problems.append(bad(f"conditions[{i}].name", e.detail))
     keys: dict[tuple[str, str | None], int] = {}
     for i, c in enumerate(suite.conditions):
         k = (c.kind, c.name)
@@ -567,13 +650,15 @@ def _looks_like_path(text: str) -> bool:
     return text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text
 
 
-def load_suite(name_or_path: str | Path) -> Suite:
+def load_suite(name_or_path: str | Path | Suite) -> Suite:
     """A suite from a ``.yaml`` file or a built-in name (``coco-val2017``).
 
     Raises:
         InputError: unknown name ("did you mean"), unreadable file; SuiteError (an InputError)
             for invalid content, one line per problem.
     """
+    if isinstance(name_or_path, Suite):  # built in code (``run --gt`` without --suite)
+        return name_or_path
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or _looks_like_path(text) or Path(text).is_file():
         path = Path(text)
@@ -592,7 +677,10 @@ def load_suite(name_or_path: str | Path) -> Suite:
         content = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read: {e}", file=text) from None
-    return validate_suite(parse_yaml(content, str(path)), str(path))
+    suite = validate_suite(parse_yaml(content, str(path)), str(path))
+    if isinstance(suite.dataset, DatasetFiles):  # paths in a suite file: relative to it
+        suite = suite.model_copy(update={"dataset": suite.dataset.resolved(path.parent)})
+    return suite
 
 
 __all__ = [

@@ -38,8 +38,12 @@ def test_json_output_contract(capsys: pytest.CaptureFixture[str]) -> None:
 def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["score", *SAMPLE]) == 0
     out = capsys.readouterr().out
-    assert "AP    86.089" in out
+    assert "AP       86.089" in out
     assert "signature: oks|mode:coco" in out
+    # aligned: every value ends in the same column (AR50 is 100.000, seven characters)
+    rows = out.split("\n\n")[0].splitlines()
+    assert rows[0] == "metric    value"
+    assert {len(r) for r in rows} == {len("metric    value")}
 
 
 def test_crowdpose_mode_keys(capsys: pytest.CaptureFixture[str]) -> None:

@@ -135,9 +135,21 @@ def test_mixed_signatures_are_separate_tables() -> None:
     assert by_box[False] == ["oracle", "jitter"]
     notes = lb.separation_notes(tables)
     assert len(notes) == 1
-    assert "boxes: gt vs none" in notes[0]
+    assert "boxes: gt vs none: a top-down run on GT person boxes" in notes[0]
+    assert "--boxes detector" in notes[0]  # the way forward
     text = markdown.render(tables, "t", notes)
-    assert "headline signatures differ (boxes: gt vs none)" in text
+    assert "headline signatures differ (boxes: gt vs none: " in text
+
+
+def test_detector_boxes_rank_beside_bottom_up(tmp_path: Path) -> None:
+    res = _results("mediapipe-demo")
+    blk = res["conditions"]["clean"]["metrics"]["oks"]
+    blk["signature"] = blk["signature"].replace("boxes:gt", "boxes:detector")
+    res["box_source"] = "detector"
+    det = _write_run(tmp_path / "det", res)
+    tables = lb.build_tables(lb.load_runs([det, DATA / "oracle-demo", DATA / "jitter-demo"]))
+    assert len(tables) == 1
+    assert sorted(r.adapter for r in tables[0].rows) == ["jitter", "mediapipe", "oracle"]
 
 
 def test_version_only_difference_is_ranked_together_with_a_note(tmp_path: Path) -> None:

@@ -289,7 +289,7 @@ def _edit(run_dir: Path, fn: Any) -> None:
     ("edit", "field"),
     [
         (lambda d: d.pop("conditions"), "'conditions'"),
-        (lambda d: d.update(conditions=[]), "field 'conditions': expected dict"),
+        (lambda d: d.update(conditions=[]), "field 'conditions': expected an object, got an array"),
         (lambda d: d.update(shard="1/1"), "field 'shard'"),
         (lambda d: d.update(shard=[3, 2]), "field 'shard'"),
         (lambda d: d.pop("suite"), "field 'suite'"),

@@ -158,9 +158,9 @@ def test_condition_forms() -> None:
             conditions=[
                 "clean",
                 {"corruption": "gaussian_noise", "severities": [1, 3]},
-                {"kind": "corruption", "name": "jpeg", "params": {"quality": 10}},
+                {"kind": "corruption", "name": "jpeg_compression", "params": {"quality": 10}},
                 "occlusion",
-                {"lowlight": "dark", "severities": [5]},
+                {"lowlight": "darken", "severities": [5]},
             ]
         ),
         "t.yaml",
@@ -169,9 +169,9 @@ def test_condition_forms() -> None:
     assert got == [
         ("clean", None, (1, 2, 3, 4, 5)),
         ("corruption", "gaussian_noise", (1, 3)),
-        ("corruption", "jpeg", (1, 2, 3, 4, 5)),
+        ("corruption", "jpeg_compression", (1, 2, 3, 4, 5)),
         ("occlusion", "occlusion", (1, 2, 3, 4, 5)),
-        ("lowlight", "dark", (5,)),
+        ("lowlight", "darken", (5,)),
     ]
     assert s.conditions[2].params == {"quality": 10}
     assert s.conditions[1].model_dump()["kind"] == "corruption"
@@ -216,3 +216,18 @@ def test_models_are_frozen() -> None:
         s.seed = 3  # type: ignore[misc]
     with pytest.raises(ValueError, match="frozen"):
         ConditionSpec(kind="clean").kind = "occlusion"  # type: ignore[misc]
+
+
+def test_validate_refuses_the_condition_names_run_refuses(tmp_path: Path) -> None:
+    from posebench.cli.main import main
+
+    f = tmp_path / "typo.yaml"
+    f.write_text(
+        "name: typo\ndataset: coco-sample\nmetrics: [{name: oks}]\n"
+        "conditions:\n  - {kind: corruption, name: gausian_noise}\n"
+    )
+    with pytest.raises(InputError, match="did you mean 'gaussian_noise'"):
+        load_suite(f)
+    assert main(["validate", str(f)]) == 2
+    assert main(["run", "--adapter", "oracle", "--suite", str(f), "--output",
+                 str(tmp_path / "r")]) == 2  # fmt: skip

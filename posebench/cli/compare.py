@@ -12,15 +12,21 @@ from typing import Any
 EXAMPLES = """\
 examples:
   posebench compare reports/baseline runs/new                     # headline metrics, noise-aware
-  posebench compare base new --max-drop AP=0.01 --max-drop oks:AP50=0.02
+  posebench compare base new --max-drop AP=1 --max-drop oks:AP50=2  # AP points
   posebench compare base new --format github                      # job summary + ::error lines
   posebench compare base new --format junit --output compare.xml
   posebench compare base new --max-change AP=0                    # any change fails (deterministic)
+  posebench compare base-s0 new --baseline-runs base-s1 base-s2   # + run-to-run model noise
 
-A drop fails only when it exceeds its tolerance (units of the metric: AP 0.01 = one point) and the
-bootstrap interval of the difference excludes zero (paired over images when both runs kept their
-per-sample records). Exit 0: no check failed; 1: a regression; 2: unusable input (e.g. signatures
-that differ, runs of different images).
+Tolerances are in the units the tables print: OKS AP/AR and PCK-style metrics in percentage
+points (AP=0.5 allows half a point), MPJPE in millimetres; negative values, values above 100
+points and tolerances that match no statistic are refused. A drop fails only when it exceeds its
+tolerance and the interval of the difference excludes zero. The interval covers image sampling
+(a paired bootstrap over images, from both runs' saved per-image records); it covers run-to-run
+model noise only with --baseline-runs (repeated runs of the baseline differing only in the
+seed), so two seeds of a stochastic model can fail without it. Exit 0: no check failed;
+1: a regression; 2: unusable input (a missing, null or NaN headline number in either run,
+empty values or conditions, signatures that differ, runs of different images).
 """
 
 
@@ -39,13 +45,23 @@ def add_parser(sub: Any) -> None:
         "--max-drop",
         action="append",
         metavar="[METRIC:]STAT=DELTA",
-        help="allowed drop (repeatable; default 0 for each headline statistic)",
+        help="allowed drop in printed units, AP points or mm (repeatable; default 0 for each "
+        "headline statistic)",
     )
     p.add_argument(
         "--max-change",
         action="append",
         metavar="[METRIC:]STAT=DELTA",
-        help="two-sided: fail on any change beyond DELTA, interval or not",
+        help="two-sided: fail on any change beyond DELTA (printed units), interval or not",
+    )
+    p.add_argument(
+        "--baseline-runs",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="RUN",
+        help="further runs of the baseline's configuration differing only in their seed: their "
+        "spread (run-to-run model noise) widens the drop intervals and BASE becomes their mean",
     )
     p.add_argument("--format", choices=("md", "json", "junit", "github"), default="md", dest="fmt")
     p.add_argument("--output", type=Path, help="write the report here instead of stdout")
@@ -61,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n_boot < 10:
         raise InputError("must be at least 10", field="--n-boot")
-    if not 0 < args.confidence < 1:
+    if args.seed < 0:
+        raise InputError("must be >= 0", field="--seed")
+    if not 0 < args.confidence < 1:  # also refuses NaN
         raise InputError("must be in (0, 1)", field="--confidence")
     res = cmp.compare_runs(
         args.base,
@@ -71,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         n_boot=args.n_boot,
         seed=args.seed,
         confidence=args.confidence,
+        baseline_runs=args.baseline_runs,
     )
     if args.fmt == "json":
         text = json.dumps(cmp.to_json(res), indent=2) + "\n"
@@ -85,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
                 f.write(text + "\n")
         text = text + cmp.github_annotations(res)
     if args.output:
+        if args.output.is_dir():
+            raise InputError("is a folder; expected a file to write", field="--output")
+        if not args.output.parent.is_dir():
+            raise InputError(f"folder {args.output.parent} does not exist", field="--output")
         args.output.write_text(text)
     else:
         sys.stdout.write(text)

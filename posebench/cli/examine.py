@@ -84,6 +84,13 @@ def add_parser(sub: Any) -> None:
                    help="failure share a region must keep")  # fmt: skip
     p.add_argument("--batch-size", type=int, default=64, help="bodies per adapter call")
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
+    p.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="progress lines on stderr at every tenth of the budget (auto: on a terminal, not "
+        "under CI)",
+    )
     p.set_defaults(func=examine_cmd)
 
 
@@ -167,6 +174,7 @@ def examine(args: argparse.Namespace) -> Path:
         agents=args.agents, rollouts=args.rollouts, max_iters=args.max_iters,
         threshold=threshold, region_rate=args.region_rate, seed=args.seed,
     )  # fmt: skip
+    _report_progress(ev, threshold, args)
     result = search(ev, cfg)
     info = adapter.info().to_json()
     close = getattr(adapter, "close", None)
@@ -194,6 +202,58 @@ def examine(args: argparse.Namespace) -> Path:
         budget=args.budget,
     )
     return out
+
+
+def _report_progress(ev: Any, threshold: float, args: argparse.Namespace) -> None:
+    """Print a line to stderr each time another tenth of the budget is spent (queries, failures
+    found so far, seconds), wrapping the evaluator's ``evaluate``; costs no query."""
+    from posebench.runner import progress_enabled
+
+    mode = getattr(args, "progress", "auto")
+    if mode == "never" or (mode == "auto" and not progress_enabled()):
+        return
+    budget = max(int(args.budget), 1)
+    state = {"next": 0.1, "failures": 0, "t0": time.perf_counter()}
+    evaluate = ev.evaluate
+
+    def with_progress(x: Any) -> Any:
+        res = evaluate(x)
+        err = np.asarray(res.errors, dtype=np.float64)
+        state["failures"] += int(np.count_nonzero(np.nan_to_num(err, nan=-np.inf) >= threshold))
+        if ev.queries / budget >= state["next"] - 1e-9:
+            sys.stderr.write(
+                f"examine: {ev.queries}/{budget} queries ({100 * ev.queries / budget:.0f}%), "
+                f"{state['failures']} failing bodies, {time.perf_counter() - state['t0']:.1f} s\n"
+            )
+            sys.stderr.flush()
+            while state["next"] <= ev.queries / budget + 1e-9:
+                state["next"] += 0.1
+        return res
+
+    ev.evaluate = with_progress
+
+
+def stop_reason(ex: dict[str, Any]) -> str:
+    """Why a search ended: the budget, or the reason it ended before the budget."""
+    queries, budget = int(ex.get("queries") or 0), ex.get("budget")
+    if ex.get("stop_reason"):  # a search that records its own reason
+        return str(ex["stop_reason"])
+    if budget is None or queries >= int(budget):
+        return f"at the budget ({budget} queries)"
+    agents, found = int(ex.get("agents") or 0), int(ex.get("successes") or 0)
+    left = int(budget) - queries
+    if found >= agents:
+        return (
+            f"{left} queries under the budget: all {agents} agents found a failure and "
+            "grew its region"
+        )
+    iters = (ex.get("config") or {}).get("max_iters")
+    limit = f" within --max-iters {iters} iterations" if iters is not None else ""
+    return (
+        f"{left} queries under the budget: {found} of {agents} agents found a failure; "
+        f"the other {agents - found} found none{limit} (raise --max-iters, or --agents, to "
+        "spend the rest)"
+    )
 
 
 def write_failure_images(out: Path, ev: Any, result: Any) -> list[dict[str, str]]:
@@ -336,6 +396,7 @@ def format_examination(res: dict[str, Any]) -> str:
         f"body      {ex['body']}  ({ex['image_size'][0]}x{ex['image_size'][1]}, {ex['device']})",
         f"search    {ex['agents']} agents, {ex['queries']}/{ex['budget']} queries, seed "
         f"{ex['seed']}, failure: {ex['metric']} error >= {ex['threshold']:.3g}",
+        f"stopped   {stop_reason(ex)}",
         f"success   {ex['successes']}/{ex['agents']} agents ({100 * ex['success_rate']:.0f}%)",
         f"regions   NormGap {f(rs['norm_gap'])} (normalised)  {f(rs['norm_gap_rad'])} rad (pose)"
         f"  mean width {f(rs['mean_width'])}",

@@ -40,6 +40,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _suites() -> list[dict[str, Any]]:
+    from posebench.evaluate import metric_key
     from posebench.suite import SuiteError, builtin_suites, load_suite
 
     rows = []
@@ -47,8 +48,9 @@ def _suites() -> list[dict[str, Any]]:
         try:
             s = load_suite(path)
             rows.append(
-                {"name": name, "dataset": s.dataset, "boxes": s.boxes,
-                 "metrics": [m.name for m in s.metrics], "description": s.description,
+                {"name": name, "dataset": s.dataset_label, "boxes": s.boxes,
+                 "metrics": [metric_key(m.model_dump()) for m in s.metrics],
+                 "description": s.description,
                  "path": str(path)}
             )  # fmt: skip
         except SuiteError as e:

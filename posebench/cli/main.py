@@ -95,6 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as e:
         print(f"posebench: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except ImportError as e:  # an optional package: its extra in one line (posebench.extras)
+        from posebench.extras import missing_package_message
+
+        msg = missing_package_message(e, getattr(args, "command", None))
+        if msg is None:
+            raise
+        print(f"posebench: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("posebench: interrupted", file=sys.stderr)
         return 130

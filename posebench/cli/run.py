@@ -22,6 +22,14 @@ examples:
       --suite coco-val2017 --output runs/rtm --shard 1/4      # then 2/4, 3/4, 4/4 and merge
   posebench run --adapter results-file --adapter-arg path=submission.json --suite coco-val2017 \\
       --output runs/submission
+  posebench run --adapter jitter --gt my/ann.json --images my/images --output runs/mine
+  posebench run --adapter jitter --gt ann.json --images img/ --sigmas 0.05,0.05,0.07,0.07,0.1 \\
+      --image-ids 139,785 --output runs/mine-2      # own skeleton, a subset of its images
+
+Own data: --gt takes any COCO-style keypoint file (any skeleton: the names and limbs come from
+its category; sigmas from the built-in skeleton with the same keypoint names, else --sigmas),
+CrowdPose, MPII (mmpose json; --headboxes for PCKh), LSP joints.mat or Human3.6M .npz. The run
+is named after the file and its content hash, never after an official dataset.
 
   posebench run --adapter mediapipe --suite coco-c --dataset coco-sample --boxes gt \
       --limit 8 --output runs/mp-coco-c --executor ray --workers 2   # pip install 'posebench[ray]'
@@ -66,10 +74,15 @@ def add_parsers(sub: Any) -> None:
         metavar="KEY=VALUE",
         help="adapter argument (repeatable)",
     )
-    p.add_argument("--suite", required=True, help="suite name (posebench ls suites) or YAML file")
+    p.add_argument(
+        "--suite",
+        help="suite name (posebench ls suites) or YAML file (default with --gt: the format's "
+        "usual metrics)",
+    )
     p.add_argument("--output", required=True, type=Path, help="run folder to write")
     _common(p)
     p.add_argument("--dataset", help="run the suite on another dataset (e.g. coco-sample)")
+    _own_data(p)
     p.add_argument("--boxes", choices=("gt", "detector"), help="override the suite's box source")
     p.add_argument("--limit", type=int, help="first N images (sorted ids) only")
     p.add_argument("--shard", default="1/1", help="i/n: run the i-th of n shards (default 1/1)")
@@ -136,6 +149,7 @@ def add_parsers(sub: Any) -> None:
         func=demo_cmd, shard="1/1", device=None, batch_size=None, dataset=None, boxes=None,
         resume=False, overwrite=False, executor="local", address=None, workers=None,
         gpus_per_worker=0.0,
+        gt=None, images=None, gt_format=None, headboxes=None, sigmas=None,
     )  # fmt: skip
 
 
@@ -149,13 +163,80 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="bootstrap replicates for confidence intervals (0: none; default 1000)",
     )
     p.add_argument("--seed", type=int, help="condition and bootstrap seed (default: the suite's)")
-    p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "coco"),
+        default="table",
+        dest="fmt",
+        help="table, json (results.json), or coco: pycocotools' summarize() block of each "
+        "condition's OKS metric",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--image-ids",
+        metavar="FILE|LIST",
+        help="these images only: a file of ids (lines, commas or a JSON array) or 139,785,...",
+    )
     p.add_argument(
         "--condition-backend", choices=("numpy", "torch"), default="numpy",
         help="compute corruptions and low light with numpy/OpenCV (default) or batched torch on "
         "--device (within 1 grey level of numpy; occlusion always runs on the CPU)",
     )  # fmt: skip
+
+
+def _own_data(p: argparse.ArgumentParser) -> None:
+    """``run``'s arguments for the user's own dataset, kept together."""
+    g = p.add_argument_group("own data (instead of --dataset / the suite's dataset)")
+    g.add_argument("--gt", type=Path, help="ground-truth file of your own dataset")
+    g.add_argument("--images", type=Path, help="folder the ground truth's image names are in")
+    g.add_argument(
+        "--gt-format",
+        choices=("coco", "crowdpose", "mpii", "lsp", "h36m"),
+        help="format of --gt (default: from its content)",
+    )
+    g.add_argument("--headboxes", type=Path, help="(mpii) the .mat with head boxes, for PCKh")
+    g.add_argument(
+        "--sigmas",
+        help="OKS sigmas: a skeleton name (coco17) or one number per keypoint, comma-separated",
+    )
+
+
+def _suite_and_dataset(args: argparse.Namespace) -> Any:
+    """The suite to run: a name or file, or with --gt a validated suite on the user's files."""
+    from posebench.datasets import DatasetFiles, detect_format, parse_sigmas
+    from posebench.suite import files_suite, load_suite, validate_suite
+
+    own = ("images", "gt_format", "headboxes", "sigmas")
+    if args.gt is None:
+        for name in own:
+            if getattr(args, name, None) is not None:
+                raise InputError(
+                    "needs --gt (the ground-truth file)", field=f"--{name.replace('_', '-')}"
+                )
+        if args.suite is None:
+            raise InputError(
+                "give a suite (posebench ls suites), or your own data with --gt FILE --images DIR",
+                field="--suite",
+            )
+        return args.suite
+    if args.dataset:
+        raise InputError("--dataset and --gt name two datasets; give one", field="--dataset")
+    fmt = args.gt_format or detect_format(args.gt)
+    files = DatasetFiles.model_validate(
+        {
+            "format": fmt,
+            "gt": str(args.gt.expanduser().resolve()),
+            "images": str(args.images.expanduser().resolve()) if args.images else None,
+            "headboxes": str(args.headboxes.expanduser().resolve()) if args.headboxes else None,
+            "sigmas": parse_sigmas(args.sigmas) if args.sigmas is not None else None,
+        }
+    )
+    if args.suite is None:
+        return files_suite(files)
+    base = load_suite(args.suite)
+    data = base.model_dump(mode="json")
+    data["dataset"] = files.model_dump(mode="json")
+    return validate_suite(data, f"{args.suite} (with --gt {args.gt})")
 
 
 def _options(args: argparse.Namespace, output: Path) -> Any:
@@ -167,9 +248,12 @@ def _options(args: argparse.Namespace, output: Path) -> Any:
         raise InputError("must be at least 1", field="--limit")
     if args.ci < 0:
         raise InputError("must be >= 0", field="--ci")
+    from posebench.datasets import parse_image_ids
+
+    image_ids = parse_image_ids(args.image_ids) if args.image_ids is not None else None
     return RunOptions(
         adapter=args.adapter,
-        suite=args.suite,
+        suite=_suite_and_dataset(args),
         output=output,
         adapter_args=parse_adapter_args(args.adapter_arg),
         data_root=data_root(str(args.data_root) if args.data_root else None),
@@ -189,6 +273,7 @@ def _options(args: argparse.Namespace, output: Path) -> Any:
         address=args.address,
         workers=args.workers,
         gpus_per_worker=args.gpus_per_worker,
+        image_ids=image_ids,
     )
 
 
@@ -229,6 +314,14 @@ def _fmt(v: Any, pct: bool) -> str:
     return f"{100 * v:.1f}" if pct else f"{v:.2f}"
 
 
+def _percent(metric: str) -> bool:
+    """Stored as a fraction, printed in percent (OKS AP/AR, occluded-keypoint similarity), as
+    the HTML report and ``compare`` print them."""
+    from posebench.compare import unit_of
+
+    return unit_of(metric).scale == 100.0
+
+
 def format_run(res: dict[str, Any]) -> str:
     """The results table of a run folder's results.json."""
     a = res["adapter"]
@@ -240,7 +333,7 @@ def format_run(res: dict[str, Any]) -> str:
     conds = list(res["conditions"].items())
     for key, c in conds[:1] if len(conds) > 2 else conds:
         for name, block in c["metrics"].items():
-            pct = name.startswith("oks")
+            pct = _percent(name)
             vals = block["values"]
             cis = block.get("ci", {})
             lines.append(f"\n[{key}] {name}   {block['signature']}")
@@ -253,17 +346,27 @@ def format_run(res: dict[str, Any]) -> str:
                 )
                 lines.append(f"  {k:<10} {_fmt(v, pct):>7}{rng}")
     if len(conds) > 2:  # many conditions: one line each with the headline numbers
+        from posebench.robustness import HEADLINE, family
+
         keys = list(dict.fromkeys(m for _, c in conds for m in c["metrics"]))
-        lines.append("\ncondition                 " + "  ".join(f"{m:>14}" for m in keys))
+        stat = {m: HEADLINE.get(family(m)) for m in keys}
+        labels = [f"{m} {stat[m]}" if stat[m] else m for m in keys]
+        widths = [max(len(lbl), 7) for lbl in labels]
+        cw = max(len("condition"), *(len(k) for k, _ in conds))
+        lines.append(
+            f"\n{'condition':<{cw}}  "
+            + "  ".join(f"{lbl:>{w}}" for lbl, w in zip(labels, widths, strict=True))
+        )
         for key, c in conds:
             cells = []
-            for m in keys:
+            for m, w in zip(keys, widths, strict=True):
                 block = c["metrics"].get(m)
-                v = next(iter(block["values"].values()), None) if block else None
-                cells.append(f"{_fmt(v, m.startswith('oks')):>14}")
-            lines.append(f"{key:<25} " + "  ".join(cells))
+                vals = block["values"] if block else {}
+                v = vals.get(stat[m]) if stat[m] else next(iter(vals.values()), None)
+                cells.append(f"{_fmt(v, _percent(m)):>{w}}")
+            lines.append(f"{key:<{cw}}  " + "  ".join(cells))
     for metric, sm in (res.get("summary") or {}).items():
-        pct = metric.startswith("oks")
+        pct = _percent(metric)
         parts = [f"clean {_fmt(sm['clean'], pct)}"]
         if sm.get("mPC") is not None:
             parts.append(f"mPC {_fmt(sm['mPC'], pct)}")
@@ -285,12 +388,39 @@ def format_run(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_coco(res: dict[str, Any]) -> str:
+    """pycocotools' ``summarize()`` block for each condition's OKS metric (xtcocotools' for
+    ``oks/crowdpose``), each after a ``[condition] metric`` line when there are several."""
+    from posebench.cli.score import summarize_block
+    from posebench.signature import parse_signature
+
+    blocks = []
+    for key, c in res["conditions"].items():
+        for name, block in c["metrics"].items():
+            if not name.startswith("oks"):
+                continue
+            parts = parse_signature(str(block.get("signature", "")))[1]
+            md = parts.get("maxdets", "20")
+            text = summarize_block(
+                block["values"], "crowdpose" if parts.get("mode") == "crowdpose" else "coco",
+                int(md) if md.isdigit() else 20,
+            )  # fmt: skip
+            blocks.append((f"[{key}] {name}", text))
+    if not blocks:
+        raise InputError("the run has no OKS metric to print as a COCO summary", field="--format")
+    if len(blocks) == 1:
+        return blocks[0][1]
+    return "".join(f"{head}\n{text}" for head, text in blocks)
+
+
 def _show(out: Path, fmt: str) -> int:
     from posebench.results import read_results_json
 
     res = read_results_json(out)
     if fmt == "json":
         sys.stdout.write(json.dumps(res, indent=2) + "\n")
+    elif fmt == "coco":
+        sys.stdout.write(format_coco(res))
     else:
         sys.stdout.write(format_run(res))
     return 0

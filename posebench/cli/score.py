@@ -9,6 +9,7 @@ import math
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +27,8 @@ examples:
   posebench score --gt crowdpose_test.json --pred results.json --mode crowdpose
   posebench score --gt gt.json --pred res.json --sigmas 0.26,0.25,...  (K values)
   posebench score --metric wholebody --gt coco_wholebody_val_v1.0.json --pred results.json
+  posebench score --gt sample:coco-val2017-4 --pred sample:coco-val2017-4-results --format coco
+  posebench score --gt gt.json --pred res.json --image-ids ids.txt --per-image worst.csv
 """
 
 
@@ -58,7 +61,28 @@ def add_parser(sub: Any) -> None:
         "comma-separated values (default: coco17 for --mode coco, crowdpose14 for crowdpose, "
         "coco_wholebody133 for --metric wholebody)",
     )
-    p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "coco"),
+        default="table",
+        dest="fmt",
+        help="table, json, or coco: the summarize() block pycocotools (xtcocotools for "
+        "--mode crowdpose) prints, line for line",
+    )
+    p.add_argument(
+        "--image-ids",
+        metavar="FILE|LIST",
+        help="(oks) score these images only: a file of ids (lines, commas or a JSON array) or "
+        "139,785,... (pycocotools: params.imgIds)",
+    )
+    p.add_argument(
+        "--per-image",
+        type=Path,
+        metavar="OUT.parquet|OUT.csv",
+        help="(oks) write per-image records: GT and predictions counted, persons found at OKS "
+        "0.5/0.75, mean OKS, unmatched detections, and each image's AP contribution (AP minus "
+        "the AP without it)",
+    )
     p.add_argument("--max-dets", type=int, default=20, help="detections kept per image (20)")
     p.add_argument(
         "--scale",
@@ -187,6 +211,31 @@ def _parse_sigmas(text: str | None, mode: str) -> tuple[np.ndarray, str]:
     return vals, sigmas_name(vals)
 
 
+def _default_sigmas(gt: Any, gt_path: str) -> tuple[np.ndarray | None, str]:
+    """Without --sigmas, for a ground truth that is not COCO-17 or CrowdPose-14: the sigmas of
+    the built-in skeleton with the file's keypoint names (by name for a subset), as ``run --gt``
+    takes them; (None, "") to keep the mode's default (COCO-17 / CrowdPose-14 files)."""
+    from posebench.datasets import printable, skeleton_from_category
+    from posebench.signature import sigmas_name
+
+    names = next((c[2] for c in gt.categories if c[2]), ())
+    if gt.num_joints in (17, 14) or len(names) != gt.num_joints:
+        return None, ""
+    sk = skeleton_from_category(
+        tuple(names), None, sigmas=None, fmt="coco", file=gt_path, record="categories"
+    )
+    if sk.sigmas is None:
+        raise InputError(
+            f"OKS needs one sigma per keypoint and the file's {gt.num_joints} keypoints "
+            f"({printable(', '.join(names))}) match no built-in skeleton: pass --sigmas with "
+            f"{gt.num_joints} comma-separated values (COCO's nose is 0.026) or a skeleton name",
+            file=gt_path,
+            field="--sigmas",
+        )
+    sig = sk.oks_sigmas()
+    return sig, sigmas_name(sig)
+
+
 def _crowd_buckets(text: str) -> str | tuple[float, float]:
     if "," not in text:
         return text
@@ -208,6 +257,14 @@ def run(args: argparse.Namespace) -> int:
     if args.metric != "oks":
         from posebench.cli.score_single import score_single
 
+        for flag, value in (
+            ("--image-ids", args.image_ids),
+            ("--per-image", args.per_image),
+            ("--format", "coco" if args.fmt == "coco" else None),
+        ):
+            if value is not None:
+                raise InputError(f"{value!r} applies to --metric oks only", field=flag)
+
         payload = score_single(args, gt_path, pred_path)
         payload["timings"] = {"total": time.perf_counter() - t0}
         if args.fmt == "json":
@@ -223,8 +280,14 @@ def run(args: argparse.Namespace) -> int:
     )
     t1 = t0 + t_gt  # the results were parsed alongside; load_pred is what remained after
     t2 = time.perf_counter()
+    if args.image_ids is not None:
+        from posebench.datasets import parse_image_ids
 
-    sigmas, sig_name = _parse_sigmas(args.sigmas, args.mode)
+        gt, dt = _subset(gt, dt, parse_image_ids(args.image_ids), gt_path)
+
+    sigmas, sig_name = _default_sigmas(gt, gt_path) if args.sigmas is None else (None, "")
+    if sigmas is None:
+        sigmas, sig_name = _parse_sigmas(args.sigmas, args.mode)
     if len(sigmas) != gt.num_joints:
         raise InputError(
             f"{len(sigmas)} sigmas for {gt.num_joints} keypoints in the ground truth",
@@ -354,7 +417,13 @@ def run(args: argparse.Namespace) -> int:
         "gt_instances": len(gt.poses),
         "predictions": len(dt),
     }
-    if args.fmt == "json":
+    if args.per_image is not None:
+        from posebench.per_image import per_image_table, write_table
+
+        write_table(args.per_image, per_image_table(ev, params, images))
+    if args.fmt == "coco":
+        sys.stdout.write(summarize_block(ev.stats, args.mode, args.max_dets))
+    elif args.fmt == "json":
         out: dict[str, Any] = {
             "metrics": {k: _json_float(v) for k, v in ev.stats.items()},
             "signature": signature,
@@ -449,12 +518,77 @@ def _run_wholebody(args: argparse.Namespace, gt_path: str, pred_path: str, t0: f
     return 0
 
 
+def _subset(gt: Any, dt: Any, ids: tuple[int, ...], gt_path: str) -> tuple[Any, Any]:
+    """The ground truth and predictions of the images ``ids`` only (pycocotools'
+    ``params.imgIds``); InputError naming ids the ground truth does not have."""
+    want = np.unique(np.asarray(ids, dtype=np.int64))
+    have = np.isin(want, gt.images.id)
+    if not have.all():
+        missing = want[~have][:5].tolist()
+        raise InputError(
+            f"{int((~have).sum())} of the {len(want)} image ids are not in the ground truth "
+            f"(first: {', '.join(map(str, missing))})",
+            file=gt_path,
+            field="--image-ids",
+        )
+    images = gt.images.take(np.flatnonzero(np.isin(gt.images.id, want)))
+    poses = gt.poses.take(np.flatnonzero(np.isin(gt.poses.image_id, want)))
+    return replace(gt, images=images, poses=poses), dt.take(
+        np.flatnonzero(np.isin(dt.image_id, want))
+    )
+
+
+#: the lines of pycocotools' ``COCOeval.summarize()`` for keypoints: (stat, AP?, IoU, area).
+_COCO_LINES = (
+    ("AP", True, None, "all"), ("AP50", True, 0.5, "all"), ("AP75", True, 0.75, "all"),
+    ("APm", True, None, "medium"), ("APl", True, None, "large"),
+    ("AR", False, None, "all"), ("AR50", False, 0.5, "all"), ("AR75", False, 0.75, "all"),
+    ("ARm", False, None, "medium"), ("ARl", False, None, "large"),
+)  # fmt: skip
+_CROWD_LINES = (
+    ("AP", True, None), ("AP50", True, 0.5), ("AP75", True, 0.75),
+    ("AR", False, None), ("AR50", False, 0.5), ("AR75", False, 0.75),
+)  # fmt: skip
+
+
+def summarize_block(stats: dict[str, float], mode: str, max_dets: int = 20) -> str:
+    """The block ``COCOeval.summarize()`` prints, byte for byte: pycocotools 2.0.11 for
+    ``mode="coco"``, xtcocotools 1.14.3 ``keypoints_crowd`` for ``"crowdpose"`` (its ``{: 0.3f}``
+    space flag and easy/medium/hard lines included); undefined values print as -1.000, as there.
+    """
+
+    def val(k: str) -> float:
+        v = stats.get(k, math.nan)
+        return -1.0 if v is None or math.isnan(v) else float(v)
+
+    lines = []
+    if mode == "crowdpose":
+        # xtcocotools cocoeval.py: iStr = ' {:<18} {} @[ IoU={:<9} | area={:>6s} | ...{: 0.3f}'
+        fmt = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {: 0.3f}"
+        for k, ap, thr in _CROWD_LINES:
+            iou = "0.50:0.95" if thr is None else f"{thr:0.2f}"
+            title, kind = ("Average Precision", "(AP)") if ap else ("Average Recall", "(AR)")
+            lines.append(fmt.format(title, kind, iou, "all", max_dets, val(k)))
+        tfmt = " {:<18} {} @[ IoU={:<9} | type={:>6s} | maxDets={:>3d} ] = {:0.3f}"
+        for k, lbl in (("AP_easy", "easy"), ("AP_medium", "medium"), ("AP_hard", "hard")):
+            lines.append(tfmt.format("Average Precision", "(AP)", "0.50:0.95", lbl, 20, val(k)))
+        return "\n".join(lines) + "\n"
+    # pycocotools cocoeval.py: iStr = ' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ]
+    # = {:0.3f}'
+    fmt = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
+    for k, ap, thr, area in _COCO_LINES:
+        iou = "0.50:0.95" if thr is None else f"{thr:0.2f}"
+        title, kind = ("Average Precision", "(AP)") if ap else ("Average Recall", "(AR)")
+        lines.append(fmt.format(title, kind, iou, area, max_dets, val(k)))
+    return "\n".join(lines) + "\n"
+
+
 def _json_float(v: float) -> float | None:
     return None if math.isnan(v) else v
 
 
 def _pct(v: float | None) -> str:
-    return "n/a" if v is None or math.isnan(v) else f"{100 * v:6.3f}"
+    return f"{'n/a':>7}" if v is None or math.isnan(v) else f"{100 * v:7.3f}"
 
 
 def format_table(
@@ -465,8 +599,8 @@ def format_table(
     cis: dict[str, dict[str, Any]] | None = None,
 ) -> str:
     """A readable table of the statistics (values x100, 3 decimals as the reference prints)."""
-    width = max(len(k) for k in stats)
-    head = f"{'metric':<{width}}  value"
+    width = max(len(k) for k in (*stats, "metric"))
+    head = f"{'metric':<{width}}  {'value':>7}"
     if cis:
         conf = next(iter(cis.values()))["confidence"]
         head += f"   {100 * conf:.0f}% CI (bootstrap)"
@@ -479,10 +613,8 @@ def format_table(
     if per_kp:
         lines.append("")
         kw = max(len(k) for k in per_kp)
-        lines.append(f"{'keypoint':<{kw}}  AP")
-        lines += [
-            f"{k:<{kw}}  {'n/a' if math.isnan(v) else f'{100 * v:6.3f}'}" for k, v in per_kp.items()
-        ]
+        lines.append(f"{'keypoint':<{kw}}  {'AP':>7}")
+        lines += [f"{k:<{kw}}  {_pct(v)}" for k, v in per_kp.items()]
     lines.append("")
     lines.append(
         f"{counts['images']} images, {counts['gt_instances']} GT instances, "
@@ -496,10 +628,10 @@ def format_single(payload: dict[str, Any]) -> str:
     """A readable table of a single-person metric (values as computed: percent or mm)."""
     metrics = payload["metrics"]
     cis = payload.get("ci", {})
-    width = max(len(k) for k in metrics)
-    lines = [f"{'metric':<{width}}  value" + ("      CI (bootstrap)" if cis else "")]
+    width = max(len(k) for k in (*metrics, "metric"))
+    lines = [f"{'metric':<{width}}  {'value':>8}" + ("   CI (bootstrap)" if cis else "")]
     for k, v in metrics.items():
-        line = f"{k:<{width}}  {'n/a' if v is None else f'{v:8.3f}'}"
+        line = f"{k:<{width}}  {'n/a' if v is None else f'{v:8.3f}':>8}"
         if k in cis:
             line += f"   [{cis[k]['low']:8.3f}, {cis[k]['high']:8.3f}]"
         lines.append(line)

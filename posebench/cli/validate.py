@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                     "file": target,
                     "valid": not problems,
                     "suite": suite.name if suite is not None else None,
-                    "dataset": suite.dataset if suite is not None else None,
+                    "dataset": suite.dataset_label if suite is not None else None,
                     "errors": [_problem(p) for p in problems],
                 }
                 for target, suite, problems in results
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         for target, suite, problems in results:
             if suite is not None:
-                print(f"{target}: ok (suite {suite.name!r}, dataset {suite.dataset!r})")
+                print(f"{target}: ok (suite {suite.name!r}, dataset {suite.dataset_label!r})")
             for p in problems:
                 print(str(p) if p.file is not None else f"{target}: {p}")
     return 0 if ok else 2

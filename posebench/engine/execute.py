@@ -44,7 +44,7 @@ class WorkerSpec:
 
     adapter: str
     adapter_args: dict[str, Any]
-    dataset: str
+    dataset: Any  # a dataset name, or the user's own files (posebench.datasets.DatasetFiles)
     data_root: str | None
     limit: int | None
     box_source: str  # gt | detector | none
@@ -52,6 +52,7 @@ class WorkerSpec:
     condition_backend: str = "numpy"
     condition_device: str = "cpu"
     env: dict[str, str] = field(default_factory=dict)
+    image_ids: tuple[int, ...] | None = None  # --image-ids
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,10 @@ def build_worker(spec: WorkerSpec) -> tuple[Adapter, Any]:
     from posebench.datasets import load_dataset
 
     dataset = load_dataset(
-        spec.dataset, Path(spec.data_root) if spec.data_root else None, limit=spec.limit
+        spec.dataset,
+        Path(spec.data_root) if spec.data_root else None,
+        limit=spec.limit,
+        image_ids=spec.image_ids,
     )
     adapter = load_adapter(spec.adapter, dict(spec.adapter_args))
     prepare = getattr(adapter, "prepare", None)

@@ -460,11 +460,43 @@ def read_json(path: Path, *, max_bytes: int = 256 << 20) -> Any:
     except RecursionError:
         raise InputError("JSON nested too deep", file=str(p)) from None
     except ValueError as e:  # JSONDecodeError, duplicate keys, NaN
+        where = _constant_path(text) if "is not JSON" in str(e) else None
+        if where is not None:
+            raise InputError(
+                f"is {where[1].lower()}, not a number (JSON has no {where[1]})",
+                file=str(p),
+                field=where[0],
+            ) from None
         raise InputError(f"not valid JSON ({e})", file=str(p)) from None
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+class _Constant:
+    """A NaN/Infinity literal, kept so that the error can name where it stands."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _constant_path(text: str) -> tuple[str, str] | None:
+    """(dotted path, literal) of the first NaN/Infinity literal of a JSON text, or None."""
+    try:
+        tree = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_Constant)
+    except (ValueError, RecursionError):
+        return None
+    stack: list[tuple[str, Any]] = [("", tree)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, _Constant):
+            return path or "(top level)", node.name
+        if isinstance(node, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(node))))
+    return None
 
 
 def read_results_json(path: Path) -> dict[str, Any]:
@@ -510,9 +542,25 @@ def _need(
     else:
         ok = isinstance(v, types)
     if not ok:
-        want = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
-        raise InputError(f"expected {want}, got {type(v).__name__}", file=file_or_none, field=name)
+        want = " or ".join(
+            _JSON_NAMES.get(t, t.__name__)
+            for t in (types if isinstance(types, tuple) else (types,))
+        )
+        got = _JSON_NAMES.get(type(v), type(v).__name__)
+        raise InputError(f"expected {want}, got {got}", file=file_or_none, field=name)
     return v
+
+
+#: Python types as JSON names them, for error messages.
+_JSON_NAMES: dict[Any, str] = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 def validate_results(data: dict[str, Any], file: str) -> None:

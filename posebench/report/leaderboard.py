@@ -327,8 +327,14 @@ def _float(v: Any) -> float | None:
 
 
 def signature_key(sig: str) -> str:
-    """A signature without its version part: what must agree for two numbers to be ranked."""
+    """A signature without its version part: what must agree for two numbers to be ranked.
+
+    Box protocols (:func:`posebench.compare.box_protocol_problem`): a top-down run on a person
+    detector's boxes and a bottom-up run both find the people themselves and share a table
+    (each row names its box source); GT boxes stay apart."""
     metric, parts = parse_signature(sig)
+    if parts.get("boxes") in ("detector", "file"):
+        parts = {**parts, "boxes": "none"}  # ranked with bottom-up runs
     body = "|".join(f"{k}:{v}" for k, v in parts.items() if k != "v")
     return f"{metric}|{body}" if body else metric
 
@@ -552,7 +558,7 @@ def report_json(
 
 def separation_notes(tables: Sequence[Table]) -> list[str]:
     """Say why runs of the same suite landed in different tables (their signatures differ)."""
-    from posebench.signature import signature_differences
+    from posebench.compare import comparable_differences
 
     notes = []
     by_suite: dict[tuple[str, str, int], list[Table]] = {}
@@ -563,7 +569,7 @@ def separation_notes(tables: Sequence[Table]) -> list[str]:
             continue
         base = ts[0]
         for other in ts[1:]:
-            diffs = signature_differences(base.signature, other.signature)
+            diffs = comparable_differences(base.signature, other.signature)
             notes.append(
                 f"{suite} on {dataset} ({images} images): runs not ranked together because "
                 f"their headline signatures differ ({'; '.join(diffs)})"

@@ -1,0 +1,50 @@
+"""``posebench examine`` says what it is doing and why it stopped (CLI output lines only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from posebench.cli.examine import stop_reason
+from posebench.cli.main import main
+
+
+def test_stop_reason_names_budget_or_what_ended_the_search() -> None:
+    assert stop_reason({"queries": 600, "budget": 600}) == "at the budget (600 queries)"
+    done = stop_reason({"queries": 400, "budget": 600, "agents": 4, "successes": 4})
+    assert done == (
+        "200 queries under the budget: all 4 agents found a failure and grew its region"
+    )
+    short = stop_reason(
+        {"queries": 48, "budget": 120, "agents": 2, "successes": 0, "config": {"max_iters": 3}}
+    )
+    assert short.startswith("72 queries under the budget: 0 of 2 agents found a failure")
+    assert "within --max-iters 3 iterations" in short
+    assert stop_reason({"queries": 5, "budget": 9, "stop_reason": "told so"}) == "told so"
+
+
+@pytest.mark.slow
+def test_examine_prints_progress_and_why_it_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["examine", "--adapter", "jitter", "--adapter-arg", "noise=0.02", "--space",
+         "pose,camera", "--budget", "120", "--size", "64", "--agents", "2", "--max-iters", "2",
+         "--output", str(tmp_path / "ex"), "--progress", "always"]
+    )  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    progress = [line for line in out.err.splitlines() if line.startswith("examine: ")]
+    assert progress, out.err
+    assert progress[0].startswith("examine: 16/120 queries (13%), ")
+    assert len(set(progress)) == len(progress)  # one line per tenth crossed, never repeated
+    stopped = next(line for line in out.out.splitlines() if line.startswith("stopped"))
+    assert "queries under the budget" in stopped
+    assert "--max-iters 2" in stopped
+    code = main(
+        ["examine", "--adapter", "jitter", "--budget", "16", "--size", "64", "--agents", "2",
+         "--max-iters", "1", "--output", str(tmp_path / "ex2"), "--progress", "never"]
+    )  # fmt: skip
+    assert code == 0
+    assert "examine: " not in capsys.readouterr().err
