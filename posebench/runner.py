@@ -576,7 +576,7 @@ def run(options: RunOptions) -> Path:
     from posebench.suite import load_suite
 
     t_start = time.perf_counter()
-    from posebench.conditions.apply import BACKENDS
+    from posebench.conditions.apply import BACKENDS, implementation_tag
 
     if options.condition_backend not in BACKENDS:
         raise InputError(
@@ -642,6 +642,8 @@ def run(options: RunOptions) -> Path:
         stats = PredictStats()
         backend = condition_backend_tag(cond, options.condition_backend)
         seed_tag = f"seed-{seed}" if backend == "numpy" else f"seed-{seed}-{backend}"
+        impl = implementation_tag(cond.kind, cond.name)  # e.g. frost's texture source
+        seed_tag = f"{seed_tag}-{impl}" if impl else seed_tag
         cache = out / "cache" / sig / dataset.name / cond.key / seed_tag / shard_tag
         pred, covered = predict_condition(
             adapter,
@@ -716,6 +718,7 @@ def write_run(
 ) -> None:
     """Write ``results.json`` and ``samples.parquet`` for evaluated conditions."""
     from posebench import __version__
+    from posebench.conditions.apply import implementation
     from posebench.results import (
         SCHEMA,
         git_hash,
@@ -740,6 +743,9 @@ def write_run(
             "predictions": len(r.predictions),
             "metrics": {b.key: b.to_json() for b in r.metrics},
         }
+        impl = implementation(c.kind, c.name)
+        if impl is not None:  # e.g. which frost texture ran
+            conds[c.key]["implementation"] = impl
         tables.append(_per_image_rows(r))
     head = results[0].metrics[0].key if results and results[0].metrics else None
     payload: dict[str, Any] = {

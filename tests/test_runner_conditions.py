@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
 from posebench.results import read_results_json
 from posebench.runner import RunOptions, load_poses, run
@@ -127,3 +129,37 @@ def test_torch_condition_backend_through_the_runner(tmp_path: Path) -> None:
         a = load_poses(out / "predictions" / f"{key}.npz")
         b = load_poses(other / "predictions" / f"{key}.npz")
         np.testing.assert_array_equal(a.keypoints, b.keypoints, err_msg=key)
+
+
+def test_frost_texture_source_in_cache_key_and_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which frost texture ran (the reference photographs or the procedural fallback) is in the
+    cache key and results.json, and the two give different images."""
+    from posebench.conditions import frost_photos
+
+    reference("imagecorruptions", "pip install imagecorruptions-imaug==1.1.5")
+    photos = frost_photos.find_frost_photos()
+    assert photos is not None
+    suite = _suite(tmp_path, "  - {corruption: frost, severities: [3]}\n")
+
+    def go(out: str) -> tuple[dict[str, Any], list[str], Any]:
+        o = run(RunOptions(adapter="tests.fake_adapters:PixelHashJitter", suite=suite,
+                           output=tmp_path / out, n_boot=0, limit=3))  # fmt: skip
+        tags = sorted(p.name for p in (o / "cache").rglob("seed-*") if "frost@3" in p.parts)
+        return (
+            read_results_json(o)["conditions"]["frost@3"],
+            tags,
+            load_poses(o / "predictions" / "frost@3.npz"),
+        )
+
+    rec, tags, pred = go("photos")
+    assert rec["implementation"]["texture"] == "photos"
+    assert rec["implementation"]["sha256"] == photos.sha256
+    assert rec["implementation"]["distribution"].startswith("imagecorruptions")
+    assert tags == [f"seed-3-frost-{photos.tag}"]
+    monkeypatch.setattr(frost_photos, "find_frost_photos", lambda: None)
+    rec2, tags2, pred2 = go("procedural")
+    assert rec2["implementation"] == {"texture": "procedural"}
+    assert tags2 == ["seed-3-frost-procedural"]
+    assert not np.array_equal(pred.keypoints, pred2.keypoints)

@@ -64,6 +64,28 @@ KINDS = {
 }
 
 
+def implementation(kind: str, name: str) -> dict[str, Any] | None:
+    """Which implementation of a condition runs, where the installed packages decide: frost's
+    texture (the reference photographs of ``imagecorruptions`` or the procedural fallback,
+    :func:`posebench.conditions.frost_photos.frost_record`); None for every other condition.
+    A run records it in ``results.json`` and keys its cache with :func:`implementation_tag`."""
+    if kind == "corruption" and name == "frost":
+        from posebench.conditions.frost_photos import frost_record
+
+        return frost_record()
+    return None
+
+
+def implementation_tag(kind: str, name: str) -> str | None:
+    """File-name-safe id of :func:`implementation` (``frost-photos-<sha>``, ``frost-procedural``)
+    for the cache key; None where a condition has one implementation."""
+    if kind == "corruption" and name == "frost":
+        from posebench.conditions.frost_photos import frost_source
+
+        return f"frost-{frost_source()}"
+    return None
+
+
 @dataclass(frozen=True)
 class Applied:
     """An image under a condition.

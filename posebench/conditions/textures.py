@@ -8,13 +8,15 @@ produce the same map. imagecorruptions 1.1.2 draws from ``np.random.uniform`` in
 are therefore statistically, not byte-wise, equal to the reference's.
 
 ``frost_texture``: imagecorruptions blends one of five (1.1.2; six in the imaug fork) shipped
-photographs of frosted glass, rescaled to >= 1.1x the image and randomly cropped. posebench ships
-no photographs: it draws a deterministic frost layer per seed — a multi-octave value-noise glaze
+photographs of frosted glass, rescaled to >= 1.1x the image and randomly cropped; posebench uses
+them when that package is installed (``frost_photos.py``). This is the fallback without them: a
+deterministic frost layer per seed — a multi-octave value-noise glaze
 plus feathery ice crystals (a main stroke with side branches at +-60 degrees, drawn with OpenCV
 lines at three widths), tinted blue-white. Its colour statistics are calibrated on the six
 reference photographs (per-channel means about (133, 155, 166), standard deviation about 30 grey
-levels, fine detail in between the smooth photos and the crystalline ones). This is a documented
-deviation: frost results are comparable to published COCO-C frost numbers only in distribution.
+levels, fine detail in between the smooth photos and the crystalline ones). It is milder than the
+photographs (tests/test_corruptions.py), so fallback frost results are comparable to published
+COCO-C frost numbers only in distribution.
 """
 
 from __future__ import annotations
