@@ -87,9 +87,11 @@ exp1200  27.43   real      0.190  0.587  2.647  0.727         1.514  1.292
 exp1200  27.43   synthetic 0.142  0.587  1.381  0.732         1.900  1.305
 ======== ======= ========= ====== ====== ====== ============= ====== =============
 
-Levels (median over the 36 COCO sample images, seed 0; clean mean grey 105.4; ``bench/
-bench_lowlight_calibration.py``): see :data:`GRADED_STOPS` and the README for the mean grey and
-MediaPipe AP per graded severity; ``exlpose_raw``: mean grey 1.04 / 0.56 / 0.32 / 0.15 / 0.08.
+Levels (median mean grey over the 36 COCO sample images, seed 0; clean 114.7; ``bench/
+bench_lowlight_calibration.py``): ``physics`` 58.3 / 33.2 / 17.2 / 7.8 / 0.15, ``darken`` 58.5 /
+33.5 / 17.7 / 8.2 / 0 for severities 1-5; ``exlpose_raw`` 1.04 / 0.56 / 0.32 / 0.15 / 0.08.
+MediaPipe (top-down, GT boxes) on the same images: OKS AP 0.246 clean, ``physics`` 0.222 / 0.215 /
+0.153 / 0.087 / 0.000.
 
 Deterministic per (image id, method, severity, seed): the random numbers are the counter-based
 draws of :mod:`posebench.conditions.rng` (stream 0: the uniforms that invert the Poisson CDF of
