@@ -450,5 +450,20 @@ def test_frost_photos_unrecognised_package_falls_back(
         found = frost_photos.find_frost_photos()
         assert found is not None
         assert (found.files, found.used, found.tag[:7]) == (("a.png", "b.png"), 2, "photos-")
+        # imagecorruptions 1.1.2 (bethgelab): randint(5) over a list of six resource_filename()
+        # calls, so frost6 is never drawn and not part of the digest
+        frost_photos.find_frost_photos.cache_clear()
+        names = [f"frost{i}.{'png' if i < 4 else 'jpg'}" for i in range(1, 7)]
+        for i, n in enumerate(names):
+            (pkg / "frost" / n).write_bytes(bytes([i]))
+        listed = ",\n".join(f"        resource_filename(__name__, './frost/{n}')" for n in names)
+        (pkg / "corruptions.py").write_text(
+            "def frost(x, severity=1):\n    c = [(1, 0.4)][severity - 1]\n"
+            f"    idx = np.random.randint(5)\n    filename = [\n{listed}][idx]\n"
+        )
+        found = frost_photos.find_frost_photos()
+        assert found is not None
+        assert (found.files, found.used) == (tuple(names), 5)
+        assert frost_photos.frost_record()["photos"] == names[:5]
     finally:
         frost_photos.find_frost_photos.cache_clear()
