@@ -170,11 +170,25 @@ def rescaled_shape(photo_shape: tuple[int, int], height: int, width: int) -> tup
     return int(np.ceil(fh * scale)), int(np.ceil(fw * scale))
 
 
-@functools.lru_cache(maxsize=16)
-def _rescaled(index: int, rows: int, cols: int) -> np.ndarray:
+#: rescaled photographs up to this many pixels are cached (8 of them: at most ~100 MB)
+_CACHE_PIXELS = 1 << 22
+
+
+def _resize(index: int, rows: int, cols: int) -> np.ndarray:
     out = cv2.resize(photo(index), dsize=(cols, rows), interpolation=cv2.INTER_CUBIC)
     out.flags.writeable = False
-    return out
+    return np.asarray(out, np.uint8)
+
+
+_resize_cached = functools.lru_cache(maxsize=8)(_resize)
+
+
+def _rescaled(index: int, rows: int, cols: int) -> np.ndarray:
+    """Photograph ``index`` resized to (rows, cols) with INTER_CUBIC, as the reference does;
+    cached for image-sized results (a dataset has few distinct sizes), not for huge ones."""
+    if rows * cols <= _CACHE_PIXELS:
+        return _resize_cached(index, rows, cols)
+    return _resize(index, rows, cols)
 
 
 def draws(seed: int, stream: int) -> tuple[float, float, float]:
