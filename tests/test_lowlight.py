@@ -103,6 +103,9 @@ def test_levels_recomputed_from_the_exlpose_gain_table() -> None:
 
 def test_gain_table_errors(tmp_path: Path) -> None:
     bad = tmp_path / "g.tsv"
+    with pytest.raises(InputError, match="cannot read") as e:
+        L.read_gain_table(bad)
+    assert e.value.file == str(bad)
     bad.write_text("split\tfile\n")
     with pytest.raises(InputError, match="expected columns") as e:
         L.read_gain_table(bad)

@@ -292,7 +292,11 @@ def read_gain_table(path: str | Path) -> list[dict[str, object]]:
     and ``gain_db`` (its gain_, float). Tab-separated with a header line."""
     p = Path(path)
     rows: list[dict[str, object]] = []
-    with p.open(newline="", encoding="utf-8") as f:
+    try:
+        f = p.open(newline="", encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read the gain table ({e.strerror})", file=str(p)) from None
+    with f:
         reader = csv.DictReader(f, delimiter="\t")
         if tuple(reader.fieldnames or ()) != GAIN_TABLE_COLUMNS:
             raise InputError(
