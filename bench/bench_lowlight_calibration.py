@@ -34,6 +34,7 @@ import csv
 import json
 import math
 import sys
+import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -130,7 +131,9 @@ def median_stats(
     images: list[np.ndarray], fn: Callable[[int, np.ndarray], np.ndarray]
 ) -> dict[str, float]:
     rows = [L.image_stats(fn(i, im)) for i, im in enumerate(images)]
-    return {k: float(np.nanmedian([r[k] for r in rows])) for k in rows[0]}
+    with warnings.catch_warnings():  # all-NaN columns (a black level's nsr) stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {k: float(np.nanmedian([r[k] for r in rows])) for k in rows[0]}
 
 
 def crowdpose_gt() -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], dict[int, str]]:
