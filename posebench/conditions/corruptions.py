@@ -47,9 +47,9 @@ at the same quality (4:2:0, like Pillow; not byte-identical, tested for a mean d
 channel planes, so that temporaries stay in cache and no loop broadcasts over a length-3 axis.
 Frost blends the reference's own photographs, read at run time from the installed
 ``imagecorruptions`` package (``frost_photos.py``: the same photograph, size and crop give the
-reference's bytes), and falls back to a procedural texture without it (``textures.py``; milder
-than the photographs, comparable to COCO-C frost only in distribution); ``frost_photos.
-frost_source()`` says which one runs. Deviations: shot noise samples Poisson by
+reference's bytes), and falls back to a procedural texture without it (``textures.py``; with
+the photographs' per-channel statistics, comparable to COCO-C frost only in distribution);
+``frost_photos.frost_source()`` says which one runs. Deviations: shot noise samples Poisson by
 table inversion of one 24-bit uniform (exact distribution up to the 2**-24 tail; ``shot_plan``
 buckets the inversion by the top 8 bits); impulse noise draws one uniform per value (pepper below
 amount/2, salt below amount), the same distribution as scikit-image's two Bernoulli draws.
