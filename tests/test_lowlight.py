@@ -1,5 +1,6 @@
-"""Synthetic low light: determinism, severity trends, the noise-free baseline, ExLPose
-normalisation, and the calibration against the two real ExLPose low-light captures.
+"""Synthetic low light: determinism, severity trends on the graded and the ExLPose levels, the
+noise-free baseline, ExLPose normalisation, the level tables recomputed from their sources (the
+ExLPose gain table, the COCO sample), and the calibration against the two real ExLPose captures.
 
 Calibration bands (the real captures are two night scenes with spot lighting, the synthetic side
 is the median over 12 well-lit COCO images, so scene content differs; bands are what the
