@@ -209,6 +209,22 @@ def test_darken_is_a_noise_free_multiplication(coco_small: list[np.ndarray]) -> 
     np.testing.assert_allclose(ratios, [0.99, 0.98, 0.96, 0.91], atol=0.015)
 
 
+@pytest.mark.parametrize("k", [0.25, L.exposure_factor(3), L.exposure_factor(5, levels="exlpose")])
+def test_guide_table_inversion_equals_the_flat_search(k: float) -> None:
+    """The CPU path's guide-table inversion gives exactly the electrons of the one flat binary
+    search the torch path does, for every CDF row, bucket edges and extremes included."""
+    flat, width = L.sorted_cdf(k)
+    m = np.concatenate([
+        np.arange(0, 1 << 24, 4096), np.arange(4095, 1 << 24, 4096),  # bucket edges
+        np.random.default_rng(0).integers(0, 1 << 24, 20000), [0, (1 << 24) - 1],
+    ])  # fmt: skip
+    u = (m.astype(np.float64) + 0.5) / 2**24  # rng.uniform_np's values
+    row = np.repeat(np.arange(768, dtype=np.int64), -(-len(u) // 768))[: len(u)]
+    np.random.default_rng(1).shuffle(row)
+    want = np.searchsorted(flat, u + 2.0 * row, side="left") - row * width
+    np.testing.assert_array_equal(L.electrons_np(row, u, k), want)
+
+
 def test_physics_noise_is_poisson_like() -> None:
     # a flat patch at ~1 grey level out: variance ~ mean (green), more in red and blue (white
     # balance gains applied after the noise)

@@ -97,7 +97,9 @@ Deterministic per (image id, method, severity, seed): the random numbers are the
 draws of :mod:`posebench.conditions.rng` (stream 0: the uniforms that invert the Poisson CDF of
 each pixel's mean, one table row per (channel, 8-bit value); stream 1: the read noise), seeded by
 :func:`posebench.conditions.rng.condition_seed`, so the batched torch path
-(:mod:`posebench.conditions.lowlight_torch`) draws the same numbers on any device.
+(:mod:`posebench.conditions.lowlight_torch`) draws the same numbers on any device. The Poisson
+inversion is exact and gives the same integers on both paths: one flat binary search in torch
+(:func:`sorted_cdf`), a guide table on the CPU (:func:`electrons_np`, 5-9x faster; tested equal).
 """
 
 from __future__ import annotations
@@ -408,6 +410,63 @@ def sorted_cdf(k: float) -> tuple[FloatArray, int]:
     return flat, width
 
 
+#: bits of a uniform that index the guide table of :func:`guide_table` (2**12 buckets)
+GUIDE_BITS = 12
+
+
+@functools.lru_cache(maxsize=16)
+def guide_table(k: float) -> tuple[npt.NDArray[np.int32], FloatArray, int]:
+    """A guide table for inverting :func:`poisson_cdf_table` (Fishman & Moore's method):
+    ``(guide, cdf, N)`` with ``guide[r, b]`` the number of CDF values of row r below ``b /
+    2**GUIDE_BITS`` (b = 0 .. 2**GUIDE_BITS) and ``cdf`` the (rows * N,) table. A uniform u of
+    bucket ``b = floor(u * 2**GUIDE_BITS)`` has between ``guide[r, b]`` and ``guide[r, b + 1]``
+    electrons; the bucket bounds are exact in float64."""
+    cdf = poisson_cdf_table(k)
+    rows, width = cdf.shape
+    nb = 1 << GUIDE_BITS
+    grid = np.arange(nb + 1, dtype=np.float64) / nb
+    guide: npt.NDArray[np.int32] = np.asarray(
+        np.stack([np.searchsorted(cdf[r], grid, side="left") for r in range(rows)]), np.int32
+    )
+    flat: FloatArray = np.ascontiguousarray(cdf.reshape(-1))
+    guide.flags.writeable = False
+    flat.flags.writeable = False
+    return guide, flat, int(width)
+
+
+def electrons_np(row: npt.NDArray[np.int64], u: FloatArray, k: float) -> npt.NDArray[np.int64]:
+    """Photo-electrons of pixels of CDF row ``row`` with uniforms ``u`` in (0, 1): the number of
+    CDF values of the row below u, i.e. exactly ``searchsorted(flat, u + 2 row) - row N`` of
+    :func:`sorted_cdf` (which the torch path uses), found through :func:`guide_table`: most
+    buckets hold no CDF value, the rest are finished by a binary search of their few entries.
+    row, u: same shape -> int64, that shape."""
+    guide, cdf, width = guide_table(k)
+    nb = 1 << GUIDE_BITS
+    r = row.reshape(-1)
+    uf = u.reshape(-1)
+    b = (uf * nb).astype(np.int64)  # u = (m + 0.5) / 2**24: exact, < nb
+    g = r * (nb + 1) + b
+    gflat = guide.reshape(-1)
+    lo = gflat[g].astype(np.int64)
+    hi = gflat[g + 1].astype(np.int64)
+    todo = np.flatnonzero(hi > lo)
+    if todo.size:
+        lo_t, hi_t = lo[todo], hi[todo]
+        base = r[todo] * width
+        ut = uf[todo]
+        while True:  # lower bound of ut in cdf[base + lo_t : base + hi_t]
+            open_ = lo_t < hi_t
+            if not open_.any():
+                break
+            mid = (lo_t + hi_t) >> 1
+            below = cdf[base + np.minimum(mid, width - 1)] < ut
+            lo_t = np.where(open_ & below, mid + 1, lo_t)
+            hi_t = np.where(open_ & ~below, mid, hi_t)
+        lo[todo] = lo_t
+    out: npt.NDArray[np.int64] = lo.reshape(row.shape)
+    return out
+
+
 def lam_table(k: float) -> FloatArray:
     """(3, 256) mean photo-electrons per (channel, 8-bit sRGB value) at exposure factor k."""
     lin = srgb_to_linear(np.arange(256, dtype=np.float64) / 255.0)
@@ -419,11 +478,10 @@ def expose(image: Image, k: float, seed: int) -> Image:
     calibration): (H, W, 3) uint8 sRGB -> (H, W, 3) uint8 sRGB; ``seed`` keys the draws."""
     img = np.asarray(image, np.uint8)
     n = img.size
-    flat, width = sorted_cdf(k)
     # raw sensor: white balance undone, photo-electrons, read noise, black-level clip, ADC
     row = (np.arange(3, dtype=np.int64) * 256)[None, None, :] + img
     u = uniform_np(seed, 0, n).reshape(img.shape).astype(np.float64)
-    electrons = np.searchsorted(flat, u + 2.0 * row, side="left") - row * width
+    electrons = electrons_np(row, u, k)
     read = normal_np(seed, 1, n).reshape(img.shape).astype(np.float64)
     raw = electrons * SHOT + read * math.sqrt(READ)
     return develop(raw)
