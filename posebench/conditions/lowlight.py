@@ -99,7 +99,7 @@ each pixel's mean, one table row per (channel, 8-bit value); stream 1: the read 
 :func:`posebench.conditions.rng.condition_seed`, so the batched torch path
 (:mod:`posebench.conditions.lowlight_torch`) draws the same numbers on any device. The Poisson
 inversion is exact and gives the same integers on both paths: one flat binary search in torch
-(:func:`sorted_cdf`), a guide table on the CPU (:func:`electrons_np`, 5-9x faster; tested equal).
+(:func:`sorted_cdf`), a guide table on the CPU (:func:`electrons_np`, faster; tested equal).
 """
 
 from __future__ import annotations
