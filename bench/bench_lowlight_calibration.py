@@ -2,6 +2,15 @@
 
     python bench/bench_lowlight_calibration.py               # statistics and fitted constants
     python bench/bench_lowlight_calibration.py --mediapipe   # + MediaPipe on real and synthetic
+    python bench/bench_lowlight_calibration.py --levels      # ExLPose levels from the gain table
+    python bench/bench_lowlight_calibration.py --make-table DIR   # rebuild that table
+
+``--levels`` recomputes ``LEVEL_GAIN_DB`` and ``CALIBRATION_GAIN_DB`` from
+``tests/data/exlpose/exlpose_test_gains.tsv`` (the 491 ExLPose test images: split, file name,
+exposure, gain) and ``DARKEN_FACTOR`` from the 36 COCO sample images, and prints them beside the
+module's values; ``--make-table DIR`` writes that table from the official ExLPose test
+annotations ``DIR/ExLPose_test_LL-{Normal,Hard,Extreme}.json`` (sohyun-l/ExLPose,
+``pytorch-cpn/256.192.model/Annotations/ExLPose/``) to stdout.
 
 Real data: ``tests/data/exlpose/`` (two ExLPose low-light PNGs, gain 3.4 dB, ``exp400`` and
 ``exp1200``, with their CrowdPose-14 ground truth). Well-lit data: the 36 COCO val2017 images of
@@ -11,18 +20,21 @@ the embedded sample. Prints Markdown tables on stdout:
    share of zeros, per local-mean bin) beside the same curve for ``expose`` on flat patches;
 2. the fitted constants ``K_AT_0DB`` and ``LIN_PER_SRGB`` (compare with the module's);
 3. measured vs synthetic statistics (:func:`posebench.conditions.lowlight.image_stats`) at each
-   capture's estimated well-lit gain, and the synthetic statistics per severity;
+   capture's estimated well-lit gain, and the synthetic statistics per severity of every method
+   (``physics`` and ``darken`` on the graded levels, ``exlpose_raw`` on the ExLPose levels);
 4. with ``--mediapipe``: MediaPipe top-down on the GT boxes: persons found and PCK (COCO-17
    predictions mapped to the 12 CrowdPose-14 joints COCO has) on the real captures (raw and
-   ExLPose-normalised) and on the COCO sample at each severity.
+   ExLPose-normalised) and on the COCO sample at each severity of each method.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import sys
+import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -119,7 +131,9 @@ def median_stats(
     images: list[np.ndarray], fn: Callable[[int, np.ndarray], np.ndarray]
 ) -> dict[str, float]:
     rows = [L.image_stats(fn(i, im)) for i, im in enumerate(images)]
-    return {k: float(np.nanmedian([r[k] for r in rows])) for k in rows[0]}
+    with warnings.catch_warnings():  # all-NaN columns (a black level's nsr) stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {k: float(np.nanmedian([r[k] for r in rows])) for k in rows[0]}
 
 
 def crowdpose_gt() -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], dict[int, str]]:
@@ -180,7 +194,7 @@ def run_mediapipe(real: dict[str, np.ndarray], seed: int) -> None:
     assert ds.gt.visibility is not None
     sel = ~ds.gt.iscrowd & (ds.gt.num_keypoints > 0)
     conds: list[tuple[str, int | None]] = [("clean", None)]
-    conds += [(m, s) for m in ("physics", "exlpose", "darken") for s in range(1, 6)]
+    conds += [(m, s) for m in L.METHODS for s in range(1, 6)]
     for method, sev in conds:
         n = found = 0
         hits = {0.1: [0, 0], 0.2: [0, 0]}
@@ -202,16 +216,48 @@ def run_mediapipe(real: dict[str, np.ndarray], seed: int) -> None:
                 ok = (d <= t * np.maximum(bx[:, 2], bx[:, 3])[:, None])[vis > 0]
                 hits[t][0] += int(ok.sum())
                 hits[t][1] += ok.size
-        lvl = "-" if sev is None else f"s{sev} ({L.LEVEL_GAIN_DB[sev - 1]} dB)"
+        k = L.exposure_factor(sev, levels=L.METHOD_LEVELS[method]) if sev else 1.0
+        lvl = "-" if sev is None else f"s{sev} (k={k:.3g})"
         p1, p2 = (hits[t][0] / hits[t][1] for t in (0.1, 0.2))
         print(f"| COCO sample {method} | {lvl} | {n} | {found} | {p1:.3f} | {p2:.3f} |")
+
+
+GAINS = DATA / "exlpose_test_gains.tsv"
+
+
+def make_table(folder: Path) -> None:
+    """The gain table from the official ExLPose test annotations, as TSV on stdout."""
+    w = csv.writer(sys.stdout, delimiter="\t", lineterminator="\n")
+    w.writerow(L.GAIN_TABLE_COLUMNS)
+    for split in L.SPLITS:
+        images = json.loads((folder / f"ExLPose_test_{split}.json").read_text())["images"]
+        for r in L.gain_table_rows(images, split):
+            w.writerow([r[c] for c in L.GAIN_TABLE_COLUMNS])
+
+
+def levels() -> None:
+    """The ExLPose levels and calibration gains from the gain table, darken's factors from the
+    COCO sample, beside the module's constants."""
+    rows = L.read_gain_table(GAINS)
+    print("| constant | recomputed | module |\n|---|---|---|")
+    print(f"| LEVEL_GAIN_DB | {L.exlpose_levels(rows)} | {L.LEVEL_GAIN_DB} |")
+    print(f"| CALIBRATION_GAIN_DB | {L.calibration_gains(rows)} | {L.CALIBRATION_GAIN_DB} |")
+    print(f"| DARKEN_FACTOR | {L.darken_factors(coco_images())} | {L.DARKEN_FACTOR} |")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mediapipe", action="store_true", help="also run MediaPipe")
+    ap.add_argument("--levels", action="store_true", help="only recompute the level tables")
+    ap.add_argument("--make-table", type=Path, metavar="DIR", help="write the gain table")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if args.make_table:
+        make_table(args.make_table)
+        return
+    if args.levels:
+        levels()
+        return
     real = real_images()
     coco = coco_images()
 
@@ -246,12 +292,19 @@ def main() -> None:
         print(f"| {key} | {g} | real | " + " | ".join(f"{st[c]:.3f}" for c in keys) + " |")
         print(f"| {key} | {g} | synthetic | " + " | ".join(f"{syn[c]:.3f}" for c in keys) + " |")
     print("\n## Synthetic levels (median over the COCO sample)\n")
-    print("| method | severity | gain dB | k | " + " | ".join(keys) + " |")
+    print("| method | severity | level | k | " + " | ".join(keys) + " |")
     print("|---|---|---|---|" + "---|" * len(keys))
-    for method in ("physics", "darken"):
+    clean = median_stats(coco, lambda i, x: x)
+    print("| clean | - | - | 1 | " + " | ".join(f"{clean[c]:.3f}" for c in keys) + " |")
+    for method in ("physics", "darken", "exlpose_raw"):
+        lv = L.METHOD_LEVELS[method]
         for s in range(1, 6):
             st = median_stats(coco, partial(_level, s=s, seed=args.seed, method=method))
-            print(f"| {method} | {s} | {L.LEVEL_GAIN_DB[s - 1]} | {L.exposure_factor(s):.3g} | "
+            k = L.exposure_factor(s, levels=lv)
+            where = (
+                f"{L.LEVEL_GAIN_DB[s - 1]} dB" if lv == "exlpose" else f"{-math.log2(k):.2f} stops"
+            )
+            print(f"| {method} | {s} | {where} | {k:.3g} | "
                   + " | ".join(f"{st[c]:.3f}" for c in keys) + " |")  # fmt: skip
     if args.mediapipe:
         run_mediapipe(real, args.seed)

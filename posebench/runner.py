@@ -430,6 +430,7 @@ def _write(
 
     ``timings``: extra wall times (``execute_seconds``: the units run, ``evaluate_seconds``)."""
     from posebench import __version__
+    from posebench.conditions.apply import implementation
     from posebench.engine.store import SCHEMA, git_hash, now_iso, package_versions
     from posebench.robustness import summarize
 
@@ -447,6 +448,9 @@ def _write(
             "predictions": r.n_predictions,
             "metrics": {b.key: b.to_json() for b in r.metrics},
         }
+        impl = implementation(c.kind, c.name)
+        if impl is not None:  # e.g. which frost texture ran, low light's level set
+            conds[c.key]["implementation"] = impl
     head = results[0].metrics[0].key if results and results[0].metrics else None
     payload: dict[str, Any] = {
         "schema": SCHEMA,

@@ -2,7 +2,7 @@
 
 Tolerances (``corrupt_batch`` vs ``corrupt``, same image and seed, severities 1, 3, 5):
 - byte-identical: contrast, pixelate, jpeg_compression, impulse_noise, shot_noise (integer
-  paths on the same counter-based random numbers);
+  paths on the same counter-based random numbers), frost with the reference photographs;
 - within 1 grey level on every value, and on at most 2% of values: all the others (float32
   rounding order before the reference's truncation; measured max 1.5% for defocus_blur);
 - snow: within 1 grey level on >= 99.5% of values and mean |diff| < 0.1 (a rounding difference
@@ -19,11 +19,15 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the batched path needs torch (pip install torch)")
 
-from posebench.conditions import CORRUPTIONS, corrupt, rng, textures  # noqa: E402  # noqa: E402
+from posebench.conditions import CORRUPTIONS, corrupt, frost_photos, rng, textures  # noqa: E402
 from posebench.conditions.corruptions_torch import corrupt_batch  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "corruptions"
 EXACT = ("contrast", "pixelate", "jpeg_compression", "impulse_noise", "shot_noise")
+# frost with the reference photographs: the CPU's crop and blend table (the fallback texture is
+# float32 arithmetic, within 1 grey level: test_torch_frost_fallback_matches_cpu)
+if frost_photos.find_frost_photos() is not None:
+    EXACT += ("frost",)
 SEEDS = [0, 7, 2**62 + 12345]
 
 
@@ -124,3 +128,19 @@ def test_cuda_matches_cpu(images: list[np.ndarray]) -> None:
             else:
                 assert d.max() <= 1, (name, s, d.max())
                 assert np.mean(d > 0) <= 0.02, (name, s, d.max())
+
+
+def test_torch_frost_fallback_matches_cpu(
+    images: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The procedural frost (no photographs installed): within 1 grey level of the CPU path."""
+    monkeypatch.setattr(frost_photos, "find_frost_photos", lambda: None)
+    for im in images:
+        out = corrupt_batch(_to_t([im] * 2), "frost", 4, torch.tensor(SEEDS[:2]))
+        for k, sd in enumerate(SEEDS[:2]):
+            d = np.abs(out[k].permute(1, 2, 0).numpy().astype(int) - corrupt(im, "frost", 4, sd))
+            assert d.max() <= 1
+            assert np.mean(d > 0) <= 0.02
+            tex = textures.frost_texture(*im.shape[:2], sd, 24)
+            ref = np.clip(0.65 * im + 0.7 * tex, 0, 255)
+            assert np.abs(corrupt(im, "frost", 4, sd) - ref).max() <= 1.01

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -141,3 +142,35 @@ def test_torch_condition_backend_through_the_runner(tmp_path: Path) -> None:
         a = load_poses(out / "predictions" / f"{key}.npz")
         b = load_poses(other / "predictions" / f"{key}.npz")
         np.testing.assert_array_equal(a.keypoints, b.keypoints, err_msg=key)
+
+
+def test_frost_texture_source_in_cache_key_and_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which frost texture ran (the reference photographs or the procedural fallback) is in the
+    cache key and results.json, and the two give different images."""
+    from posebench.conditions import frost_photos
+
+    reference("imagecorruptions", "pip install imagecorruptions-imaug==1.1.5")
+    photos = frost_photos.find_frost_photos()
+    assert photos is not None
+    suite = _suite(tmp_path, "  - {corruption: frost, severities: [3]}\n")
+
+    def go(out: str) -> tuple[dict[str, Any], set[str], Any]:
+        o = run(RunOptions(adapter="tests.fake_adapters:PixelHashJitter", suite=suite,
+                           output=tmp_path / out, n_boot=0, limit=3))  # fmt: skip
+        return (
+            read_results_json(o)["conditions"]["frost@3"],
+            _unit_keys(o)["frost@3"],
+            load_poses(o / "predictions" / "frost@3.npz"),
+        )
+
+    rec, keys, pred = go("photos")
+    assert rec["implementation"]["texture"] == "photos"
+    assert rec["implementation"]["sha256"] == photos.sha256
+    assert rec["implementation"]["distribution"].startswith("imagecorruptions")
+    monkeypatch.setattr(frost_photos, "find_frost_photos", lambda: None)
+    rec2, keys2, pred2 = go("procedural")
+    assert rec2["implementation"] == {"texture": "procedural"}
+    assert keys.isdisjoint(keys2)  # the texture source is part of every unit's cache key
+    assert not np.array_equal(pred.keypoints, pred2.keypoints)

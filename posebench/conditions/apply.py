@@ -64,6 +64,41 @@ KINDS = {
 }
 
 
+def implementation(kind: str, name: str) -> dict[str, Any] | None:
+    """Which implementation of a condition runs, where the installed packages or a level table
+    decide: frost's texture (the reference photographs of ``imagecorruptions`` or the procedural
+    fallback, :func:`posebench.conditions.frost_photos.frost_record`), low light's level set and
+    exposure factors (:func:`posebench.conditions.lowlight.level_record`); None for the others.
+    A run records it in ``results.json`` and keys its cache with :func:`implementation_tag`."""
+    if kind == "corruption" and name == "frost":
+        from posebench.conditions.frost_photos import frost_record
+
+        return frost_record()
+    if kind == "lowlight":
+        from posebench.conditions.lowlight import METHODS, level_record
+
+        method = "physics" if name == "lowlight" else name
+        return level_record(method) if method in METHODS else None
+    return None
+
+
+def implementation_tag(kind: str, name: str) -> str | None:
+    """File-name-safe id of :func:`implementation` (``frost-photos-<sha>``, ``frost-procedural``,
+    ``graded-<hash>``) for the cache key; None where a condition has one implementation."""
+    if kind == "corruption" and name == "frost":
+        from posebench.conditions.frost_photos import frost_source
+
+        return f"frost-{frost_source()}"
+    rec = implementation(kind, name) if kind == "lowlight" else None
+    if rec is not None:  # the level set's exposures: a changed table never reuses a cache
+        import hashlib
+        import json
+
+        blob = json.dumps(rec, sort_keys=True).encode()
+        return f"{rec['levels']}-{hashlib.blake2b(blob, digest_size=4).hexdigest()}"
+    return None
+
+
 @dataclass(frozen=True)
 class Applied:
     """An image under a condition.

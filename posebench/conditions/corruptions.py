@@ -45,7 +45,11 @@ some tiny odd sizes), computed as run sums through rounding tables; JPEG with Op
 at the same quality (4:2:0, like Pillow; not byte-identical, tested for a mean difference below
 1 grey level). Per-value work (noise, HSV, warps) runs block by block (``_BLOCK`` values) or on
 channel planes, so that temporaries stay in cache and no loop broadcasts over a length-3 axis.
-Deviations: frost uses a procedural texture (see ``textures.py``); shot noise samples Poisson by
+Frost blends the reference's own photographs, read at run time from the installed
+``imagecorruptions`` package (``frost_photos.py``: the same photograph, size and crop give the
+reference's bytes), and falls back to a procedural texture without it (``textures.py``; with
+the photographs' per-channel statistics, comparable to COCO-C frost only in distribution);
+``frost_photos.frost_source()`` says which one runs. Deviations: shot noise samples Poisson by
 table inversion of one 24-bit uniform (exact distribution up to the 2**-24 tail; ``shot_plan``
 buckets the inversion by the top 8 bits); impulse noise draws one uniform per value (pepper below
 amount/2, salt below amount), the same distribution as scikit-image's two Bernoulli draws.
@@ -61,7 +65,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from posebench.conditions import rng, textures
+from posebench.conditions import frost_photos, rng, textures
 
 # ------------------------------------------------ parameters (imagecorruptions 1.1.2)
 
@@ -798,9 +802,13 @@ def snow(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
 
 
 def frost(image: np.ndarray, severity: int, seed: int) -> np.ndarray:
-    """c0 * x + c1 * frost layer (procedural texture instead of the reference's photographs)."""
+    """c0 * x + c1 * frost layer: the reference's photographs when ``imagecorruptions`` is
+    installed (:mod:`frost_photos`, byte-identical to the reference for the same draws), else
+    the procedural texture (:mod:`textures`)."""
     c = FROST[severity - 1]
     h, w = image.shape[:2]
+    if frost_photos.find_frost_photos() is not None:
+        return frost_photos.blend(image, frost_photos.frost_layer(h, w, seed, S_FROST), c)
     tex = textures.frost_planes(h, w, seed, S_FROST)
     outs = []
     for x, t in zip(cv2.split(image), tex, strict=True):  # channel planes

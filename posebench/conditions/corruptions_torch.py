@@ -7,12 +7,14 @@ tensor's device. Agreement with the CPU path (tested in tests/test_corruptions_t
   table inversion), glass blur's moves, elastic fields, snow flakes, fog plasma, motion angles;
 - within 1 grey level (float32 rounding before the reference's truncation) on every pixel:
   gaussian/speckle/impulse/shot noise, gaussian/defocus/motion/zoom/glass blur, brightness,
-  saturate, fog, elastic, frost, spatter; byte-identical: contrast, pixelate, jpeg;
+  saturate, fog, elastic, procedural frost, spatter; byte-identical: contrast, pixelate, jpeg,
+  frost with the reference photographs (the CPU's crop and blend table);
 - snow: the flakes are thresholded (``layer < c``) after a zoom, so a float rounding difference
   can flip a flake pixel; tested as <= 1 grey level on >= 99.5% of pixels, mean difference < 0.1;
 - computed on the CPU and moved to the device (no torch equivalent worth writing): the frost
-  texture (``textures.frost_texture``), spatter's liquid mask (OpenCV Canny, distance transform,
-  histogram equalisation) and JPEG (OpenCV's libjpeg); everything else runs on the device.
+  layer (photograph crop, or the fallback ``textures.frost_texture``), spatter's liquid mask
+  (OpenCV Canny, distance transform, histogram equalisation) and JPEG (OpenCV's libjpeg);
+  everything else runs on the device.
 
 Differences from the CPU path in implementation, not definition: zoom blur uses exact bilinear
 weights here (OpenCV's warpAffine quantises them to 1/32 pixel; both stay within 1 grey level of
@@ -29,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from posebench.conditions import corruptions as C
-from posebench.conditions import rng, textures
+from posebench.conditions import frost_photos, rng, textures
 
 _REPLICATE, _REFLECT101, _SYMMETRIC = "replicate", "reflect101", "symmetric"
 
@@ -282,6 +284,12 @@ def snow(images: torch.Tensor, s: int, seeds: torch.Tensor) -> torch.Tensor:
 def frost(images: torch.Tensor, s: int, seeds: torch.Tensor) -> torch.Tensor:
     c = C.FROST[s - 1]
     h, w = images.shape[-2:]
+    if frost_photos.find_frost_photos() is not None:  # the CPU crops, the CPU's blend table
+        layers = np.stack([frost_photos.frost_layer(h, w, int(sd), C.S_FROST)
+                           for sd in seeds.tolist()])  # fmt: skip
+        lay = torch.from_numpy(layers).to(images.device).permute(0, 3, 1, 2).to(torch.int64)
+        lut = torch.from_numpy(frost_photos.blend_table(*c).copy()).to(images.device)
+        return lut[images.to(torch.int64) * 256 + lay]
     tex = np.stack([textures.frost_texture(h, w, int(sd), C.S_FROST) for sd in seeds.tolist()])
     t = _np_to(tex, images).permute(0, 3, 1, 2)
     y = images.to(torch.float32) * c[0] + t * c[1]

@@ -85,5 +85,5 @@ def lowlight_batch(
         if method == "darken":
             x = images.to(torch.float64) * L.darken_factor(s)
             return torch.round(x).clamp(0, 255).to(torch.uint8)
-        out = _expose(images, L.exposure_factor(s), seeds)
+        out = _expose(images, L.exposure_factor(s, levels=L.METHOD_LEVELS[method]), seeds)
         return _exlpose_normalize(out) if method == "exlpose" else out

@@ -26,12 +26,14 @@ positive size) and reports which labelled keypoints ended up under one. Kinds (:
     with noise, a uniform colour or a heavy blur of what is underneath. Every labelled keypoint of
     the part is covered at every severity; severity grows the hidden region around them.
 
-Coverage and covered flags are measured on the final mask (the union of all occluders): a
-person's coverage is the fraction of its box pixels (pixel centres inside the box, box clipped to
-the image) with alpha > 0.5. Persons are processed from the smallest box to the largest, so a
-person whose box overlaps no other occluded person gets exactly its target, and overlapping persons
-get at least theirs (another person's occluder may add to it). Pixel convention: pixel (r, c)
-spans ``[c, c+1) x [r, r+1)``; a keypoint (x, y) lies on pixel ``(floor(y), floor(x))``.
+Coverage and covered flags are measured on the final mask (all occluders composited: a pixel
+under soft occluders of alpha a1, a2 has alpha 1 - (1 - a1)(1 - a2), the share of it replaced,
+as the output pixels show): a person's coverage is the fraction of its box pixels (pixel centres
+inside the box, box clipped to the image) with alpha > 0.5. Persons are processed from the
+smallest box to the largest, so a person whose box overlaps no other occluded person gets exactly
+its target, and overlapping persons get at least theirs (another person's occluder may add to
+it). Pixel convention: pixel (r, c) spans ``[c, c+1) x [r, r+1)``; a keypoint (x, y) lies on
+pixel ``(floor(y), floor(x))``.
 
 Deterministic per (image id, kind, severity, seed): the generator is seeded by
 :func:`posebench.conditions.rng.condition_seed`.
@@ -126,7 +128,8 @@ class OcclusionResult:
         covered: (M, K) bool: labelled keypoints (v > 0) whose pixel is under an occluder
             (alpha > 0.5).
         coverage: (M,) fraction of each person box's pixels with alpha > 0.5 (NaN: no pixels).
-        mask: (H, W) float32 alpha of all occluders (0 = untouched, 1 = fully replaced).
+        mask: (H, W) float32 alpha of all occluders composited (0 = untouched, 1 = fully
+            replaced: the share of the original pixel the occluders replace).
         target: the requested covered fraction (area kinds), NaN for body-part kinds.
         occluded: (M,) bool: persons that got occluders (area kinds: whose coverage reached the
             target, possibly through another person's occluders; part kinds: with a labelled
@@ -350,7 +353,17 @@ def _blend(
     region = out[r0:r1, c0:c1]
     region *= 1.0 - a
     region += fill * a
-    np.maximum(mask[r0:r1, c0:c1], alpha, out=mask[r0:r1, c0:c1])
+    # the composite's alpha: the share of the original pixel that is replaced (stacked soft
+    # occluders of alpha a1, a2 replace 1 - (1 - a1)(1 - a2) of it, more than max(a1, a2))
+    m = mask[r0:r1, c0:c1]
+    m += alpha * (1.0 - m)
+
+
+def _cap(m: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """Largest alpha that keeps the composite with an existing alpha ``m`` (<= 0.5) at most
+    0.5: ``(0.5 - m) / (1 - m)``, less a float32 margin, never negative."""
+    m64 = m.astype(np.float64)
+    return np.maximum((0.5 - m64) / (1.0 - m64) - 1e-6, 0.0)
 
 
 # ------------------------------------------------------------- area-targeted kinds
@@ -476,14 +489,16 @@ def _area_occluders(
             f_in = free[ir0 - r0 : ir1 - r0, ic0 - c0 : ic1 - c0]
             a_in[s_in] = np.maximum(a_in[s_in], 0.5 + 1e-3) if soft > 0 else 1.0
             rest = ~s_in & f_in
-            a_in[rest] = np.minimum(a_in[rest], 0.5) if soft > 0 else 0.0
+            m_in = mask[ir0:ir1, ic0:ic1]
+            a_in[rest] = np.minimum(a_in[rest], _cap(m_in[rest])) if soft > 0 else 0.0
         # never add to another person's box (outside this one) nor to a person already at its
-        # target: the occluder gets a hole there
+        # target: the occluder gets a hole there (soft: the composite stays <= 0.5)
         guard = boxed[wr0:wr1, wc0:wc1].copy()
         if ic1 > ic0 and ir1 > ir0:
             guard[ir0 - wr0 : ir1 - wr0, ic0 - wc0 : ic1 - wc0] = protected[ir0:ir1, ic0:ic1]
-        guard &= mask[wr0:wr1, wc0:wc1] <= 0.5
-        alpha[guard] = np.minimum(alpha[guard], 0.5) if soft > 0 else 0.0
+        m_win = mask[wr0:wr1, wc0:wc1]
+        guard &= m_win <= 0.5
+        alpha[guard] = np.minimum(alpha[guard], _cap(m_win[guard])) if soft > 0 else 0.0
         alpha32 = alpha.astype(np.float32)
         hh, ww = wr1 - wr0, wc1 - wc0
         if kind == "objects":

@@ -8,13 +8,15 @@ produce the same map. imagecorruptions 1.1.2 draws from ``np.random.uniform`` in
 are therefore statistically, not byte-wise, equal to the reference's.
 
 ``frost_texture``: imagecorruptions blends one of five (1.1.2; six in the imaug fork) shipped
-photographs of frosted glass, rescaled to >= 1.1x the image and randomly cropped. posebench ships
-no photographs: it draws a deterministic frost layer per seed — a multi-octave value-noise glaze
+photographs of frosted glass, rescaled to >= 1.1x the image and randomly cropped; posebench uses
+them when that package is installed (``frost_photos.py``). This is the fallback without them: a
+deterministic frost layer per seed — a multi-octave value-noise glaze
 plus feathery ice crystals (a main stroke with side branches at +-60 degrees, drawn with OpenCV
-lines at three widths), tinted blue-white. Its colour statistics are calibrated on the six
-reference photographs (per-channel means about (133, 155, 166), standard deviation about 30 grey
-levels, fine detail in between the smooth photos and the crystalline ones). This is a documented
-deviation: frost results are comparable to published COCO-C frost numbers only in distribution.
+lines at three widths) — given, per seed, the per-channel mean and standard deviation of one of
+the six reference photographs (:data:`FROST_PHOTO_STATS`, drawn uniformly as the reference draws
+its photograph). Per photograph its per-channel mean, std and PSNR per severity are close to the
+reference's (tests/test_corruptions.py); its spatial structure is not the photographs', so
+fallback frost results are comparable to published COCO-C frost numbers only in distribution.
 """
 
 from __future__ import annotations
@@ -177,10 +179,27 @@ def plasma_t(mapsize: int, wibbledecay: float, seeds: torch.Tensor, stream: int)
     return a / a.amax(dim=(1, 2), keepdim=True)
 
 
-# Blue-white tint and level of the frost layer, calibrated on the six imagecorruptions photographs
-# (per-channel means 71..201 / 95..205 / 105..215, pooled about 133 / 155 / 166).
-_FROST_TINT = np.array([0.86, 1.0, 1.08], np.float32)
-_FROST_LEVEL = 155.0
+# Per-channel (R, G, B) mean and standard deviation of each of the six imagecorruptions frost
+# photographs (frost1.png .. frost6.jpg of imagecorruptions-imaug 1.1.5; statistics only, the
+# photographs are not shipped). A procedural layer takes one photograph's statistics, drawn
+# uniformly per seed as the reference draws its photograph, so the fallback has the reference's
+# per-image brightness and contrast (and with them its per-severity mean, std and PSNR).
+FROST_PHOTO_STATS = (
+    ((77.7, 149.1, 165.7), (26.9, 16.5, 15.3)),
+    ((200.8, 205.4, 214.5), (21.4, 22.1, 22.6)),
+    ((200.8, 205.4, 214.5), (21.4, 22.1, 22.6)),
+    ((137.6, 152.8, 165.2), (28.5, 28.5, 29.9)),
+    ((112.4, 123.4, 134.8), (44.4, 43.3, 41.7)),
+    ((71.4, 95.4, 104.5), (35.2, 42.7, 47.4)),
+)
+# the counter of the photograph-statistics draw (far beyond the texture's own draws)
+_STATS_COUNTER = 1 << 31
+
+
+def frost_stats_index(seed: int, stream: int = 90) -> int:
+    """Which photograph's statistics the procedural frost layer of ``seed`` takes (0-5)."""
+    u = float(rng.uniform_np(seed, stream, 1, _STATS_COUNTER)[0])
+    return min(int(u * len(FROST_PHOTO_STATS)), len(FROST_PHOTO_STATS) - 1)
 
 
 def frost_texture(height: int, width: int, seed: int, stream: int = 90) -> np.ndarray:
@@ -252,17 +271,14 @@ def frost_planes(height: int, width: int, seed: int, stream: int = 90) -> list[n
         # one polyline call draws the same pixels as a line call per branch, in order
         cv2.polylines(crystals, list(pts[2 * starts[i] : 2 * ends[i]]), False, v * 0.7, 1, 16)
     crystals = np.asarray(cv2.GaussianBlur(crystals, (0, 0), 0.6), np.float32)
-    lum = _frost_luminance(glaze, crystals)
-    return [np.clip(lum * t, np.float32(0.0), np.float32(255.0)) for t in _FROST_TINT]
-
-
-def _frost_luminance(glaze: np.ndarray, crystals: np.ndarray) -> np.ndarray:
-    """155 + 22 glaze + 70 min(crystals, 1.5) - 18, float32, in place on ``glaze``: (H, W)."""
-    lum = glaze
-    lum *= np.float32(22.0)
-    lum += np.float32(_FROST_LEVEL)
+    # structure: the glaze plus the crystals (capped), standardised, then one photograph's
+    # per-channel mean and standard deviation
+    z = glaze
     c = np.minimum(crystals, np.float32(1.5), out=crystals)
-    c *= np.float32(70.0)
-    lum += c
-    lum -= np.float32(18.0)
-    return lum
+    c *= np.float32(70.0 / 22.0)
+    z += c
+    z -= np.float32(z.mean())
+    z /= np.float32(max(float(z.std()), 1e-6))
+    means, stds = FROST_PHOTO_STATS[frost_stats_index(seed, stream)]
+    return [np.clip(z * np.float32(sd) + np.float32(m), np.float32(0.0), np.float32(255.0))
+            for m, sd in zip(means, stds, strict=True)]  # fmt: skip

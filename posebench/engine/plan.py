@@ -323,6 +323,8 @@ def make_plan(
     ds_key = _key({k: v for k, v in ds_ident.items() if k != "images_sha256"})
     all_images = ds_ident["images_sha256"]
     units: list[WorkUnit] = []
+    from posebench.conditions.apply import implementation_tag
+
     for cond in conditions:
         backend = condition_backend_tag(cond, condition_backend, condition_device)
         cond_id = {
@@ -332,6 +334,9 @@ def make_plan(
             "params": [list(p) for p in cond.params],
             "backend": backend,
         }
+        impl = implementation_tag(cond.kind, cond.name)
+        if impl is not None:  # which frost texture, which low-light level set
+            cond_id["implementation"] = impl
         if cond.kind == "occlusion":
             cond_id["donor_images"] = all_images
         for c in mine:
