@@ -166,7 +166,9 @@ class RunOptions:
     progress: bool = False
     max_batches: int | None = None  # stop after this many newly predicted batches (tests)
     dataset: str | None = None  # run the suite on another dataset (e.g. the embedded sample)
-    boxes: str | None = None  # override the suite's box source (gt, detector)
+    # override the suite's box source: gt, detector, or a COCO detections JSON / bottom-up run
+    # folder whose boxes a top-down adapter gets (posebench.boxes)
+    boxes: str | None = None
     condition_backend: str = "numpy"  # numpy, or torch on ``device`` (conditions.apply.BACKENDS)
 
 
@@ -560,6 +562,33 @@ def _detector_box_source(
     return boxes
 
 
+def _file_box_source(
+    box_file: Any,
+) -> Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def boxes(image_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        b, sc = box_file.for_image(int(image_id))
+        return b, sc, np.full(len(b), -1, np.int64)
+
+    return boxes
+
+
+def machine() -> dict[str, Any]:
+    """The CPU model and core count a run's throughput was measured on."""
+    import os
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": f"{cpu}, {cores} cores", "cores": cores}
+
+
 def _suite_json(suite: Any) -> dict[str, Any]:
     d: dict[str, Any] = suite.model_dump(mode="json") if hasattr(suite, "model_dump") else {}
     return d
@@ -590,7 +619,13 @@ def run(options: RunOptions) -> Path:
         if not torch.cuda.is_available():
             raise InputError("CUDA is not available to torch on this machine", field="--device")
     suite = load_suite(options.suite)
-    overrides = {k: v for k, v in (("dataset", options.dataset), ("boxes", options.boxes)) if v}
+    box_file = None
+    if options.boxes and options.boxes not in ("gt", "detector", "none"):
+        from posebench.boxes import read_box_file
+
+        box_file = read_box_file(options.boxes)
+    suite_boxes = options.boxes if box_file is None else None
+    overrides = {k: v for k, v in (("dataset", options.dataset), ("boxes", suite_boxes)) if v}
     if overrides:
         from posebench.datasets import get_spec
 
@@ -622,7 +657,19 @@ def run(options: RunOptions) -> Path:
         raise InputError("must be at least 1", field="--batch-size")
     box_source = str(suite.boxes)
     boxes = None
-    if adapter.top_down:
+    if box_file is not None:
+        from posebench.boxes import check_images
+
+        if not adapter.top_down:
+            raise InputError(
+                f"adapter {options.adapter!r} finds people itself (bottom-up); --boxes FILE is "
+                "for top-down adapters",
+                field="--boxes",
+            )
+        check_images(box_file, dataset.images.id)
+        boxes = _file_box_source(box_file)
+        box_source = box_file.box_source
+    elif adapter.top_down:
         if box_source == "detector":
             dataset.detections()  # fails early, naming the file, when there are none
             boxes = _detector_box_source(dataset)
@@ -642,7 +689,9 @@ def run(options: RunOptions) -> Path:
         stats = PredictStats()
         backend = condition_backend_tag(cond, options.condition_backend)
         seed_tag = f"seed-{seed}" if backend == "numpy" else f"seed-{seed}-{backend}"
-        cache = out / "cache" / sig / dataset.name / cond.key / seed_tag / shard_tag
+        # boxes other than GT change the predictions of a top-down model: their own cache
+        box_tag = "" if box_source in ("gt", "none") else f"@boxes-{box_source}"
+        cache = out / "cache" / sig / f"{dataset.name}{box_tag}" / cond.key / seed_tag / shard_tag
         pred, covered = predict_condition(
             adapter,
             dataset,
@@ -694,6 +743,7 @@ def run(options: RunOptions) -> Path:
         seed=seed,
         results=results,
         seconds=time.perf_counter() - t_start,
+        boxes_from=box_file.to_json() if box_file is not None else None,
     )
     return out
 
@@ -713,6 +763,7 @@ def write_run(
     results: list[ConditionResult],
     seconds: float,
     merged_from: list[str] | None = None,
+    boxes_from: dict[str, Any] | None = None,
 ) -> None:
     """Write ``results.json`` and ``samples.parquet`` for evaluated conditions."""
     from posebench import __version__
@@ -761,6 +812,7 @@ def write_run(
             "limit": options.limit,
         },
         "box_source": box_source,
+        "boxes_from": boxes_from,
         "shard": list(options.shard),
         "merged_from": merged_from,
         "seed": seed,
@@ -773,6 +825,7 @@ def write_run(
         "throughput": {
             "predicted_images": predicted,
             "images_per_second": predicted / predict_s if predict_s > 0 else None,
+            "machine": machine(),
         },
     }
     write_results_json(out / "results.json", payload)
@@ -925,6 +978,7 @@ def merge(
         results=results,
         seconds=sum(m["timings"]["total_seconds"] for _, m in metas),
         merged_from=[str(d) for d, _ in metas],
+        boxes_from=first.get("boxes_from"),
     )
     return output
 
