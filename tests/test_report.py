@@ -143,9 +143,7 @@ def test_gt_box_runs_and_detected_people_are_separate_tables(tmp_path: Path) -> 
         [
             _write_run(tmp_path / "mp-gt", mp),
             _write_run(tmp_path / "bottom-up", _as_model(_results("jitter-demo"), "yolo-like")),
-            _write_run(
-                tmp_path / "mp-file", _as_model(mp, "mp-on-yolo", "file-0123abcd4567")
-            ),
+            _write_run(tmp_path / "mp-file", _as_model(mp, "mp-on-yolo", "file-0123abcd4567")),
         ]
     )
     tables = lb.build_tables(runs)
