@@ -190,6 +190,12 @@ class YoloPoseAdapter:
             raise InputError(
                 f"imgsz must be a positive multiple of 32, got {imgsz}", field="--adapter-arg imgsz"
             )
+        if reported is not None and not isinstance(reported, dict):
+            raise InputError(
+                "reported is set in code (a dict STAT -> value), not on the command line; "
+                "use posebench report --reported FILE",
+                field="--adapter-arg reported",
+            )
         path = require_weights(weights, random_init, "ultralytics")
         self.device = torch.device(device)
         self.batch_size, self.imgsz = batch_size, imgsz
