@@ -196,6 +196,8 @@ def test_reported_on_and_throughput_columns(tmp_path: Path) -> None:
     assert "| Reported AP (%) | Reported on |" in text
     assert "| 50.0 | COCO val2017, 640 px |" in text
     assert "| 2.35 |" in text
+    # every reported statistic, under the measured ones in the intervals table
+    assert ": reported on COCO val2017, 640 px | 50.0 | 81.0 | — |" in text
     assert "(Test CPU, 2 cores)" in text
 
 

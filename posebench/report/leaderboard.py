@@ -421,6 +421,13 @@ def _reported(
     return None, None
 
 
+def reported_values(run: Run, metric: str, stats: Sequence[str]) -> dict[str, float | None]:
+    """The authors' numbers of a run's model (``adapter.info.reported``) for ``stats`` of
+    ``metric`` (None where not reported), OKS as fractions."""
+    model = model_name(run.results)
+    return {s: _reported(run.results, model, metric, s, None)[0] for s in stats}
+
+
 # ------------------------------------------------------------------------------------ ranking
 
 

@@ -153,6 +153,16 @@ def _ci_section(t: Table) -> list[Block]:
         ]
         for label, per in ci.items()
     ]
+    # RobustBench style: the authors' numbers (on their dataset) under the measured ones
+    from posebench.report.leaderboard import reported_values
+
+    for row, run in zip(t.rows, t.runs, strict=True):
+        rep = reported_values(run, t.metric, stats)
+        if row.reported_on and any(v is not None for v in rep.values()):
+            rows.append(
+                [f"{row.label}: reported on {row.reported_on}"]
+                + [fmt_value(rep[s], t.metric) for s in stats]
+            )
     out = [
         _heading(3, "Confidence intervals"),
         _tbl(["Model", *stats], rows, ["l"] + ["r"] * len(stats)),
