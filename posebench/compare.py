@@ -277,6 +277,7 @@ def box_protocol_problem(a: str | None, b: str | None) -> str | None:
     """
     if a == b or a is None or b is None:
         return None
+    a, b = ("file" if x.startswith("file-") else x for x in (a, b))  # file-<digest>
     found = {"none", "detector", "file"}
     if a in found and b in found:
         return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -125,7 +126,9 @@ class RunOptions:
     progress: bool = False
     max_batches: int | None = None  # stop after this many newly predicted units (tests)
     dataset: str | None = None  # run the suite on another dataset (e.g. the embedded sample)
-    boxes: str | None = None  # override the suite's box source (gt, detector)
+    # override the suite's box source: gt, detector, or a COCO detections JSON / bottom-up run
+    # folder whose boxes a top-down adapter gets (posebench.boxes)
+    boxes: str | None = None
     condition_backend: str = "numpy"  # numpy, or torch on ``device`` (conditions.apply.BACKENDS)
     image_ids: tuple[int, ...] | None = None  # --image-ids: run on these images only
     resume: bool = False  # the output folder must hold this run
@@ -203,7 +206,13 @@ def run(options: RunOptions) -> Path:
     t_start = time.perf_counter()
     _check_options(options)
     suite = load_suite(options.suite)
-    overrides = {k: v for k, v in (("dataset", options.dataset), ("boxes", options.boxes)) if v}
+    box_file = None
+    if options.boxes and options.boxes not in ("gt", "detector", "none"):
+        from posebench.boxes import read_box_file
+
+        box_file = read_box_file(options.boxes)
+    suite_boxes = options.boxes if box_file is None else None
+    overrides = {k: v for k, v in (("dataset", options.dataset), ("boxes", suite_boxes)) if v}
     if overrides:
         from posebench.datasets import get_spec
 
@@ -227,6 +236,11 @@ def run(options: RunOptions) -> Path:
     conditions = expand_conditions(suite.conditions)
     check_conditions(conditions)
     requested_boxes = "detector" if str(suite.boxes) == "detector" else "gt"
+    if box_file is not None:
+        from posebench.boxes import check_images
+
+        check_images(box_file, dataset.images.id)
+        requested_boxes = box_file.box_source  # file-<digest>: part of every unit's cache key
     spec = WorkerSpec(
         adapter=options.adapter,
         adapter_args=args,
@@ -235,6 +249,7 @@ def run(options: RunOptions) -> Path:
         limit=options.limit,
         image_ids=options.image_ids,
         box_source=requested_boxes,
+        box_file=str(Path(str(options.boxes)).resolve()) if box_file is not None else None,
         seed=seed,
         condition_backend=options.condition_backend,
         condition_device=options.device or "cpu",
@@ -256,6 +271,12 @@ def run(options: RunOptions) -> Path:
                 f"adapter {options.adapter!r} returns {desc.skeleton} keypoints; suite "
                 f"{suite.name!r} is scored on {dataset.skeleton.name}",
                 field="--adapter",
+            )
+        if box_file is not None and not desc.top_down:
+            raise InputError(
+                f"adapter {options.adapter!r} finds people itself (bottom-up); --boxes FILE is "
+                "for top-down adapters",
+                field="--boxes",
             )
         box_source = requested_boxes if desc.top_down else "none"
         if box_source == "detector":
@@ -296,6 +317,7 @@ def run(options: RunOptions) -> Path:
         files=files,
         seconds=time.perf_counter() - t_start,
         timings={"execute_seconds": t_exec, "evaluate_seconds": t_eval},
+        boxes_from=box_file.to_json() if box_file is not None else None,
     )
     return out
 
@@ -396,6 +418,22 @@ def _evaluate_all(
     return results, files
 
 
+def machine() -> dict[str, Any]:
+    """The CPU model and core count a run's throughput was measured on."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": f"{cpu}, {cores} cores", "cores": cores}
+
+
 def _write_condition(
     out: Path, key: str, pred: Any, covered: Covered | None, blocks: Sequence[Any]
 ) -> list[str]:
@@ -425,6 +463,7 @@ def _write(
     seconds: float,
     merged_from: list[str] | None = None,
     timings: dict[str, float] | None = None,
+    boxes_from: dict[str, Any] | None = None,
 ) -> None:
     """Write ``samples.parquet`` and ``results.json`` (with the plan record and file digests).
 
@@ -473,6 +512,7 @@ def _write(
             **({"source": dataset.source} if getattr(dataset, "source", None) else {}),
         },
         "box_source": plan.box_source,
+        "boxes_from": boxes_from,
         "shard": list(plan.shard),
         "merged_from": merged_from,
         "seed": plan.seed,
@@ -490,6 +530,7 @@ def _write(
         "throughput": {
             "predicted_images": predicted,
             "images_per_second": predicted / predict_s if predict_s > 0 else None,
+            "machine": machine(),
         },
         "executor": options.executor,
         "plan": {
@@ -704,6 +745,7 @@ def merge(
         files=files,
         seconds=sum(float((m.get("timings") or {}).get("total_seconds") or 0) for _, m in metas),
         merged_from=[str(d) for d, _ in metas],
+        boxes_from=first.get("boxes_from"),
     )
     return output
 

@@ -107,6 +107,22 @@ def test_top_down_one_pose_per_box(sample: Sample, top_down: PoseSet) -> None:
     assert (top_down.score[~found] == 0).all()
 
 
+def test_detector_box_scores_weigh_the_instance_score(sample: Sample, top_down: PoseSet) -> None:
+    """Detector boxes (``Batch.box_scores``): score = mean keypoint score x box score, keypoints
+    unchanged (the first 6 images; GT boxes, score 1, are ``top_down``)."""
+    n = 6
+    boxes = sample.boxes[:n]
+    rng = np.random.default_rng(0)
+    box_scores = [rng.uniform(0.1, 1.0, len(b)) for b in boxes]
+    batch = Batch(sample.gt.images.id[:n], sample.images[:n], boxes, box_scores)
+    with MediaPipeAdapter() as ad:
+        out = ad.predict(batch)
+    m = sum(len(b) for b in boxes)
+    assert len(out) == m
+    np.testing.assert_array_equal(out.keypoints, top_down.keypoints[:m])
+    np.testing.assert_allclose(out.score, top_down.score[:m] * np.concatenate(box_scores))
+
+
 def test_top_down_gt_boxes_ap(sample: Sample, top_down: PoseSet) -> None:
     # Measured 0.2456 (AP50 0.4095) with mediapipe 0.10.21 on CPU, padding 1.5 (1.25: 0.195,
     # 1.75: 0.249, 2.0: 0.203). A left/right swap in the mapping

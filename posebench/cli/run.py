@@ -83,7 +83,13 @@ def add_parsers(sub: Any) -> None:
     _common(p)
     p.add_argument("--dataset", help="run the suite on another dataset (e.g. coco-sample)")
     _own_data(p)
-    p.add_argument("--boxes", choices=("gt", "detector"), help="override the suite's box source")
+    p.add_argument(
+        "--boxes",
+        metavar="gt|detector|PATH",
+        help="override the suite's box source for top-down adapters: gt, detector (the "
+        "dataset's detections file), or PATH: a COCO detections JSON or a bottom-up run folder "
+        "whose clean predictions' boxes are used (recorded as boxes:file-<digest>)",
+    )
     p.add_argument("--limit", type=int, help="first N images (sorted ids) only")
     p.add_argument("--shard", default="1/1", help="i/n: run the i-th of n shards (default 1/1)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="passed to adapters that take it")

@@ -12,6 +12,7 @@ driver's ``on_done`` callback, which writes the cache; executors never write.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -53,6 +54,7 @@ class WorkerSpec:
     condition_device: str = "cpu"
     env: dict[str, str] = field(default_factory=dict)
     image_ids: tuple[int, ...] | None = None  # --image-ids
+    box_file: str | None = None  # --boxes PATH (box_source is then its file-<digest>)
 
 
 @dataclass(frozen=True)
@@ -152,13 +154,38 @@ def _load_checked(dataset: Any, image_id: int, want: str) -> np.ndarray:
     return np.asarray(dataset.load_image(image_id))
 
 
+@functools.lru_cache(maxsize=4)
+def _box_file(path: str, box_source: str) -> Any:
+    """The ``--boxes`` file a worker reads, checked to be the one the plan was made from."""
+    from posebench.boxes import read_box_file
+
+    bf = read_box_file(path)
+    if bf.box_source != box_source:
+        raise InputError(
+            f"this worker reads {bf.box_source}, the plan was made from {box_source}: the file "
+            "changed, or the worker sees another file at that path",
+            file=path,
+            field="--boxes",
+        )
+    return bf
+
+
 def box_source_fn(
-    dataset: Any, box_source: str
+    dataset: Any, box_source: str, box_file: str | None = None
 ) -> Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
     """image id -> ((M, 4) boxes, (M,) scores, (M,) GT row of each box or -1), or None for a
-    bottom-up adapter (``box_source == "none"``)."""
+    bottom-up adapter (``box_source == "none"``). ``box_file``: the ``--boxes`` file whose boxes
+    a top-down adapter gets (``box_source`` is then its ``file-<digest>``)."""
     if box_source == "none":
         return None
+    if box_file is not None:
+        bf = _box_file(box_file, box_source)
+
+        def from_file(image_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            b, sc = bf.for_image(int(image_id))
+            return b, sc, np.full(len(b), -1, np.int64)
+
+        return from_file
     if box_source == "detector":
 
         def det(image_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -200,7 +227,7 @@ def compute_unit(adapter: Adapter, dataset: Any, unit: WorkUnit, spec: WorkerSpe
         covered = np.concatenate(
             [a.covered for a in applied if a.covered is not None] or [np.zeros((0, k_gt), bool)]
         ).astype(bool)
-    boxes = box_source_fn(dataset, spec.box_source if adapter.top_down else "none")
+    boxes = box_source_fn(dataset, spec.box_source if adapter.top_down else "none", spec.box_file)
     bx = [boxes(int(i)) for i in chunk] if boxes is not None else None
     batch = Batch(
         image_ids=chunk,

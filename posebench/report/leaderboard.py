@@ -5,6 +5,14 @@ number of images and headline signature (every part but the posebench version, a
 :func:`posebench.signature.signature_differences` compares them). Runs whose signatures differ are
 never ranked against each other; they land in separate tables, and the report says why.
 
+Comparable protocols (as in the papers): a top-down model scored on ground-truth person boxes
+is spared the detection problem, so its AP is not comparable with that of a model that finds
+people itself. Runs on GT boxes (``boxes:gt``) form their own tables; bottom-up runs
+(``boxes:none``) and top-down runs on detector boxes (``boxes:detector``, or boxes from a file or
+another model's run, ``boxes:file-<digest>``) are ranked together, each row naming its box source.
+The calibrated fakes (``oracle``, ``jitter``: the ground truth, perturbed) are never ranked beside
+real models: they form their own tables, labelled as such, after the real ones.
+
 Conventions (those of pose estimation papers):
 
 - the rank follows the headline metric in its direction (``higher_is_better``); values equal at
@@ -15,7 +23,10 @@ Conventions (those of pose estimation papers):
   percentages of the clean value; PCK-family values are already percentages; MPJPE is in mm;
 - the 95% bootstrap interval follows its estimate: ``71.3 [70.1, 72.4]``;
 - the number the model's authors reported (``adapter.info.reported`` or a ``--reported`` file)
-  sits beside the number measured here.
+  sits beside the number measured here, with the dataset they measured it on
+  (``adapter.info.reported_on``), RobustBench style;
+- throughput is the run's images per second through ``adapter.predict`` (conditions and
+  evaluation excluded) on the machine recorded in the run.
 
 Failure searches (``posebench examine`` run folders, :func:`is_examiner`) have no headline and
 are never ranked: :func:`build_tables` leaves them out and :mod:`posebench.report.examiner` makes
@@ -35,13 +46,22 @@ from typing import TYPE_CHECKING, Any
 
 from posebench.errors import InputError
 from posebench.robustness import HEADLINE, family, headline_for
-from posebench.signature import parse_signature
+from posebench.signature import parse_signature, signature_differences
 
 if TYPE_CHECKING:
     from posebench.report.examiner import Search
 
 #: statistics shown, in this order, in the confidence-interval section of OKS tables.
 OKS_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+
+#: adapters whose "predictions" are the ground truth, perturbed: shown in their own tables.
+FAKE_ADAPTERS = frozenset({"oracle", "jitter"})
+
+#: protocol -> how a table title names it.
+PROTOCOL_TITLES = {
+    "gt": "GT person boxes",
+    "detected": "detected people",
+}
 
 #: breakdown names in display order, with their section titles.
 BREAKDOWN_TITLES = {
@@ -80,6 +100,7 @@ class Row:
     input_size: str
     weights: str
     box_source: str
+    boxes_from: str | None
     metric: str
     stat: str
     value: float | None
@@ -93,6 +114,8 @@ class Row:
     mrr: float | None
     reported: float | None
     reported_source: str | None
+    reported_on: str | None
+    throughput: float | None
     signature: str
     version: str
     created: str
@@ -117,6 +140,8 @@ class Table:
         notes: things a reader must know (versions that differ, unranked runs).
         sections: per-joint, breakdowns, confidence intervals, robustness, error analysis
             (see :func:`sections`).
+        protocol: ``gt`` (GT person boxes) or ``detected`` (see :func:`protocol_of`).
+        fakes: True for a table of calibrated fakes (:data:`FAKE_ADAPTERS`).
     """
 
     suite: str
@@ -130,10 +155,15 @@ class Table:
     runs: list[Run]
     notes: list[str] = field(default_factory=list)
     sections: dict[str, Any] = field(default_factory=dict)
+    protocol: str = ""
+    fakes: bool = False
 
     @property
     def title(self) -> str:
-        return f"{self.suite} · {self.dataset} ({self.images} images)"
+        base = f"{self.suite} · {self.dataset} ({self.images} images)"
+        if self.protocol in PROTOCOL_TITLES:
+            base += f" · {PROTOCOL_TITLES[self.protocol]}"
+        return base + (" · calibrated fakes (ground truth, perturbed)" if self.fakes else "")
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (rows and sections as data)."""
@@ -145,6 +175,8 @@ class Table:
             "metric": self.metric,
             "stat": self.stat,
             "higher_is_better": self.higher_is_better,
+            "protocol": self.protocol,
+            "fakes": self.fakes,
             "notes": list(self.notes),
             "rows": [r.to_json() for r in self.rows],
             "sections": self.sections,
@@ -327,16 +359,31 @@ def _float(v: Any) -> float | None:
 
 
 def signature_key(sig: str) -> str:
-    """A signature without its version part: what must agree for two numbers to be ranked.
-
-    Box protocols (:func:`posebench.compare.box_protocol_problem`): a top-down run on a person
-    detector's boxes and a bottom-up run both find the people themselves and share a table
-    (each row names its box source); GT boxes stay apart."""
+    """A signature without its version part, and with its box source reduced to the protocol
+    (:func:`protocol_of`): what must agree for two numbers to be ranked."""
     metric, parts = parse_signature(sig)
-    if parts.get("boxes") in ("detector", "file"):
-        parts = {**parts, "boxes": "none"}  # ranked with bottom-up runs
+    if "boxes" in parts:
+        parts["boxes"] = protocol_of(parts["boxes"])
     body = "|".join(f"{k}:{v}" for k, v in parts.items() if k != "v")
     return f"{metric}|{body}" if body else metric
+
+
+def protocol_of(box_source: str) -> str:
+    """``gt`` for ground-truth person boxes; ``detected`` for every way of finding people
+    without them (bottom-up ``none``, ``detector``, ``file-<digest>``).
+
+    >>> [protocol_of(b) for b in ("gt", "none", "detector", "file-0123456789ab")]
+    ['gt', 'detected', 'detected', 'detected']
+    """
+    return "gt" if box_source == "gt" else "detected"
+
+
+def is_fake(results: Mapping[str, Any]) -> bool:
+    """Whether a run's model is a calibrated fake (:data:`FAKE_ADAPTERS`, or an adapter whose
+    info says ``extra.fake``)."""
+    adapter = results.get("adapter") or {}
+    extra = (adapter.get("info") or {}).get("extra") or {}
+    return adapter.get("name") in FAKE_ADAPTERS or extra.get("fake") is True
 
 
 def _input_size(info: Mapping[str, Any]) -> str:
@@ -374,6 +421,13 @@ def _reported(
     return None, None
 
 
+def reported_values(run: Run, metric: str, stats: Sequence[str]) -> dict[str, float | None]:
+    """The authors' numbers of a run's model (``adapter.info.reported``) for ``stats`` of
+    ``metric`` (None where not reported), OKS as fractions."""
+    model = model_name(run.results)
+    return {s: _reported(run.results, model, metric, s, None)[0] for s in stats}
+
+
 # ------------------------------------------------------------------------------------ ranking
 
 
@@ -406,7 +460,7 @@ def rank(
 # ------------------------------------------------------------------------------------ tables
 
 
-def _group_key(run: Run) -> tuple[str, str, int, str, str]:
+def _group_key(run: Run) -> tuple[bool, str, str, int, str, str]:
     r = run.results
     metric = headline_key(r)
     clean = _clean_condition(r) or {}
@@ -414,6 +468,7 @@ def _group_key(run: Run) -> tuple[str, str, int, str, str]:
     suite = str((r.get("suite") or {}).get("name") or "?")
     ds = r.get("dataset") or {}
     return (
+        is_fake(r),
         suite,
         str(ds.get("name") or "?"),
         int(ds.get("images") or 0),
@@ -437,6 +492,7 @@ def make_row(run: Run, reported: Mapping[str, Mapping[str, float]] | None = None
     model = model_name(r)
     rep, rep_src = _reported(r, model, metric, stat, reported)
     box = str(r.get("box_source") or info.get("box_source") or "?")
+    throughput = (r.get("throughput") or {}).get("images_per_second")
     return Row(
         rank=None,
         label=model,
@@ -446,6 +502,7 @@ def make_row(run: Run, reported: Mapping[str, Mapping[str, float]] | None = None
         input_size=_input_size(info),
         weights=str(info.get("weights") or "—"),
         box_source=box,
+        boxes_from=str((r.get("boxes_from") or {}).get("label") or "") or None,
         metric=metric,
         stat=stat,
         value=value,
@@ -459,6 +516,8 @@ def make_row(run: Run, reported: Mapping[str, Mapping[str, float]] | None = None
         mrr=_float(summ.get("mRR")),
         reported=rep,
         reported_source=rep_src,
+        reported_on=(str(info.get("reported_on") or "") or None) if rep_src == "adapter" else None,
+        throughput=_float(throughput),
         signature=str(block.get("signature") or ""),
         version=str((r.get("posebench") or {}).get("version") or "?"),
         created=str(r.get("created") or ""),
@@ -482,21 +541,23 @@ def build_tables(
 ) -> list[Table]:
     """Group runs into comparable tables, rank each, and compute its sections.
 
-    Tables are ordered by (suite, dataset, images, signature); rows by rank, then model name,
-    then run path, so the output depends only on the runs, never on the order given. Failure
-    searches (:func:`is_examiner`) are left out: :func:`posebench.report.examiner.sections`
-    shows them.
+    Tables are ordered by (real models before fakes, suite, dataset, images, signature); rows
+    by rank, then model name, then run path, so the output depends only on the runs, never on
+    the order given. Runs are grouped by :func:`signature_key` (the box source reduced to its
+    protocol, GT boxes or detected people) and fakes (:func:`is_fake`) apart from real models.
+    Failure searches (:func:`is_examiner`) are left out:
+    :func:`posebench.report.examiner.sections` shows them.
     """
     from dataclasses import replace
 
-    groups: dict[tuple[str, str, int, str, str], list[Run]] = {}
+    groups: dict[tuple[bool, str, str, int, str, str], list[Run]] = {}
     for run in runs:
         if is_examiner(run.results):
             continue
         groups.setdefault(_group_key(run), []).append(run)
     tables = []
     for key in sorted(groups):
-        suite, dataset, images, _sig, metric = key
+        fakes, suite, dataset, images, sig_key, metric = key
         members = groups[key]
         rows = [make_row(run, reported) for run in members]
         hib = rows[0].higher_is_better
@@ -524,21 +585,39 @@ def build_tables(
         unranked = [row.label for row in rows if row.rank is None]
         if unranked:
             notes.append(f"no headline value, not ranked: {', '.join(unranked)}")
+        boxes = sorted({parse_signature(row.signature)[1].get("boxes", "") for row in rows} - {""})
+        if len(boxes) > 1:
+            notes.append(
+                "ranked together under one protocol (detected people: bottom-up, or top-down on "
+                f"detector boxes); box sources: {', '.join(boxes)} (the Boxes column)"
+            )
+        protocol = parse_signature(sig_key)[1].get("boxes", "")
         table = Table(
             suite=suite,
             dataset=dataset,
             images=images,
-            signature=rows[0].signature,
+            signature=_joint_signature(rows[0].signature, boxes),
             metric=metric,
             stat=rows[0].stat,
             higher_is_better=hib,
             rows=rows,
             runs=members,
             notes=notes,
+            protocol=protocol,
+            fakes=fakes,
         )
         table.sections.update(sections(table))
         tables.append(table)
     return tables
+
+
+def _joint_signature(sig: str, boxes: Sequence[str]) -> str:
+    """``sig`` with its ``boxes`` part listing every box source of a table (``none,file-...``)."""
+    if len(boxes) < 2:
+        return sig
+    return "|".join(
+        f"boxes:{','.join(boxes)}" if part.startswith("boxes:") else part for part in sig.split("|")
+    )
 
 
 def report_json(
@@ -558,18 +637,32 @@ def report_json(
 
 def separation_notes(tables: Sequence[Table]) -> list[str]:
     """Say why runs of the same suite landed in different tables (their signatures differ)."""
-    from posebench.compare import comparable_differences
-
     notes = []
     by_suite: dict[tuple[str, str, int], list[Table]] = {}
     for t in tables:
+        if t.fakes:  # the fakes' tables are apart on purpose (their titles say so)
+            continue
         by_suite.setdefault((t.suite, t.dataset, t.images), []).append(t)
     for (suite, dataset, images), ts in sorted(by_suite.items()):
         if len(ts) < 2:
             continue
         base = ts[0]
         for other in ts[1:]:
-            diffs = comparable_differences(base.signature, other.signature)
+            diffs = signature_differences(base.signature, other.signature)
+            if base.protocol != other.protocol:
+                from posebench.compare import box_protocol_problem
+
+                as_box = {"detected": "none"}  # a box source of that protocol
+                way = box_protocol_problem(
+                    as_box.get(base.protocol, base.protocol),
+                    as_box.get(other.protocol, other.protocol),
+                )
+                diffs = [
+                    f"protocol: {PROTOCOL_TITLES.get(base.protocol, base.protocol)} vs "
+                    f"{PROTOCOL_TITLES.get(other.protocol, other.protocol)}"
+                    + (f" ({way})" if way else ""),
+                    *diffs,
+                ]
             notes.append(
                 f"{suite} on {dataset} ({images} images): runs not ranked together because "
                 f"their headline signatures differ ({'; '.join(diffs)})"
@@ -706,6 +799,18 @@ def fmt_date(created: str) -> str:
 BOX_NAMES = {"gt": "GT", "detector": "detector", "none": "none (bottom-up)", "file": "file"}
 
 
-def fmt_boxes(box: str) -> str:
-    """``GT``, ``detector``, ``none (bottom-up)``."""
+def fmt_boxes(box: str, boxes_from: Mapping[str, Any] | None = None) -> str:
+    """``GT``, ``detector``, ``none (bottom-up)``; boxes from a file or another run:
+    ``file-<digest> (yolo11n-pose run)``."""
+    if box.startswith("file-") and boxes_from:
+        what = boxes_from.get("label")
+        return f"{box} ({what})" if what else box
     return BOX_NAMES.get(box, box)
+
+
+def fmt_throughput(v: float | None) -> str:
+    """Images per second: two significant decimals below 10, one above; ``—`` when unknown."""
+    f = _float(v)
+    if f is None:
+        return "—"
+    return f"{f:.2f}" if f < 10 else f"{f:.1f}"

@@ -29,6 +29,7 @@ from posebench.report.leaderboard import (
     fmt_ci,
     fmt_date,
     fmt_ratio,
+    fmt_throughput,
     fmt_value,
     metric_label,
     unit_of,
@@ -94,14 +95,18 @@ def leaderboard_block(t: Table) -> Block:
     robust = any(r.mpc is not None or r.mrr is not None for r in t.rows)
     reported = any(r.reported is not None for r in t.rows)
     unit = unit_of(t.metric)
+    throughput = not t.fakes and any(r.throughput is not None for r in t.rows)
     head = ["Rank", "Model", f"{t.stat} ({unit}) [95% CI]"]
     align = ["r", "l", "r"]
     if reported:
-        head.append("Reported")
-        align.append("r")
+        head += [f"Reported {t.stat} ({unit})", "Reported on"]
+        align += ["r", "l"]
     if robust:
         head += ["mPC", "rPC (%)", "mRR (%)"]
         align += ["r", "r", "r"]
+    if throughput:
+        head.append("img/s")
+        align.append("r")
     head += ["Boxes", "Architecture", "Input", "Date"]
     align += ["l", "l", "l", "l"]
     rows, keys = [], []
@@ -113,13 +118,18 @@ def leaderboard_block(t: Table) -> Block:
         ]
         k: list[float | str | None] = [r.rank, r.label, _key(r.value, sc)]
         if reported:
-            cells.append(fmt_value(r.reported, t.metric))
-            k.append(_key(r.reported, sc))
+            on = r.reported_on or ("a --reported file" if r.reported_source == "file" else "—")
+            cells += [fmt_value(r.reported, t.metric), on if r.reported is not None else "—"]
+            k += [_key(r.reported, sc), on]
         if robust:
             cells += [fmt_value(r.mpc, t.metric), fmt_ratio(r.rpc), fmt_ratio(r.mrr)]
             k += [_key(r.mpc, sc), _key(r.rpc), _key(r.mrr)]
-        cells += [fmt_boxes(r.box_source), r.architecture, r.input_size, fmt_date(r.created)]
-        k += [fmt_boxes(r.box_source), r.architecture, r.input_size, r.created]
+        if throughput:
+            cells.append(fmt_throughput(r.throughput))
+            k.append(_key(r.throughput))
+        boxes = fmt_boxes(r.box_source, {"label": r.boxes_from})
+        cells += [boxes, r.architecture, r.input_size, fmt_date(r.created)]
+        k += [boxes, r.architecture, r.input_size, r.created]
         rows.append(cells)
         keys.append(k)
     return _tbl(head, rows, align, keys, sortable=True)
@@ -143,6 +153,16 @@ def _ci_section(t: Table) -> list[Block]:
         ]
         for label, per in ci.items()
     ]
+    # RobustBench style: the authors' numbers (on their dataset) under the measured ones
+    from posebench.report.leaderboard import reported_values
+
+    for row, run in zip(t.rows, t.runs, strict=True):
+        rep = reported_values(run, t.metric, stats)
+        if row.reported_on and any(v is not None for v in rep.values()):
+            rows.append(
+                [f"{row.label}: reported on {row.reported_on}"]
+                + [fmt_value(rep[s], t.metric) for s in stats]
+            )
     out = [
         _heading(3, "Confidence intervals"),
         _tbl(["Model", *stats], rows, ["l"] + ["r"] * len(stats)),
@@ -311,6 +331,35 @@ def _runs_block(t: Table) -> Block:
     }
 
 
+def _legend(t: Table) -> list[Block]:
+    """What the Reported and img/s columns mean, under a table that has them."""
+    out = []
+    if any(r.reported is not None for r in t.rows):
+        out.append(
+            _text(
+                f"Reported: the {t.stat} the model's authors published, on the dataset named "
+                "beside it (not this one), next to the number measured here."
+            )
+        )
+    if not t.fakes and any(r.throughput is not None for r in t.rows):
+        cpus = sorted(
+            {
+                str(((run.results.get("throughput") or {}).get("machine") or {}).get("cpu") or "")
+                for run in t.runs
+            }
+            - {""}
+        )
+        where = f" ({'; '.join(cpus)})" if cpus else ""
+        out.append(
+            _text(
+                "img/s: images per second through the model's predict call (pre- and "
+                "post-processing included; conditions and evaluation excluded), measured during "
+                f"the run on its machine{where}."
+            )
+        )
+    return out
+
+
 def table_blocks(t: Table) -> list[Block]:
     """One table's document: heading, signature, leaderboard, notes, then its sections.
 
@@ -327,6 +376,7 @@ def table_blocks(t: Table) -> list[Block]:
         leaderboard_block(t),
     ]
     blocks += [{"type": "note", "text": n} for n in t.notes]
+    blocks += _legend(t)
     blocks.append(_runs_block(t))
     blocks += _ci_section(t)
     blocks += _per_joint_section(t)
@@ -485,6 +535,16 @@ def intro(tables: Sequence[Table], searches: int = 0) -> str:
             f"table{'s' if len(tables) != 1 else ''}; runs are ranked together only when their "
             "suite, dataset and headline signature agree."
         )
+        if len({t.protocol for t in tables}) > 1:
+            parts.append(
+                "Models on GT person boxes are ranked apart from models that find people "
+                "themselves (detected people: bottom-up, or top-down on detector boxes)."
+            )
+        if any(t.fakes for t in tables):
+            parts.append(
+                "Calibrated fakes (the ground truth, perturbed) have their own tables, after "
+                "the real models."
+            )
     if searches:
         parts.append(
             f"{searches} failure search{'es' if searches != 1 else ''} (posebench examine), "
