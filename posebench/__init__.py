@@ -1,7 +1,33 @@
-"""posebench: evaluation and robustness benchmarking for human pose estimation."""
+"""posebench: evaluation and robustness benchmarking for human pose estimation.
+
+The stable API (imported on first use):
+
+- :func:`posebench.score` ``(preds, gt, *, metric="oks-coco", ...)`` -> :class:`posebench.Score`
+- :func:`posebench.run` ``(*, adapter, suite, output, ...)`` -> the run's results
+- :func:`posebench.examine` ``(*, adapter, output, ...)`` -> the examiner run's results
+- :mod:`posebench.formats` (file loaders), :mod:`posebench.metrics.table` (the metric table),
+  :mod:`posebench.metrics.stateful` (streaming metrics for training loops),
+  :mod:`posebench.integrations` (torchmetrics, mmpose and ultralytics glue).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from posebench.api import Score, examine, run, score
+
+_LAZY = {"Score": "Score", "score": "score", "run": "run", "examine": "examine"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from posebench import api
+
+        return getattr(api, _LAZY[name])
+    raise AttributeError(f"module 'posebench' has no attribute {name!r}")
+
+
+__all__ = ["Score", "__version__", "examine", "run", "score"]

@@ -46,6 +46,7 @@ from pydantic import (
 
 from posebench.datasets import DATASETS, DatasetSpec
 from posebench.errors import InputError
+from posebench.metrics import table as metric_table
 from posebench.skeletons import SKELETONS
 
 # ----------------------------------------------------------------------------- metrics
@@ -73,32 +74,11 @@ class MetricInfo:
     needs: str = ""
 
 
-#: name -> metric info. An explicit table used by ``posebench ls metrics`` and by validation.
+#: family name -> metric info, derived from the metric table (``posebench.metrics.table``), the
+#: one place a metric is declared. Used by ``posebench ls metrics`` and by validation.
 METRICS: dict[str, MetricInfo] = {
-    "oks": MetricInfo(
-        "oks",
-        "OKS AP/AR, bit-identical to pycocotools (mode coco) or xtcocotools (mode crowdpose)",
-        True, 2, "multi", "OKS sigmas for the skeleton",
-    ),
-    "pckh": MetricInfo(
-        "pckh", "MPII PCKh: joint within threshold x head size (official evaluation)",
-        True, 2, "single", "head boxes",
-    ),
-    "pck": MetricInfo(
-        "pck", "PCK: joint within threshold x bbox size or torso diameter", True, 2, "single"
-    ),
-    "pcp": MetricInfo(
-        "pcp", "PCP: limb correct when both ends are within threshold x limb length",
-        True, 2, "single",
-    ),
-    "pdj": MetricInfo(
-        "pdj", "PDJ: joint within threshold x torso diameter", True, 2, "single"
-    ),
-    "mpjpe": MetricInfo(
-        "mpjpe", "MPJPE in millimetres (align: none, root, procrustes = PA-MPJPE)",
-        False, 3, "single",
-    ),
-}  # fmt: skip
+    fam: MetricInfo(fam, *metric_table.family_info(fam)) for fam in metric_table.FAMILIES
+}
 
 BREAKDOWNS = ("crowd", "size", "keypoints")
 CONDITION_KINDS = ("clean", "corruption", "occlusion", "lowlight")
@@ -474,8 +454,8 @@ def metric_problem_basic(info: MetricInfo, spec: DatasetSpec) -> str | None:
             f"{info.name} scores {what[info.persons]} datasets; {spec.name!r} is "
             f"{what[spec.persons].split(' (')[0]}"
         )
-    if info.name == "pckh" and spec.headboxes is None:
-        return f"pckh needs head boxes, which {spec.name!r} does not have"
+    if "head boxes" in info.needs and spec.headboxes is None:
+        return f"{info.name} needs head boxes, which {spec.name!r} does not have"
     return None
 
 
