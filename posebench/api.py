@@ -517,6 +517,16 @@ def _score_2d(
 # ------------------------------------------------------------------------------ run, examine
 
 
+def _cli_args(args: Mapping[str, Any] | None) -> dict[str, str]:
+    """Adapter arguments as the command line gives them (strings, parsed by the adapter's
+    annotations), so that a run from Python and the same run from the CLI share the adapter
+    signature and the prediction cache."""
+    out: dict[str, str] = {}
+    for k, v in (args or {}).items():
+        out[str(k)] = ("true" if v else "false") if isinstance(v, bool) else str(v)
+    return out
+
+
 def run(
     *,
     adapter: str,
@@ -541,7 +551,8 @@ def run(
         adapter: an adapter name (``posebench ls adapters``), entry point or ``module:attr``.
         suite: a suite name or YAML file.
         output: the run folder to write (a killed run resumes from it).
-        adapter_args: keyword arguments of the adapter.
+        adapter_args: keyword arguments of the adapter (given to it as the CLI gives them:
+            strings, parsed by the adapter's annotations; ``True`` becomes ``"true"``).
         data_root: datasets folder (default ``$POSEBENCH_DATA``).
         dataset, boxes, limit, device, batch_size, condition_backend: as the CLI flags.
         shard: ``(i, n)`` or ``"i/n"``: the i-th of n shards (1-based).
@@ -568,7 +579,7 @@ def run(
         adapter=adapter,
         suite=str(suite),
         output=Path(output),
-        adapter_args=dict(adapter_args or {}),
+        adapter_args=_cli_args(adapter_args),
         data_root=find_root(str(data_root) if data_root is not None else None),
         limit=limit,
         shard=shard_t,
@@ -626,7 +637,7 @@ def examine(
 
     args = argparse.Namespace(
         adapter=adapter,
-        adapter_arg=[f"{k}={v}" for k, v in (adapter_args or {}).items()],
+        adapter_arg=[f"{k}={v}" for k, v in _cli_args(adapter_args).items()],
         body=body, budget=budget, device=device, renderer=renderer, output=Path(output),
         agents=agents, rollouts=rollouts, max_iters=max_iters, seed=seed, size=size,
         space=",".join(space), include=",".join(include), exclude=",".join(exclude),

@@ -1,0 +1,141 @@
+"""Training-loop glue: two real ranks (gloo), torchmetrics, the mmpose-style metric and the
+ultralytics-style callback, each against pycocotools on the embedded sample."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from posebench.formats import coco
+from posebench.metrics import cocoeval
+from posebench.metrics.stateful import OKSAveragePrecision, coco_updates
+from posebench.samples import sample_path
+from tests.refeval import pycocotools_eval
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples/oks_two_ranks.py"
+GT, RES = sample_path("coco-val2017-4"), sample_path("coco-val2017-4-results")
+
+
+@pytest.fixture(scope="module")
+def reference() -> list[float]:
+    ref: list[float] = pycocotools_eval(GT, RES).stats.tolist()
+    return ref
+
+
+@pytest.mark.slow
+def test_readme_example_two_gloo_ranks_equal_pycocotools(reference: list[float]) -> None:
+    """The README's ten lines, run by torchrun as two processes on the gloo backend."""
+    pytest.importorskip("torch.distributed")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         str(EXAMPLE)],
+        capture_output=True, text=True, env=env, timeout=240, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    line = next(x for x in out.stdout.splitlines() if x.startswith("{"))
+    stats = json.loads(line)
+    assert [stats[k] for k in cocoeval.COCO_STATS] == reference
+
+
+def test_readme_shows_the_example_verbatim() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    body = EXAMPLE.read_text(encoding="utf-8").split('"""\n\n', 1)[1]
+    assert body.strip() in readme
+
+
+def _updates() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    gt = coco.read_gt(GT)
+    return list(coco_updates(coco.read_results(RES, gt), gt.poses, gt.images))
+
+
+def test_torchmetrics_oks_in_random_batches(reference: list[float]) -> None:
+    pytest.importorskip("torchmetrics", reason="pip install torchmetrics (the [test] extra)")
+    from posebench.integrations.torchmetrics import OKSAveragePrecision as TMOks
+
+    ups = _updates()
+    for seed in range(3):
+        m = TMOks()
+        order = np.random.default_rng(seed).permutation(len(ups))
+        for i in range(0, len(order), 3):
+            rows = order[i : i + 3]
+            m.update([ups[j][0] for j in rows], [ups[j][1] for j in rows])
+        stats = m.compute()
+        assert [stats[k] for k in cocoeval.COCO_STATS] == reference
+        m.reset()
+
+
+def test_torchmetrics_mpjpe_equals_batch() -> None:
+    pytest.importorskip("torchmetrics", reason="pip install torchmetrics (the [test] extra)")
+    import posebench
+    from posebench.integrations.torchmetrics import PAMPJPE
+
+    rng = np.random.default_rng(0)
+    gt = rng.normal(0, 300, (40, 17, 3))
+    pred = gt + rng.normal(0, 30, gt.shape)
+    m = PAMPJPE()
+    for rows in np.array_split(np.arange(40), 7):
+        m.update(pred[rows], gt[rows])
+    assert m.compute() == posebench.score(pred, gt, metric="pa-mpjpe").values
+
+
+def test_mmpose_style_metric_equals_pycocotools(reference: list[float]) -> None:
+    from posebench.integrations import MMPoseCocoMetric, mmpose_samples
+
+    samples = mmpose_samples(json.loads(RES.read_text()), json.loads(GT.read_text()))
+    metric = MMPoseCocoMetric()
+    # top-down style: one sample per detection, in two batches
+    split: list[dict[str, Any]] = []
+    for s in samples:
+        p = s["pred_instances"]
+        for j in range(len(p["scores"])):
+            one = {k: v[j : j + 1] for k, v in p.items()}
+            split.append({**s, "pred_instances": one})
+    metric.process({}, split[: len(split) // 2])
+    metric.process({}, split[len(split) // 2 :])
+    out = metric.evaluate(len(split))
+    assert [out[f"posebench/{k}"] for k in cocoeval.COCO_STATS] == reference
+    assert metric.results == []
+
+
+def test_validator_callback_on_a_fake_validator(reference: list[float]) -> None:
+    from posebench.integrations import ValidatorCallback
+
+    class Validator:  # the parts of ultralytics' BaseValidator the callback uses
+        def __init__(self) -> None:
+            self.callbacks: dict[str, list[Any]] = {}
+            self.seen = 0
+
+        def add_callback(self, event: str, fn: Any) -> None:
+            self.callbacks.setdefault(event, []).append(fn)
+
+        def update_metrics(self, preds: Any, batch: Any) -> None:
+            self.seen += len(preds)
+
+        def __call__(self, batches: list[Any]) -> None:
+            for fn in self.callbacks["on_val_start"]:
+                fn(self)
+            for preds, batch in batches:
+                self.update_metrics(preds, batch)
+            for fn in self.callbacks["on_val_end"]:
+                fn(self)
+
+    ups = _updates()
+    batches = [([p for p, _ in ups[i : i + 2]], [t for _, t in ups[i : i + 2]])
+               for i in range(0, len(ups), 2)]  # fmt: skip
+    v = Validator()
+    cb = ValidatorCallback(OKSAveragePrecision(), lambda preds, batch: (preds, batch))
+    cb.attach(v)
+    v(batches)
+    assert v.seen == len(ups)
+    assert [v.posebench_metrics[f"posebench/{k}"] for k in cocoeval.COCO_STATS] == reference
+    v(batches)  # a second pass starts from zero
+    assert [v.posebench_metrics[f"posebench/{k}"] for k in cocoeval.COCO_STATS] == reference
