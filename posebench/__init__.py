@@ -1,6 +1,6 @@
 """posebench: evaluation and robustness benchmarking for human pose estimation.
 
-The stable API (imported on first use):
+The stable API:
 
 - :func:`posebench.score` ``(preds, gt, *, metric="oks-coco", ...)`` -> :class:`posebench.Score`
 - :func:`posebench.run` ``(*, adapter, suite, output, ...)`` -> the run's results
@@ -12,22 +12,8 @@ The stable API (imported on first use):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
-    from posebench.api import Score, examine, run, score
-
-_LAZY = {"Score": "Score", "score": "score", "run": "run", "examine": "examine"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from posebench import api
-
-        return getattr(api, _LAZY[name])
-    raise AttributeError(f"module 'posebench' has no attribute {name!r}")
-
+from posebench.api import Score, examine, run, score
 
 __all__ = ["Score", "__version__", "examine", "run", "score"]

@@ -1,6 +1,6 @@
 """File formats: readers and writers that convert datasets to and from the columnar arrays.
 
-The loaders, re-exported here (each module is imported on first use):
+The loaders, re-exported here :
 
 - COCO keypoints: :func:`read_gt` -> :class:`CocoGroundTruth`, :func:`read_results` ->
   :class:`~posebench.poseset.PoseSet`, :func:`write_results`;
@@ -17,38 +17,12 @@ The loaders, re-exported here (each module is imported on first use):
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from posebench.formats.arrays import load_pose_array
-    from posebench.formats.coco import CocoGroundTruth, read_gt, read_results, write_results
-    from posebench.formats.coco_wholebody import read_wholebody_gt, read_wholebody_results
-    from posebench.formats.h36m import load_h36m_npz
-    from posebench.formats.lsp import load_lsp_joints
-    from posebench.formats.mpii import load_mpii_gt, load_mpii_predictions
-
-#: exported name -> the module that defines it.
-_LOADERS = {
-    "CocoGroundTruth": "coco",
-    "read_gt": "coco",
-    "read_results": "coco",
-    "write_results": "coco",
-    "read_wholebody_gt": "coco_wholebody",
-    "read_wholebody_results": "coco_wholebody",
-    "load_mpii_gt": "mpii",
-    "load_mpii_predictions": "mpii",
-    "load_lsp_joints": "lsp",
-    "load_h36m_npz": "h36m",
-    "load_pose_array": "arrays",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LOADERS:
-        return getattr(importlib.import_module(f"posebench.formats.{_LOADERS[name]}"), name)
-    raise AttributeError(f"module 'posebench.formats' has no attribute {name!r}")
-
+from posebench.formats.arrays import load_pose_array
+from posebench.formats.coco import CocoGroundTruth, read_gt, read_results, write_results
+from posebench.formats.coco_wholebody import read_wholebody_gt, read_wholebody_results
+from posebench.formats.h36m import load_h36m_npz
+from posebench.formats.lsp import load_lsp_joints
+from posebench.formats.mpii import load_mpii_gt, load_mpii_predictions
 
 __all__ = [
     "CocoGroundTruth",

@@ -155,7 +155,7 @@ class MMPoseCocoMetric:
 
     def compute_metrics(self, results: list[dict[str, Any]]) -> dict[str, float]:
         """The numbers over ``results`` (every rank's, as mmengine collects them)."""
-        metric = OKSAveragePrecision(**self._options)  # type: ignore[arg-type]
+        metric = OKSAveragePrecision(**self._options)
         k = metric.num_keypoints
         by_img: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for r in results:

@@ -38,10 +38,10 @@ _OKS_COLUMNS = (
 _SINGLE = ("pred", "gt", "ids", "has_ids")
 
 
-class _Wrapped(Metric):  # type: ignore[misc]
+class _Wrapped(Metric):  # type: ignore[misc, unused-ignore]
     """A torchmetrics Metric around a posebench streaming metric."""
 
-    full_state_update: ClassVar[bool] = False
+    full_state_update: bool | None = False
     _twin: ClassVar[type[stateful.StreamingMetric]]
     _columns: ClassVar[tuple[str, ...]]
 
