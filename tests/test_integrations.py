@@ -46,6 +46,56 @@ def test_readme_example_two_gloo_ranks_equal_pycocotools(reference: list[float])
     assert [stats[k] for k in cocoeval.COCO_STATS] == reference
 
 
+def _rank(rank: int, folder: str) -> None:
+    """One of two gloo ranks: torchmetrics' own sync, and ``sync()`` of the plain classes."""
+    import torch.distributed as dist
+
+    from posebench.integrations.torchmetrics import PAMPJPE as TMPa
+    from posebench.integrations.torchmetrics import OKSAveragePrecision as TMOks
+    from posebench.metrics.stateful import PAMPJPE
+
+    dist.init_process_group("gloo", init_method=f"file://{folder}/rdv", rank=rank, world_size=2)
+    ups = _updates()
+    mine = [u for i, u in enumerate(ups) if i % 2 == rank]
+    tm = TMOks()
+    tm.update([p for p, _ in mine], [t for _, t in mine])
+    plain = OKSAveragePrecision()
+    plain.update([p for p, _ in mine], [t for _, t in mine])
+    plain.sync()
+    gt, pred = _poses3d()
+    rows = np.arange(len(gt))[rank::2]
+    pa, tpa = PAMPJPE(), TMPa()
+    pa.update(pred[rows], gt[rows], ids=rows)
+    tpa.update(pred[rows], gt[rows], ids=rows)
+    pa.sync()
+    out = {"tm": tm.compute(), "plain": plain.compute(), "pa": pa.compute(), "tpa": tpa.compute()}
+    Path(folder, f"rank{rank}.json").write_text(json.dumps(out))
+    dist.destroy_process_group()
+
+
+def _poses3d() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    gt = rng.normal(0, 300, (40, 17, 3))
+    return gt, gt + rng.normal(0, 30, gt.shape)
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_torchmetrics_and_sync(tmp_path: Path, reference: list[float]) -> None:
+    pytest.importorskip("torchmetrics", reason="pip install torchmetrics (the [test] extra)")
+    import posebench
+    import torch.multiprocessing as mp
+
+    mp.spawn(_rank, args=(str(tmp_path),), nprocs=2, join=True)
+    gt, pred = _poses3d()
+    pa = posebench.score(pred, gt, metric="pa-mpjpe").values
+    for rank in (0, 1):
+        out = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        for key in ("tm", "plain"):
+            assert [out[key][k] for k in cocoeval.COCO_STATS] == reference, (rank, key)
+        assert out["pa"] == pa
+        assert out["tpa"] == pa
+
+
 def test_readme_shows_the_example_verbatim() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     body = EXAMPLE.read_text(encoding="utf-8").split('"""\n\n', 1)[1]

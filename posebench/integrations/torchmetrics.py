@@ -36,6 +36,8 @@ _OKS_COLUMNS = (
     "dt_has_bbox",
 )  # fmt: skip
 _SINGLE = ("pred", "gt", "ids", "has_ids")
+#: boolean columns travel as uint8 (not every torch.distributed backend gathers bool tensors).
+_BOOL = frozenset({"gt_iscrowd", "gt_has_id", "dt_has_bbox", "has_ids", "visible", "mask"})
 
 
 class _Wrapped(Metric):  # type: ignore[misc, unused-ignore]
@@ -57,7 +59,8 @@ class _Wrapped(Metric):  # type: ignore[misc, unused-ignore]
         one = self._twin(**self._kwargs)
         one.update(*args, **kwargs)  # type: ignore[attr-defined]
         for c, v in one.state().items():
-            getattr(self, c).append(torch.from_numpy(np.ascontiguousarray(v)))
+            a = v.astype(np.uint8) if c in _BOOL else v
+            getattr(self, c).append(torch.from_numpy(np.ascontiguousarray(a)))
 
     def compute(self) -> dict[str, float]:
         """As the twin's ``compute``, over every update (and rank)."""
@@ -68,7 +71,10 @@ class _Wrapped(Metric):  # type: ignore[misc, unused-ignore]
                 if not v:
                     continue
                 v = torch.cat(v)
-            cols[c] = v.cpu().numpy()
+            a = v.cpu().numpy()
+            cols[c] = a.astype(bool) if c in _BOOL else a
+        if "gt" in cols:  # single person: an optional column never given gathers as empty
+            cols = {c: v for c, v in cols.items() if len(v) == len(cols["gt"])}
         twin = self._twin(**self._kwargs)
         return twin._compute(cols)
 
