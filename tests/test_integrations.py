@@ -82,8 +82,9 @@ def _poses3d() -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.slow
 def test_two_gloo_ranks_torchmetrics_and_sync(tmp_path: Path, reference: list[float]) -> None:
     pytest.importorskip("torchmetrics", reason="pip install torchmetrics (the [test] extra)")
-    import posebench
     import torch.multiprocessing as mp
+
+    import posebench
 
     mp.spawn(_rank, args=(str(tmp_path),), nprocs=2, join=True)
     gt, pred = _poses3d()
