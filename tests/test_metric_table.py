@@ -52,6 +52,14 @@ def test_suite_entries_pick_rows() -> None:
         table.for_suite_entry({"name": "okz"})
 
 
+def test_results_keys_pick_rows() -> None:
+    keys = {"oks": "oks-coco", "oks/crowdpose": "oks-crowdpose", "pckh@0.5": "pckh",
+            "pck@0.2/torso": "pck", "pcp@0.5": "pcp", "pdj@0.2": "pdj", "mpjpe": "mpjpe",
+            "mpjpe/none": "mpjpe-abs", "mpjpe/procrustes": "pa-mpjpe",
+            "keypoints/occluded": "keypoints-occluded"}  # fmt: skip
+    assert {k: table.for_results_key(k).name for k in keys} == keys
+
+
 def test_unknown_name_says_did_you_mean() -> None:
     with pytest.raises(InputError, match="did you mean 'oks-coco'"):
         table.get("oks-cocoo")

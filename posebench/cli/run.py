@@ -191,6 +191,19 @@ def _fmt(v: Any, pct: bool) -> str:
     return f"{100 * v:.1f}" if pct else f"{v:.2f}"
 
 
+def _fraction(key: str) -> bool:
+    """Whether a results key's values are fractions (printed x100), from the metric table.
+    Derived blocks that no suite names (``keypoints/occluded``, which also holds a count) print
+    as stored."""
+    from posebench.metrics.table import for_results_key
+
+    try:
+        row = for_results_key(key)
+        return row.unit == "fraction" and row.family is not None
+    except InputError:  # a key from a newer posebench: print as stored
+        return False
+
+
 def format_run(res: dict[str, Any]) -> str:
     """The results table of a run folder's results.json."""
     a = res["adapter"]
@@ -202,7 +215,7 @@ def format_run(res: dict[str, Any]) -> str:
     conds = list(res["conditions"].items())
     for key, c in conds[:1] if len(conds) > 2 else conds:
         for name, block in c["metrics"].items():
-            pct = name.startswith("oks")
+            pct = _fraction(name)
             vals = block["values"]
             cis = block.get("ci", {})
             lines.append(f"\n[{key}] {name}   {block['signature']}")
@@ -222,10 +235,10 @@ def format_run(res: dict[str, Any]) -> str:
             for m in keys:
                 block = c["metrics"].get(m)
                 v = next(iter(block["values"].values()), None) if block else None
-                cells.append(f"{_fmt(v, m.startswith('oks')):>14}")
+                cells.append(f"{_fmt(v, _fraction(m)):>14}")
             lines.append(f"{key:<25} " + "  ".join(cells))
     for metric, sm in (res.get("summary") or {}).items():
-        pct = metric.startswith("oks")
+        pct = _fraction(metric)
         parts = [f"clean {_fmt(sm['clean'], pct)}"]
         if sm.get("mPC") is not None:
             parts.append(f"mPC {_fmt(sm['mPC'], pct)}")

@@ -327,6 +327,24 @@ def for_suite_entry(entry: Mapping[str, Any]) -> MetricDef:
     raise InputError(f"no metric of family {fam!r} matches {dict(entry)}", field="metrics")
 
 
+def for_results_key(key: str) -> MetricDef:
+    """The row of a run's results key (``oks``, ``oks/crowdpose``, ``pckh@0.5``,
+    ``pck@0.2/torso``, ``mpjpe/procrustes``, ``keypoints/occluded``).
+
+    >>> for_results_key("oks/crowdpose").name, for_results_key("pck@0.2/torso").unit
+    ('oks-crowdpose', 'percent')
+    """
+    fam = key.partition("@")[0]
+    fam, _, sub = fam.partition("/")
+    if fam == "keypoints":
+        return METRIC_TABLE["keypoints-occluded"]
+    if fam == "oks" and sub:
+        return for_suite_entry({"name": "oks", "mode": sub})
+    if fam == "mpjpe" and sub:
+        return for_suite_entry({"name": "mpjpe", "align": sub})
+    return for_suite_entry({"name": fam})
+
+
 def family_info(family: str) -> tuple[str, bool, int, str, str]:
     """``(description, higher_is_better, dims, persons, needs)`` of a suite family, from its
     rows (which agree on all but the description)."""
@@ -345,6 +363,7 @@ __all__ = [
     "MetricDef",
     "family_info",
     "family_rows",
+    "for_results_key",
     "for_suite_entry",
     "get",
 ]
