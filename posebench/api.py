@@ -101,7 +101,7 @@ def score(
     compare: Literal["<=", "<"] = "<=",
     head: Literal["head_top", "head_neck_mean"] = "head_top",
     pcp_mode: Literal["strict", "loose"] = "strict",
-    average: Literal["micro", "macro"] = "micro",
+    average: Literal["micro", "macro"] | None = None,
     pred_key: str | None = None,
     unit: Literal["m", "mm"] = "m",
 ) -> Score:
@@ -130,7 +130,8 @@ def score(
         threshold: pckh 0.5, pck 0.2, pcp 0.5, pdj 0.2 by default.
         normalizer: pck: ``bbox`` (default with arrays) or ``torso``.
         compare, head, pcp_mode: as ``posebench score``.
-        average: MPJPE over all frames (``micro``, default for arrays) or per action first.
+        average: MPJPE over all frames (``micro``, the default for arrays) or per action first
+            (``macro``, the default for Human3.6M files, as ``posebench score``).
         pred_key, unit: single-person files, as ``posebench score``.
 
     Returns:
@@ -154,10 +155,11 @@ def score(
     if isinstance(preds, (str, Path)) or isinstance(gt, (str, Path)):
         return _score_single_files(
             m, preds, gt, threshold=threshold, normalizer=normalizer, compare=compare,
-            head=head, pcp_mode=pcp_mode, average=average, pred_key=pred_key, unit=unit,
+            head=head, pcp_mode=pcp_mode, average=average or "macro", pred_key=pred_key,
+            unit=unit,
         )  # fmt: skip
     if m.dims == 3:
-        return _score_3d(m, preds, gt, mask=mask, actions=actions, average=average)
+        return _score_3d(m, preds, gt, mask=mask, actions=actions, average=average or "micro")
     return _score_2d(
         m, preds, gt, visible=visible, headboxes=headboxes, boxes=boxes, skeleton=skeleton,
         threshold=threshold, normalizer=normalizer, compare=compare, head=head,

@@ -114,3 +114,27 @@ def test_doctests_of_the_api_modules() -> None:
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, name
         assert result.attempted > 0, name
+
+
+def test_h36m_files_equal_the_cli_and_arrays(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from posebench.formats import load_h36m_npz
+    from tests.conftest import DATA
+
+    h36m = DATA / "h36m/test_h36m_body3d.npz"
+    ann = load_h36m_npz(h36m).h36m17()
+    rng = np.random.default_rng(4)
+    pred = ann.joints_3d + rng.normal(0, 0.03, ann.joints_3d.shape)  # metres
+    np.save(tmp_path / "pred.npy", pred)
+    assert main(["score", "--metric", "mpjpe", "--gt", str(h36m), "--pred",
+                 str(tmp_path / "pred.npy"), "--format", "json"]) == 0  # fmt: skip
+    cli = json.loads(capsys.readouterr().out)
+    for name, key in (("mpjpe", "MPJPE"), ("pa-mpjpe", "PA-MPJPE"), ("n-mpjpe", "N-MPJPE")):
+        files = posebench.score(tmp_path / "pred.npy", h36m, metric=name)
+        assert files.value == cli["metrics"][key]
+        assert files.headline == key
+        # the arrays in mm, averaged per action first, give the same number
+        arrays = posebench.score(pred * 1000, ann.joints_3d * 1000, metric=name,
+                                 mask=ann.visible_3d, actions=ann.action, average="macro")  # fmt: skip
+        assert arrays.value == pytest.approx(files.value, rel=1e-12)
