@@ -135,6 +135,8 @@ def test_h36m_files_equal_the_cli_and_arrays(
         assert files.value == cli["metrics"][key]
         assert files.headline == key
         # the arrays in mm, averaged per action first, give the same number
-        arrays = posebench.score(pred * 1000, ann.joints_3d * 1000, metric=name,
-                                 mask=ann.visible_3d, actions=ann.action, average="macro")  # fmt: skip
+        arrays = posebench.score(
+            pred * 1000, ann.joints_3d * 1000, metric=name, mask=ann.visible_3d,
+            actions=ann.action, average="macro",
+        )  # fmt: skip
         assert arrays.value == pytest.approx(files.value, rel=1e-12)
