@@ -140,3 +140,16 @@ def test_h36m_files_equal_the_cli_and_arrays(
             actions=ann.action, average="macro",
         )  # fmt: skip
         assert arrays.value == pytest.approx(files.value, rel=1e-12)
+
+
+def test_wholebody_equals_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_parity_wholebody import _write
+
+    g, r = _write(tmp_path, 3)
+    assert main(["score", "--metric", "wholebody", "--gt", str(g), "--pred", str(r),
+                 "--format", "json"]) == 0  # fmt: skip
+    cli = json.loads(capsys.readouterr().out)
+    s = posebench.score(r, g, metric="oks-wholebody")
+    assert {k: None if np.isnan(v) else v for k, v in s.values.items()} == cli["metrics"]
+    assert s.signature == cli["signature"]
+    assert s.value == cli["metrics"]["wholebody/AP"]
