@@ -112,6 +112,13 @@ def test_oks_bad_input_names_record_and_field() -> None:
         m.update([{"keypoints": np.zeros((1, 17, 3))}], [gt])
     with pytest.raises(InputError, match=r"target\[0\]: field 'keypoints': expected shape"):
         m.update([{}], [{"image_id": 1, "keypoints": np.zeros((1, 14, 3))}])
+    nan = np.full((1, 17, 3), np.nan)
+    with pytest.raises(
+        InputError, match=r"preds\[0\]: field 'keypoints': not finite at \[0, 0, 0\]"
+    ):
+        m.update([{"keypoints": nan, "scores": [0.5]}], [gt])
+    with pytest.raises(InputError, match=r"target\[0\]: field 'image_id': expected one integer"):
+        m.update([{}], [{"image_id": 1.5}])
     m.update([{}], [gt])
     m.update([{}], [gt])
     with pytest.raises(InputError, match="image 1 was given in more than one update"):

@@ -274,6 +274,17 @@ class OKSAveragePrecision(StreamingMetric):
             kps = dkp[:, :, 2].copy()
         dkp = dkp[:, :, :2]
         n = len(dkp)
+        # a COCO file cannot hold NaN or inf: refuse them here too, rather than let them score 0
+        checks = (
+            (gkp, rec_t, "keypoints"),
+            (vis, rec_t, "visibility"),
+            (dkp, rec_p, "keypoints"),
+            (kps, rec_p, "keypoint_scores"),
+        )
+        for arr, rec, fld in checks:
+            if not np.isfinite(arr).all():
+                bad = np.argwhere(~np.isfinite(arr))[0].tolist()
+                raise InputError(f"not finite at {bad}", record=rec, field=fld)
         if "scores" not in p and n:
             raise InputError("missing (one confidence per person)", record=rec_p, field="scores")
         score = _array(p.get("scores", np.zeros(0)), record=rec_p, field="scores")
