@@ -82,3 +82,20 @@ def test_ls_metrics_lists_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows["pa-mpjpe"]["datasets"] == ["h36m-test"]
     assert rows["pckh"]["datasets"] == ["mpii-val"]
     assert rows["oks-wholebody"]["suite"] is None
+
+
+def test_every_library_package_is_installed() -> None:
+    """A subpackage missing from pyproject's explicit list would vanish after ``pip install .``."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(root).parts)
+        for p in (root / "posebench").rglob("__init__.py")
+        if "data" not in p.parent.relative_to(root / "posebench").parts[:1]
+    }
+    assert found - listed == set()
