@@ -127,15 +127,16 @@ def test_torchmetrics_oks_in_random_batches(reference: list[float]) -> None:
 def test_torchmetrics_mpjpe_equals_batch() -> None:
     pytest.importorskip("torchmetrics", reason="pip install torchmetrics (the [test] extra)")
     import posebench
-    from posebench.integrations.torchmetrics import PAMPJPE
+    from posebench.integrations.torchmetrics import MPJPE, NMPJPE, PAMPJPE
 
     rng = np.random.default_rng(0)
     gt = rng.normal(0, 300, (40, 17, 3))
     pred = gt + rng.normal(0, 30, gt.shape)
-    m = PAMPJPE()
-    for rows in np.array_split(np.arange(40), 7):
-        m.update(pred[rows], gt[rows])
-    assert m.compute() == posebench.score(pred, gt, metric="pa-mpjpe").values
+    for cls, name in ((PAMPJPE, "pa-mpjpe"), (NMPJPE, "n-mpjpe"), (MPJPE, "mpjpe")):
+        m = cls()
+        for rows in np.array_split(np.arange(40), 7):
+            m.update(pred[rows], gt[rows])
+        assert m.compute() == posebench.score(pred, gt, metric=name).values
 
 
 def test_mmpose_style_metric_equals_pycocotools(reference: list[float]) -> None:

@@ -120,4 +120,12 @@ class PAMPJPE(_Wrapped):
     _columns = (*_SINGLE, "mask", "actions")
 
 
-__all__ = ["MPJPE", "PAMPJPE", "PCK", "OKSAveragePrecision", "PCKh"]
+class NMPJPE(_Wrapped):
+    """:class:`posebench.metrics.stateful.NMPJPE` as a torchmetrics Metric."""
+
+    higher_is_better = False
+    _twin = stateful.NMPJPE
+    _columns = (*_SINGLE, "mask", "actions")
+
+
+__all__ = ["MPJPE", "NMPJPE", "PAMPJPE", "PCK", "OKSAveragePrecision", "PCKh"]
