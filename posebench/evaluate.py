@@ -505,3 +505,6 @@ def occluded_keypoints(
         per_image={"image_id": images.id.astype(np.int64), "ks_sum": num, "covered": den},
         per_joint=per_joint,
     )
+
+
+__all__ = ["MetricBlock", "evaluate_metric", "metric_key", "occluded_keypoints", "pair_with_gt"]
