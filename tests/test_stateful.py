@@ -218,3 +218,22 @@ def test_single_person_ids_must_be_unique() -> None:
         m.compute()
     with pytest.raises(InputError, match="field 'preds'"):
         m.update(np.zeros((2, 4, 3)), x)
+
+
+def test_oks_options_reach_the_evaluation(tmp_path: Path) -> None:
+    """pycocotools' GT-id-0 bug, asked for by name, streams to pycocotools' numbers."""
+    gt_path, res_path = sample_path("coco-val2017-4"), sample_path("coco-val2017-4-results")
+    data = json.loads(gt_path.read_text())
+    with_kp = [a for a in data["annotations"] if a.get("num_keypoints", 0) > 0]
+    with_kp[0]["id"] = 0  # pycocotools never matches a GT whose id is 0
+    g0 = tmp_path / "gt0.json"
+    g0.write_text(json.dumps(data))
+    ref = pycocotools_eval(g0, res_path).stats.tolist()
+    ups = _updates(g0, res_path)
+    quirk = _stream(OKSAveragePrecision(gt_id0="pycocotools"), ups, 0)
+    assert [quirk.compute()[k] for k in cocoeval.COCO_STATS] == ref
+    fixed = _stream(OKSAveragePrecision(), ups, 0).compute()
+    assert fixed == posebench.score(res_path, g0).values
+    assert [fixed[k] for k in cocoeval.COCO_STATS] != ref
+    with pytest.raises(InputError, match="field 'gt_id'"):
+        OKSAveragePrecision(gt_id=0)

@@ -166,6 +166,9 @@ class OKSAveragePrecision(StreamingMetric):
             APeasy, APmedium, APhard).
         sigmas: a skeleton name or (K,) values; default ``coco17`` or ``crowdpose14``.
         max_dets: detections kept per image (20).
+        **options: the other OKS options of :func:`posebench.score` (``scale``, ``gt_ignore``,
+            ``gt_id0``, ``gt_negative_id``, ``zero_score_dets``, ``crowd_buckets``,
+            ``crowd_ap``), defaults per mode as there.
     """
 
     metric = "oks-coco"
@@ -177,9 +180,16 @@ class OKSAveragePrecision(StreamingMetric):
         mode: Literal["coco", "crowdpose"] = "coco",
         sigmas: str | Sequence[float] | npt.NDArray[np.float64] | None = None,
         max_dets: int = 20,
+        **options: Any,
     ) -> None:
         super().__init__()
         from posebench.skeletons import SKELETONS
+
+        allowed = ("scale", "gt_ignore", "gt_id0", "gt_negative_id", "zero_score_dets",
+                   "crowd_buckets", "crowd_ap")  # fmt: skip
+        for key in options:
+            if key not in allowed:
+                raise InputError(f"unknown option (known: {', '.join(allowed)})", field=key)
 
         if mode not in ("coco", "crowdpose"):
             raise InputError(f"expected 'coco' or 'crowdpose', got {mode!r}", field="mode")
@@ -197,10 +207,11 @@ class OKSAveragePrecision(StreamingMetric):
         self.mode = mode
         self.sigmas = sig
         self.max_dets = int(max_dets)
+        self.options = dict(options)
         self.metric = f"oks-{mode}"  # type: ignore[misc]
 
     def _config(self) -> tuple[Any, ...]:
-        return (self.mode, tuple(self.sigmas.tolist()), self.max_dets)
+        return (self.mode, tuple(self.sigmas.tolist()), self.max_dets, sorted(self.options.items()))
 
     @property
     def num_keypoints(self) -> int:
@@ -371,7 +382,13 @@ class OKSAveragePrecision(StreamingMetric):
 
         dt, gt, images = self.inputs(cols)
         return score_posesets(
-            dt, gt, images, mode=self.mode, sigmas=self.sigmas, max_dets=self.max_dets
+            dt,
+            gt,
+            images,
+            mode=self.mode,
+            sigmas=self.sigmas,
+            max_dets=self.max_dets,
+            **self.options,
         ).values
 
 
