@@ -68,6 +68,21 @@ class Score:
         """The headline statistic."""
         return self.values[self.headline]
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (NaN as None), the ``posebench score --format json`` keys where shared.
+
+        >>> s = Score("mpjpe", {"MPJPE": float("nan")}, "mpjpe|v:0", "MPJPE", False)
+        >>> s.as_dict()["metrics"]
+        {'MPJPE': None}
+        """
+        return {
+            "metric": self.metric,
+            "metrics": {k: None if math.isnan(v) else v for k, v in self.values.items()},
+            "signature": self.signature,
+            "headline": self.headline,
+            "higher_is_better": self.higher_is_better,
+        }
+
     def __str__(self) -> str:
         return f"{self.metric} {self.headline} {metric_table.get(self.metric).format(self.value)}"
 

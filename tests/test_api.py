@@ -25,7 +25,7 @@ def test_score_files_equal_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["score", "--gt", str(GT), "--pred", str(RES), "--mode", mode,
                      "--sigmas", "coco17", "--format", "json"]) == 0  # fmt: skip
         cli = json.loads(capsys.readouterr().out)
-        assert {k: None if np.isnan(v) else v for k, v in s.values.items()} == cli["metrics"]
+        assert s.as_dict()["metrics"] == cli["metrics"]
         assert s.signature == cli["signature"]
         assert s.headline == "AP"
         assert s.higher_is_better
