@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench.errors import InputError
+from posebench.metrics import table as metric_table
 from posebench.metrics.cocoeval import OksMatches
 from posebench.poseset import ImageTable, PoseSet
 from posebench.robustness import higher_is_better
@@ -84,7 +85,7 @@ def metric_key(spec: Mapping[str, Any]) -> str:
         align = spec.get("align", "root")
         return "mpjpe" if align == "root" else f"mpjpe/{align}"
     thr = spec.get("threshold")
-    thr = {"pckh": 0.5, "pcp": 0.5}.get(name, 0.2) if thr is None else thr
+    thr = metric_table.for_suite_entry(spec).defaults["threshold"] if thr is None else thr
     key = f"{name}@{float(thr):g}"
     if name == "pck":
         key += f"/{spec.get('normalizer', 'bbox')}"
@@ -131,7 +132,7 @@ def evaluate_metric(
         )
     if name == "oks":
         return _oks(spec, gt, pred, images, skeleton, box_source, n_boot, seed, breakdowns)
-    if name in ("pckh", "pck", "pcp", "pdj", "mpjpe"):
+    if metric_table.family_rows(name) and metric_table.for_suite_entry(spec).persons == "single":
         return _single(spec, gt, pred, images, skeleton, gt_rows, box_source, n_boot, seed)
     raise InputError(f"unknown metric {name!r}", field="metrics")
 
@@ -352,7 +353,7 @@ def _single(
             err = m.pa_mpjpe(pr, gt.keypoints, mask=vis)
         else:
             err = m.mpjpe(pr, gt.keypoints, mask=vis, root=0 if align == "root" else None)
-        key = {"procrustes": "PA-MPJPE", "root": "MPJPE", "none": "MPJPE-abs"}[align]
+        key = metric_table.for_suite_entry(spec).headline
         values = {key: float(np.nanmean(err)) if len(err) else math.nan}
         # per joint: mean error of each joint over the frames where it is valid
         if align == "procrustes":
@@ -386,7 +387,8 @@ def _single(
                 **cols,
             },
         )
-    threshold = float(spec.get("threshold", 0.5 if name in ("pckh", "pcp") else 0.2))
+    row = metric_table.for_suite_entry(spec)
+    threshold = float(spec.get("threshold", row.defaults["threshold"]))
     xy = gt.keypoints[:, :, :2]
     if name == "pckh":
         hb = gt.extra.get("headbox")
@@ -422,7 +424,7 @@ def _single(
             }
     elif name in ("pck", "pdj"):
         res = pckm.pck(p[:, :, :2], xy, vis, norm, threshold)
-        key = {"pck": "PCK", "pdj": "PDJ"}[name]
+        key = row.headline
         values = {key: 100 * res.overall}
         per_joint = {
             n: 100 * float(v) for n, v in zip(skeleton.keypoints, res.per_joint, strict=True)
@@ -432,11 +434,11 @@ def _single(
         from posebench.metrics import pcp as pcpm
 
         r = pcpm.pcp(p[:, :, :2], xy, vis, skeleton, alpha=threshold)
-        values = {"PCP": 100 * float(r.overall)}
+        values = {row.headline: 100 * float(r.overall)}
         # per stick (PCP scores limbs): keyed by the stick's name
         per_joint = {n: 100 * float(v) for n, v in zip(r.names, r.per_limb, strict=True)}
         correct, evaluable = r.correct, r.evaluable
-        key = "PCP"
+        key = row.headline
     if n_boot and len(gt):
         c = bootstrap_ratio(correct.sum(axis=1), evaluable.sum(axis=1), n_boot=n_boot, seed=seed)
         ci[key] = {
@@ -542,3 +544,6 @@ def occluded_keypoints(
         per_image={"image_id": images.id.astype(np.int64), "ks_sum": num, "covered": den},
         per_joint=per_joint,
     )
+
+
+__all__ = ["MetricBlock", "evaluate_metric", "metric_key", "occluded_keypoints", "pair_with_gt"]

@@ -46,7 +46,7 @@ from pydantic import (
 
 from posebench.datasets import DATASETS, DatasetFiles, DatasetSpec
 from posebench.errors import InputError
-from posebench.robustness import FAMILIES
+from posebench.metrics import table as metric_table
 from posebench.skeletons import SKELETONS
 
 # ----------------------------------------------------------------------------- metrics
@@ -74,35 +74,11 @@ class MetricInfo:
     needs: str = ""
 
 
-# Directions come from the one declaration of every metric family (posebench.robustness).
-_HIB = {name: fam.higher_is_better for name, fam in FAMILIES.items()}
-
-#: name -> metric info. An explicit table used by ``posebench ls metrics`` and by validation.
+#: family name -> metric info, derived from the metric table (``posebench.metrics.table``), the
+#: one place a metric is declared. Used by ``posebench ls metrics`` and by validation.
 METRICS: dict[str, MetricInfo] = {
-    "oks": MetricInfo(
-        "oks",
-        "OKS AP/AR, bit-identical to pycocotools (mode coco) or xtcocotools (mode crowdpose)",
-        _HIB["oks"], 2, "multi", "OKS sigmas for the skeleton",
-    ),
-    "pckh": MetricInfo(
-        "pckh", "MPII PCKh: joint within threshold x head size (official evaluation)",
-        _HIB["pckh"], 2, "single", "head boxes",
-    ),
-    "pck": MetricInfo(
-        "pck", "PCK: joint within threshold x bbox size or torso diameter", _HIB["pck"], 2, "single"
-    ),
-    "pcp": MetricInfo(
-        "pcp", "PCP: limb correct when both ends are within threshold x limb length",
-        _HIB["pcp"], 2, "single",
-    ),
-    "pdj": MetricInfo(
-        "pdj", "PDJ: joint within threshold x torso diameter", _HIB["pdj"], 2, "single"
-    ),
-    "mpjpe": MetricInfo(
-        "mpjpe", "MPJPE in millimetres (align: none, root, procrustes = PA-MPJPE)",
-        _HIB["mpjpe"], 3, "single",
-    ),
-}  # fmt: skip
+    fam: MetricInfo(fam, *metric_table.family_info(fam)) for fam in metric_table.FAMILIES
+}
 
 BREAKDOWNS = ("crowd", "size", "keypoints")
 CONDITION_KINDS = ("clean", "corruption", "occlusion", "lowlight")
@@ -539,8 +515,8 @@ def metric_problem_basic(info: MetricInfo, spec: DatasetSpec) -> str | None:
             f"{info.name} scores {what[info.persons]} datasets; {spec.name!r} is "
             f"{what[spec.persons].split(' (')[0]}"
         )
-    if info.name == "pckh" and spec.headboxes is None:
-        return f"pckh needs head boxes, which {spec.name!r} does not have"
+    if "head boxes" in info.needs and spec.headboxes is None:
+        return f"{info.name} needs head boxes, which {spec.name!r} does not have"
     return None
 
 

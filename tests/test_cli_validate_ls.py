@@ -9,7 +9,8 @@ import pytest
 
 from posebench.cli.main import main
 from posebench.datasets import DATASETS
-from posebench.suite import METRICS, builtin_suites
+from posebench.metrics.table import METRIC_TABLE
+from posebench.suite import builtin_suites
 
 BAD = Path(__file__).parent / "data" / "suites"
 BAD_FILES = sorted(BAD.glob("*.yaml"))
@@ -64,7 +65,7 @@ def test_ls_json(what: str, capsys: pytest.CaptureFixture[str]) -> None:
     names = {r["name"] for r in rows}
     expected = {
         "suites": set(builtin_suites()),
-        "metrics": set(METRICS),
+        "metrics": set(METRIC_TABLE),
         "datasets": set(DATASETS),
         "adapters": {"oracle", "results-file"},
     }[what]

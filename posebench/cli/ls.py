@@ -80,20 +80,34 @@ def _adapters() -> list[dict[str, Any]]:
 
 def _metrics() -> list[dict[str, Any]]:
     from posebench.datasets import DATASETS
-    from posebench.suite import METRICS, metric_problem_basic
+    from posebench.metrics.table import METRIC_TABLE
+    from posebench.suite import MetricInfo, metric_problem_basic
 
-    return [
-        {
-            "name": m.name,
-            "higher_is_better": m.higher_is_better,
-            "dims": m.dims,
-            "persons": m.persons,
-            "needs": m.needs,
-            "datasets": [d for d, s in DATASETS.items() if metric_problem_basic(m, s) is None],
-            "description": m.description,
-        }
-        for m in METRICS.values()
-    ]
+    rows = []
+    for m in METRIC_TABLE.values():
+        info = MetricInfo(m.family or m.name, m.description, m.higher_is_better, m.dims,
+                          m.persons, "head boxes" if "head_boxes" in m.needs else "")  # fmt: skip
+        rows.append(
+            {
+                "name": m.name,
+                "suite": {"name": m.family, **m.options} if m.family else None,
+                "headline": m.headline,
+                "higher_is_better": m.higher_is_better,
+                "unit": m.unit,
+                "dims": m.dims,
+                "persons": m.persons,
+                "needs": m.needs_text(),
+                "streaming": m.stateful is not None,
+                # a metric suites cannot name (oks-wholebody, n-mpjpe) fits no built-in dataset
+                "datasets": [
+                    d
+                    for d, s in DATASETS.items()
+                    if m.family and metric_problem_basic(info, s) is None
+                ],
+                "description": m.description,
+            }
+        )
+    return rows
 
 
 def _datasets(root_arg: str | None) -> list[dict[str, Any]]:
@@ -121,7 +135,7 @@ def _datasets(root_arg: str | None) -> list[dict[str, Any]]:
 _COLUMNS = {
     "suites": ("name", "dataset", "metrics", "description"),
     "adapters": ("name", "kind", "status", "weights"),
-    "metrics": ("name", "higher_is_better", "datasets", "description"),
+    "metrics": ("name", "headline", "higher_is_better", "unit", "datasets", "description"),
     "datasets": ("name", "skeleton", "metric", "status", "description"),
 }
 

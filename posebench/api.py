@@ -1,0 +1,672 @@
+"""The stable Python API: :func:`score`, :func:`run`, :func:`examine`.
+
+Plain keyword arguments, predictions first (``(preds, gt)``, as torchmetrics' ``(preds,
+target)``), every option keyword-only. Metric names are those of the metric table
+(``posebench ls metrics``).
+
+    >>> import posebench
+    >>> s = posebench.score("sample:coco-val2017-4-results", "sample:coco-val2017-4")
+    >>> s.metric, s.headline, round(s.value, 4)      # pycocotools 2.0.11: AP 0.86089
+    ('oks-coco', 'AP', 0.8609)
+    >>> s.signature.split("|")[:3]
+    ['oks', 'mode:coco', 'sigmas:coco17']
+
+Single-person metrics take arrays (or the files ``posebench score`` reads):
+
+    >>> import numpy as np
+    >>> gt = np.zeros((4, 17, 3)); pred = gt + [3.0, 4.0, 0.0]     # every joint 5 mm off
+    >>> posebench.score(pred, gt, metric="mpjpe-abs").values
+    {'MPJPE-abs': 5.0}
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from posebench.errors import InputError
+from posebench.metrics import table as metric_table
+from posebench.poseset import ImageTable, PoseSet
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger(__name__)
+
+PathLike = str | Path
+
+
+@dataclass(frozen=True)
+class Score:
+    """What :func:`score` computed.
+
+    Attributes:
+        metric: the metric table name.
+        values: every statistic by name (fractions for OKS, percent for PCK-like metrics, mm for
+            MPJPE), NaN where undefined.
+        signature: what the numbers mean (``oks|mode:coco|sigmas:coco17|...|v:0.1.0``).
+        headline: the key of the headline statistic.
+        higher_is_better: its direction.
+    """
+
+    metric: str
+    values: dict[str, float]
+    signature: str
+    headline: str
+    higher_is_better: bool
+
+    @property
+    def value(self) -> float:
+        """The headline statistic."""
+        return self.values[self.headline]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (NaN as None), the ``posebench score --format json`` keys where shared.
+
+        >>> s = Score("mpjpe", {"MPJPE": float("nan")}, "mpjpe|v:0", "MPJPE", False)
+        >>> s.as_dict()["metrics"]
+        {'MPJPE': None}
+        """
+        return {
+            "metric": self.metric,
+            "metrics": {k: None if math.isnan(v) else v for k, v in self.values.items()},
+            "signature": self.signature,
+            "headline": self.headline,
+            "higher_is_better": self.higher_is_better,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.headline} {metric_table.get(self.metric).format(self.value)}"
+
+
+# ----------------------------------------------------------------------------------- score
+
+
+def score(
+    preds: Any,
+    gt: Any,
+    *,
+    metric: str = "oks-coco",
+    images: ImageTable | None = None,
+    sigmas: str | Sequence[float] | npt.NDArray[np.float64] | None = None,
+    max_dets: int = 20,
+    scale: Literal["area", "bbox"] | None = None,
+    gt_ignore: Literal["num_keypoints", "visible"] = "num_keypoints",
+    gt_id0: Literal["match", "pycocotools"] = "match",
+    gt_negative_id: Literal["match", "xtcocotools"] | None = None,
+    zero_score_dets: Literal["keep", "drop"] | None = None,
+    crowd_buckets: str | tuple[float, float] = "xtcocotools",
+    crowd_ap: Literal["xtcocotools", "valid"] = "xtcocotools",
+    visible: Any = None,
+    headboxes: Any = None,
+    boxes: Any = None,
+    mask: Any = None,
+    actions: Any = None,
+    skeleton: str | None = None,
+    threshold: float | None = None,
+    normalizer: Literal["bbox", "torso"] | None = None,
+    compare: Literal["<=", "<"] = "<=",
+    head: Literal["head_top", "head_neck_mean"] = "head_top",
+    pcp_mode: Literal["strict", "loose"] = "strict",
+    average: Literal["micro", "macro"] | None = None,
+    pred_key: str | None = None,
+    unit: Literal["m", "mm"] = "m",
+) -> Score:
+    """Score predictions against ground truth with one metric of the table.
+
+    Args:
+        preds: OKS metrics: a COCO results file (path or ``sample:NAME``) or a
+            :class:`~posebench.poseset.PoseSet`. Single-person metrics: an (N, K, D) array in
+            GT order, or a predictions file as ``posebench score`` reads it.
+        gt: OKS metrics: a COCO ground-truth file, a
+            :class:`~posebench.formats.coco.CocoGroundTruth` or a PoseSet (then ``images``
+            lists the evaluated images; default: every image id of ``gt`` and ``preds``).
+            Single-person metrics: an (N, K, D) array (pixels; millimetres for 3D) or a GT file
+            (MPII/LSP ``.mat``, Human3.6M ``.npz``).
+        metric: a table name: ``oks-coco``, ``oks-crowdpose``, ``oks-wholebody``, ``pckh``,
+            ``pck``, ``pcp``, ``pdj``, ``mpjpe``, ``mpjpe-abs``, ``pa-mpjpe``, ``n-mpjpe``.
+        sigmas, max_dets, scale, gt_ignore, gt_id0, gt_negative_id, zero_score_dets,
+            crowd_buckets, crowd_ap: OKS options, as the ``posebench score`` flags of the same
+            names (defaults per mode, as there).
+        visible: (N, K) bool labelled GT joints (2D single-person arrays; default all).
+        headboxes: (N, 2, 2) MPII head boxes (``pckh`` arrays).
+        boxes: (N, 4) ``x, y, w, h`` GT boxes (``pck`` with the bbox normaliser).
+        mask: (N, K) bool joints to evaluate (3D arrays; default all).
+        actions: (N,) action labels (``average="macro"``).
+        skeleton: joint layout of 2D arrays (``mpii16`` for pckh; required for pck/pcp/pdj).
+        threshold: pckh 0.5, pck 0.2, pcp 0.5, pdj 0.2 by default.
+        normalizer: pck: ``bbox`` (default with arrays) or ``torso``.
+        compare, head, pcp_mode: as ``posebench score``.
+        average: MPJPE over all frames (``micro``, the default for arrays) or per action first
+            (``macro``, the default for Human3.6M files, as ``posebench score``).
+        pred_key, unit: single-person files, as ``posebench score``.
+
+    Returns:
+        A :class:`Score`.
+
+    Raises:
+        InputError: an unknown metric, a bad file, record or field, or arrays of the wrong shape.
+    """
+    m = metric_table.get(metric)
+    if m.name in ("oks-coco", "oks-crowdpose"):
+        return _score_oks(
+            preds, gt, mode="coco" if m.name == "oks-coco" else "crowdpose", images=images,
+            sigmas=sigmas, max_dets=max_dets, scale=scale, gt_ignore=gt_ignore, gt_id0=gt_id0,
+            gt_negative_id=gt_negative_id, zero_score_dets=zero_score_dets,
+            crowd_buckets=crowd_buckets, crowd_ap=crowd_ap,
+        )  # fmt: skip
+    if m.name == "oks-wholebody":
+        return _score_wholebody(preds, gt, sigmas=sigmas, max_dets=max_dets)
+    if m.persons != "single":
+        raise InputError(f"{m.name} is computed inside a run, not by score()", field="metric")
+    if isinstance(preds, (str, Path)) or isinstance(gt, (str, Path)):
+        return _score_single_files(
+            m, preds, gt, threshold=threshold, normalizer=normalizer, compare=compare,
+            head=head, pcp_mode=pcp_mode, average=average or "macro", pred_key=pred_key,
+            unit=unit,
+        )  # fmt: skip
+    if m.dims == 3:
+        return _score_3d(m, preds, gt, mask=mask, actions=actions, average=average or "micro")
+    return _score_2d(
+        m, preds, gt, visible=visible, headboxes=headboxes, boxes=boxes, skeleton=skeleton,
+        threshold=threshold, normalizer=normalizer, compare=compare, head=head,
+        pcp_mode=pcp_mode,
+    )  # fmt: skip
+
+
+def _resolve(p: PathLike) -> str:
+    from posebench.samples import resolve
+
+    return resolve(str(p))
+
+
+def _sigmas(value: Any, default: str, k: int) -> tuple[np.ndarray, str]:
+    from posebench.signature import sigmas_name
+    from posebench.skeletons import SKELETONS
+
+    if value is None or isinstance(value, str):
+        name = value or default
+        if name not in SKELETONS or SKELETONS[name].sigmas is None:
+            known = ", ".join(n for n, s in SKELETONS.items() if s.sigmas is not None)
+            raise InputError(f"unknown sigmas {name!r} (known: {known})", field="sigmas")
+        sig = SKELETONS[name].oks_sigmas()
+    else:
+        sig = np.asarray(value, dtype=np.float64)
+        if sig.ndim != 1 or not (np.isfinite(sig).all() and (sig > 0).all()):
+            raise InputError("sigmas must be (K,) positive finite numbers", field="sigmas")
+    if len(sig) != k:
+        raise InputError(f"{len(sig)} sigmas for {k} keypoints in the ground truth", field="sigmas")
+    return sig, sigmas_name(sig)
+
+
+def _score_oks(
+    preds: Any,
+    gt: Any,
+    *,
+    mode: Literal["coco", "crowdpose"],
+    images: ImageTable | None,
+    sigmas: Any,
+    max_dets: int,
+    scale: Literal["area", "bbox"] | None,
+    gt_ignore: Literal["num_keypoints", "visible"],
+    gt_id0: Literal["match", "pycocotools"],
+    gt_negative_id: Literal["match", "xtcocotools"] | None,
+    zero_score_dets: Literal["keep", "drop"] | None,
+    crowd_buckets: str | tuple[float, float],
+    crowd_ap: Literal["xtcocotools", "valid"],
+) -> Score:
+    from posebench.formats import coco
+
+    gt_file = pred_file = None
+    cats: tuple[int, ...] | None = None
+    imgs: ImageTable | None = None
+    cocogt: coco.CocoGroundTruth | None = None
+    if isinstance(gt, (str, Path)):
+        gt_file = _resolve(gt)
+        gt = coco.read_gt(gt_file)
+    if isinstance(gt, coco.CocoGroundTruth):
+        cocogt = gt
+        gt_poses, imgs, cats = gt.poses, gt.images, gt.category_ids
+    elif isinstance(gt, PoseSet):
+        gt_poses = gt
+    else:
+        raise InputError(
+            f"expected a path, CocoGroundTruth or PoseSet, got {type(gt).__name__}", field="gt"
+        )
+    if isinstance(preds, (str, Path)):
+        pred_file = _resolve(preds)
+        dt = coco.read_results(pred_file, cocogt, num_joints=gt_poses.num_joints)
+    elif isinstance(preds, PoseSet):
+        dt = preds
+    else:
+        raise InputError(f"expected a path or PoseSet, got {type(preds).__name__}", field="preds")
+    if images is not None:
+        imgs = images
+    if imgs is None:
+        imgs = ImageTable.from_ids(np.unique(np.concatenate([gt_poses.image_id, dt.image_id])))
+    return score_posesets(
+        dt, gt_poses, imgs, mode=mode, sigmas=sigmas, max_dets=max_dets, scale=scale,
+        gt_ignore=gt_ignore, gt_id0=gt_id0, gt_negative_id=gt_negative_id,
+        zero_score_dets=zero_score_dets, crowd_buckets=crowd_buckets, crowd_ap=crowd_ap,
+        category_ids=cats, gt_file=gt_file, pred_file=pred_file,
+    )  # fmt: skip
+
+
+def score_posesets(
+    preds: PoseSet,
+    gt: PoseSet,
+    images: ImageTable,
+    *,
+    mode: Literal["coco", "crowdpose"] = "coco",
+    sigmas: Any = None,
+    max_dets: int = 20,
+    scale: Literal["area", "bbox"] | None = None,
+    gt_ignore: Literal["num_keypoints", "visible"] = "num_keypoints",
+    gt_id0: Literal["match", "pycocotools"] = "match",
+    gt_negative_id: Literal["match", "xtcocotools"] | None = None,
+    zero_score_dets: Literal["keep", "drop"] | None = None,
+    crowd_buckets: str | tuple[float, float] = "xtcocotools",
+    crowd_ap: Literal["xtcocotools", "valid"] = "xtcocotools",
+    category_ids: tuple[int, ...] | None = None,
+    gt_file: str | None = None,
+    pred_file: str | None = None,
+) -> Score:
+    """OKS AP/AR of columnar predictions and ground truth over ``images`` (every image counts,
+    with or without people), with the options and signature of ``posebench score``.
+
+    Args:
+        preds, gt: (D,) and (G,) instances; ``gt.visibility`` (G, K) is required.
+        images: (I,) the evaluated images; ``crowd_index`` is computed from the GT (CrowdPose's
+            definition) where it is NaN and the mode needs it.
+    """
+    from posebench.metrics import cocoeval
+    from posebench.signature import make_signature
+
+    crowd = mode == "crowdpose"
+    if max_dets < 1:
+        raise InputError("must be at least 1", field="max_dets")
+    sig, sig_name = _sigmas(sigmas, "crowdpose14" if crowd else "coco17", gt.num_joints)
+    if len(preds) and preds.num_joints != gt.num_joints:
+        raise InputError(
+            f"predictions have {preds.num_joints} keypoints, the ground truth {gt.num_joints}",
+            field="preds.keypoints",
+        )
+    if crowd and len(images) and np.isnan(images.crowd_index).any():
+        from posebench.metrics.crowd import crowd_index
+
+        have = images.crowd_index
+        computed = crowd_index(gt, images, gt_file=gt_file or "<ground truth>")
+        images = replace(images, crowd_index=np.where(np.isnan(have), computed, have))
+    scale = scale or ("bbox" if crowd else "area")
+    zero = zero_score_dets or ("drop" if crowd else "keep")
+    neg = gt_negative_id or ("xtcocotools" if crowd else "match")
+    params = cocoeval.OksParams(
+        sigmas=sig, max_dets=(int(max_dets),), use_area=scale == "area", gt_ignore=gt_ignore,
+        drop_zero_score_dets=zero == "drop", gt_id0=gt_id0, gt_negative_id=neg,
+    )  # fmt: skip
+    ev = cocoeval.evaluate_oks(
+        gt, preds, images, params, category_ids=category_ids, mode=mode,
+        crowd_buckets=crowd_buckets, crowd_ap=crowd_ap,
+        gt_file=gt_file or "<ground truth>", pred_file=pred_file or "<predictions>",
+    )  # fmt: skip
+    parts = {
+        "mode": mode, "sigmas": sig_name, "scale": scale, "maxdets": str(max_dets),
+        "gtignore": gt_ignore, "gtid0": gt_id0, "gtneg": neg, "zerodets": zero,
+    }  # fmt: skip
+    if crowd:
+        parts["buckets"] = (
+            crowd_buckets if isinstance(crowd_buckets, str) else ",".join(map(str, crowd_buckets))
+        )
+        parts["bucketap"] = crowd_ap
+    row = metric_table.get(f"oks-{mode}")
+    return Score(
+        metric=row.name,
+        values=dict(ev.stats),
+        signature=make_signature("oks", parts),
+        headline=row.headline,
+        higher_is_better=row.higher_is_better,
+    )
+
+
+def _score_wholebody(preds: Any, gt: Any, *, sigmas: Any, max_dets: int) -> Score:
+    from posebench.formats import coco, coco_wholebody
+    from posebench.metrics import cocoeval
+    from posebench.signature import make_signature
+
+    gt_file = pred_file = "<ground truth>"
+    if isinstance(gt, (str, Path)):
+        gt_file = _resolve(gt)
+        gt = coco_wholebody.read_wholebody_gt(gt_file)
+    if not isinstance(gt, coco.CocoGroundTruth):
+        raise InputError("expected a COCO-WholeBody file or its CocoGroundTruth", field="gt")
+    if isinstance(preds, (str, Path)):
+        pred_file = _resolve(preds)
+        preds = coco_wholebody.read_wholebody_results(pred_file, gt)
+    if not isinstance(preds, PoseSet):
+        raise InputError("expected a results file or a PoseSet", field="preds")
+    if max_dets < 1:
+        raise InputError("must be at least 1", field="max_dets")
+    sig, sig_name = _sigmas(sigmas, "coco_wholebody133", gt.num_joints)
+    evs = cocoeval.evaluate_wholebody(
+        gt.poses, preds, gt.images, sigmas=sig, max_dets=max_dets,
+        category_ids=gt.category_ids, gt_file=gt_file, pred_file=pred_file,
+    )  # fmt: skip
+    row = metric_table.get("oks-wholebody")
+    parts = {
+        "sigmas": sig_name, "scale": "area", "maxdets": str(max_dets), "gtignore": "visible",
+        "zerodets": "drop", "gtneg": "xtcocotools", "detarea": "bbox-or-body",
+    }  # fmt: skip
+    return Score(
+        metric=row.name,
+        values={f"{part}/{k}": v for part, ev in evs.items() for k, v in ev.stats.items()},
+        signature=make_signature("oks-wholebody", parts),
+        headline=row.headline,
+        higher_is_better=True,
+    )
+
+
+def _score_single_files(m: metric_table.MetricDef, preds: Any, gt: Any, **opts: Any) -> Score:
+    """Files, exactly as ``posebench score --metric ...`` reads and scores them."""
+    from posebench.cli.score_single import score_single
+
+    if not isinstance(preds, (str, Path)) or not isinstance(gt, (str, Path)):
+        raise InputError("give both preds and gt as files, or both as arrays", field="preds")
+    fam = {"mpjpe-abs": "mpjpe", "pa-mpjpe": "mpjpe", "n-mpjpe": "mpjpe"}.get(m.name, m.name)
+    if m.name == "mpjpe-abs":
+        raise InputError("Human3.6M files are scored root-relative; use arrays", field="metric")
+    args = argparse.Namespace(
+        metric=fam, ci=0, seed=0, norm=None if opts["normalizer"] is None else opts["normalizer"],
+        **{k: v for k, v in opts.items() if k != "normalizer"},
+    )  # fmt: skip
+    if fam == "pck" and args.norm is None:
+        args.norm = None
+    payload = score_single(args, _resolve(gt), _resolve(preds))
+    values = {k: math.nan if v is None else float(v) for k, v in payload["metrics"].items()}
+    if m.name == "pckh":
+        values = {"PCKh_joint_avg": values["Mean_joint_avg"], "PCKh_pooled": values["Mean_pooled"],
+                  **values}  # fmt: skip
+    elif m.name == "pcp":
+        values = {"PCP": values["Total"], **values}
+    elif m.name == "pdj":
+        values = {"PDJ": next(iter(values.values())), **values}
+    return Score(m.name, values, str(payload["signature"]), m.headline, m.higher_is_better)
+
+
+def _score_3d(
+    m: metric_table.MetricDef, preds: Any, gt: Any, *, mask: Any, actions: Any, average: str
+) -> Score:
+    from posebench.metrics import mpjpe as mp
+    from posebench.signature import make_signature
+
+    p = _arr(preds, "preds")
+    g = _arr(gt, "gt")
+    if g.ndim != 3 or g.shape[2] != 3 or p.shape != g.shape:
+        raise InputError(
+            f"expected (N, K, 3) preds and gt, got {p.shape} and {g.shape}", field="preds"
+        )
+    try:
+        if m.name == "pa-mpjpe":
+            err = mp.pa_mpjpe(p, g, mask=mask)
+        elif m.name == "n-mpjpe":
+            err = mp.n_mpjpe(p, g, mask=mask, root=0)
+        else:
+            err = mp.mpjpe(p, g, mask=mask, root=0 if m.name == "mpjpe" else None)
+        if average not in ("micro", "macro"):
+            raise InputError(f"expected 'micro' or 'macro', got {average!r}", field="average")
+        value = mp.average(err, actions, protocol=average)  # type: ignore[arg-type]
+    except ValueError as e:
+        if isinstance(e, InputError):
+            raise
+        raise InputError(str(e), field="preds") from None
+    align = {"mpjpe": "root", "mpjpe-abs": "none", "pa-mpjpe": "procrustes", "n-mpjpe": "scale"}
+    sig = make_signature("mpjpe", {"align": align[m.name], "avg": average, "unit": "mm"})
+    return Score(m.name, {m.headline: value}, sig, m.headline, m.higher_is_better)
+
+
+def _arr(v: Any, field: str) -> np.ndarray:
+    if hasattr(v, "detach"):
+        v = v.detach().cpu().numpy()
+    try:
+        return np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"not a numeric array: {e}", field=field) from None
+
+
+def _score_2d(
+    m: metric_table.MetricDef,
+    preds: Any,
+    gt: Any,
+    *,
+    visible: Any,
+    headboxes: Any,
+    boxes: Any,
+    skeleton: str | None,
+    threshold: float | None,
+    normalizer: str | None,
+    compare: Literal["<=", "<"],
+    head: Literal["head_top", "head_neck_mean"],
+    pcp_mode: Literal["strict", "loose"],
+) -> Score:
+    from posebench.metrics import pck as pckm
+    from posebench.metrics import pcp as pcpm
+    from posebench.signature import make_signature
+    from posebench.skeletons import SKELETONS
+
+    p = _arr(preds, "preds")
+    g = _arr(gt, "gt")
+    if g.ndim != 3 or g.shape[2] != 2 or p.shape != g.shape:
+        raise InputError(
+            f"expected (N, K, 2) preds and gt, got {p.shape} and {g.shape}", field="preds"
+        )
+    vis = (
+        np.ones(g.shape[:2], bool)
+        if visible is None
+        else np.asarray(_arr(visible, "visible"), bool)
+    )
+    if vis.shape != g.shape[:2]:
+        raise InputError(f"expected (N, K) = {g.shape[:2]}, got {vis.shape}", field="visible")
+    sk_name = skeleton or ("mpii16" if m.name == "pckh" else None)
+    if sk_name is None:
+        raise InputError(f"{m.name} needs skeleton= (a skeleton name)", field="skeleton")
+    if sk_name not in SKELETONS:
+        raise InputError(f"unknown skeleton {sk_name!r}", field="skeleton")
+    sk = SKELETONS[sk_name]
+    if sk.num_keypoints != g.shape[1]:
+        raise InputError(
+            f"skeleton {sk_name} has {sk.num_keypoints} joints, the arrays {g.shape[1]}",
+            field="skeleton",
+        )
+    thr = float(m.defaults["threshold"] if threshold is None else threshold)
+    try:
+        if m.name == "pckh":
+            if headboxes is None:
+                raise InputError("pckh needs headboxes (N, 2, 2)", field="headboxes")
+            table = pckm.mpii_pckh(p, g, vis, _arr(headboxes, "headboxes"), skeleton=sk,
+                                   threshold=thr, compare=compare, head=head)  # fmt: skip
+            # the published (unweighted) mean is the headline; the pooled one beside it
+            values = {"PCKh_joint_avg": table["Mean_joint_avg"], "PCKh_pooled": table["Mean_pooled"],
+                      **table}  # fmt: skip
+            parts = {"skeleton": sk.name, "thr": str(thr), "norm": "head_box", "cmp": compare,
+                     "head": head}  # fmt: skip
+        elif m.name == "pck":
+            kind = normalizer or "bbox"
+            if kind == "bbox":
+                if boxes is None:
+                    raise InputError("normalizer 'bbox' needs boxes (N, 4)", field="boxes")
+                norm = pckm.normaliser("bbox", g, vis, sk, bbox=_arr(boxes, "boxes"))
+            elif kind == "torso":
+                norm = pckm.normaliser("torso", g, vis, sk)
+            else:
+                raise InputError(f"expected 'bbox' or 'torso', got {kind!r}", field="normalizer")
+            res = pckm.pck(p, g, vis, norm, thr, compare=compare)
+            values = {"PCK": 100 * res.overall}
+            values.update(
+                {
+                    f"PCK/{n}": 100 * float(v)
+                    for n, v in zip(sk.keypoints, res.per_joint, strict=True)
+                }
+            )
+            parts = {"skeleton": sk.name, "thr": str(thr), "norm": kind, "cmp": compare}
+        elif m.name == "pcp":
+            r = pcpm.pcp(p, g, vis, sk, alpha=thr, mode=pcp_mode, compare=compare)
+            values = {"PCP": 100 * float(r.overall), **pcpm.pcp_table(r)}
+            parts = {"skeleton": sk.name, "thr": str(thr), "mode": pcp_mode, "cmp": compare}
+        else:  # pdj
+            curve = pcpm.pdj(p, g, vis, sk, compare=compare)
+            res = pckm.pck(p, g, vis, pckm.normaliser("torso", g, vis, sk), thr, compare=compare)
+            values = {"PDJ": 100 * res.overall, "AUC": 100 * float(curve.auc)}
+            parts = {"skeleton": sk.name, "thr": str(thr), "norm": "torso", "cmp": compare}
+    except ValueError as e:
+        if isinstance(e, InputError):
+            raise
+        raise InputError(str(e), field="preds") from None
+    return Score(
+        m.name, {k: float(v) for k, v in values.items()}, make_signature(m.name, parts),
+        m.headline, m.higher_is_better,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ run, examine
+
+
+def _cli_args(args: Mapping[str, Any] | None) -> dict[str, str]:
+    """Adapter arguments as the command line gives them (strings, parsed by the adapter's
+    annotations), so that a run from Python and the same run from the CLI share the adapter
+    signature and the prediction cache."""
+    out: dict[str, str] = {}
+    for k, v in (args or {}).items():
+        out[str(k)] = ("true" if v else "false") if isinstance(v, bool) else str(v)
+    return out
+
+
+def run(
+    *,
+    adapter: str,
+    suite: str | Path,
+    output: str | Path,
+    adapter_args: Mapping[str, Any] | None = None,
+    data_root: str | Path | None = None,
+    dataset: str | None = None,
+    boxes: Literal["gt", "detector"] | None = None,
+    limit: int | None = None,
+    shard: tuple[int, int] | str = (1, 1),
+    device: Literal["cpu", "cuda"] | None = None,
+    batch_size: int | None = None,
+    n_boot: int = 1000,
+    seed: int | None = None,
+    progress: bool = False,
+    condition_backend: Literal["numpy", "torch"] = "numpy",
+) -> dict[str, Any]:
+    """Run an adapter on a suite (as ``posebench run``) and return the run's ``results.json``.
+
+    Args:
+        adapter: an adapter name (``posebench ls adapters``), entry point or ``module:attr``.
+        suite: a suite name or YAML file.
+        output: the run folder to write (a killed run resumes from it).
+        adapter_args: keyword arguments of the adapter (given to it as the CLI gives them:
+            strings, parsed by the adapter's annotations; ``True`` becomes ``"true"``).
+        data_root: datasets folder (default ``$POSEBENCH_DATA``).
+        dataset, boxes, limit, device, batch_size, condition_backend: as the CLI flags.
+        shard: ``(i, n)`` or ``"i/n"``: the i-th of n shards (1-based).
+        n_boot: bootstrap replicates for confidence intervals (0: none).
+        seed: condition and bootstrap seed (default: the suite's).
+
+    Returns:
+        The parsed ``results.json`` of ``output``.
+    """
+    from posebench.datasets import data_root as find_root
+    from posebench.results import read_results_json
+    from posebench.runner import RunOptions, parse_shard
+    from posebench.runner import run as run_suite
+
+    if limit is not None and limit < 1:
+        raise InputError("must be at least 1", field="limit")
+    if n_boot < 0:
+        raise InputError("must be >= 0", field="n_boot")
+    if isinstance(shard, str):
+        shard_t = parse_shard(shard)
+    else:
+        shard_t = parse_shard(f"{shard[0]}/{shard[1]}")
+    opts = RunOptions(
+        adapter=adapter,
+        suite=str(suite),
+        output=Path(output),
+        adapter_args=_cli_args(adapter_args),
+        data_root=find_root(str(data_root) if data_root is not None else None),
+        limit=limit,
+        shard=shard_t,
+        device=device,
+        batch_size=batch_size,
+        n_boot=n_boot,
+        seed=seed,
+        progress=progress,
+        dataset=dataset,
+        boxes=boxes,
+        condition_backend=condition_backend,
+    )
+    out = run_suite(opts)
+    res: dict[str, Any] = read_results_json(out)
+    return res
+
+
+def examine(
+    *,
+    adapter: str,
+    output: str | Path,
+    adapter_args: Mapping[str, Any] | None = None,
+    body: str = "mannequin",
+    budget: int = 2000,
+    device: Literal["cpu", "cuda"] = "cpu",
+    renderer: Literal["torch", "moderngl"] = "torch",
+    agents: int = 8,
+    rollouts: int = 8,
+    max_iters: int = 300,
+    seed: int = 0,
+    size: int = 256,
+    space: Sequence[str] = ("pose", "camera", "occluder", "light", "shape"),
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    metric: Literal["auto", "oks", "normalized", "mpjpe"] = "auto",
+    threshold: float | Literal["auto"] | None = None,
+    region_rate: float = 0.9,
+    batch_size: int = 64,
+) -> dict[str, Any]:
+    """Search rendered bodies for poses where a model fails (as ``posebench examine``) and
+    return the run's ``results.json`` (its ``examiner`` section holds the failure modes).
+
+    Args:
+        adapter, adapter_args: the model, as :func:`run`.
+        output: the folder to write (results.json, failures/*.png, samples.parquet).
+        body: ``mannequin`` (shipped) or an SMPL ``.npz``/``.pkl`` path.
+        budget: adapter queries (scored bodies).
+        space, include, exclude: dimension groups to search, extra and held dimensions.
+        threshold: failure threshold on the error, ``"auto"`` (calibrated), or None (default
+            per metric).
+        Other options: as the CLI flags of the same names.
+    """
+    from posebench.cli.examine import examine as run_examiner
+    from posebench.results import read_results_json
+
+    args = argparse.Namespace(
+        adapter=adapter,
+        adapter_arg=[f"{k}={v}" for k, v in _cli_args(adapter_args).items()],
+        body=body, budget=budget, device=device, renderer=renderer, output=Path(output),
+        agents=agents, rollouts=rollouts, max_iters=max_iters, seed=seed, size=size,
+        space=",".join(space), include=",".join(include), exclude=",".join(exclude),
+        metric=metric, threshold=None if threshold is None else str(threshold),
+        region_rate=region_rate, batch_size=batch_size,
+    )  # fmt: skip
+    out = run_examiner(args)
+    res: dict[str, Any] = read_results_json(out)
+    return res
+
+
+__all__ = ["Score", "examine", "run", "score", "score_posesets"]
