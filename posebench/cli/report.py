@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from posebench.cli import argtypes
+
 EXAMPLES = """\
 examples:
   posebench report runs/* --output leaderboard.md                  # GitHub Markdown
@@ -61,7 +63,11 @@ def add_parser(sub: Any) -> None:
         "--data-root", type=Path, help="dataset images for the HTML examples (default: the runs')"
     )
     p.add_argument(
-        "--examples", type=int, default=4, metavar="N", help="worst images per run in HTML (4)"
+        "--examples",
+        type=argtypes.nonneg_int,
+        default=4,
+        metavar="N",
+        help="worst images per run in HTML (4)",
     )
     p.set_defaults(func=run)
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from posebench.cli import argtypes
 from posebench.errors import InputError
 
 RUN_EXAMPLES = """\
@@ -67,10 +68,14 @@ def add_parsers(sub: Any) -> None:
     _common(p)
     p.add_argument("--dataset", help="run the suite on another dataset (e.g. coco-sample)")
     p.add_argument("--boxes", choices=("gt", "detector"), help="override the suite's box source")
-    p.add_argument("--limit", type=int, help="first N images (sorted ids) only")
+    p.add_argument("--limit", type=argtypes.positive_int, help="first N images (sorted ids) only")
     p.add_argument("--shard", default="1/1", help="i/n: run the i-th of n shards (default 1/1)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="passed to adapters that take it")
-    p.add_argument("--batch-size", type=int, help="images per adapter call (default: the suite's)")
+    p.add_argument(
+        "--batch-size",
+        type=argtypes.positive_int,
+        help="images per adapter call (default: the suite's)",
+    )
     p.set_defaults(func=run_cmd)
 
     m = sub.add_parser(
@@ -101,7 +106,7 @@ def add_parsers(sub: Any) -> None:
     d.add_argument("--adapter-arg", action="append", default=[], metavar="KEY=VALUE")
     d.add_argument("--suite", default="demo", help="a suite to run on the embedded sample instead")
     _common(d)
-    d.add_argument("--limit", type=int, help="first N images only")
+    d.add_argument("--limit", type=argtypes.positive_int, help="first N images only")
     d.set_defaults(
         func=demo_cmd, shard="1/1", device=None, batch_size=None, dataset=None, boxes=None
     )
@@ -111,12 +116,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", type=Path, help="datasets folder (default: $POSEBENCH_DATA)")
     p.add_argument(
         "--ci",
-        type=int,
+        type=argtypes.nonneg_int,
         default=1000,
         metavar="B",
         help="bootstrap replicates for confidence intervals (0: none; default 1000)",
     )
-    p.add_argument("--seed", type=int, help="condition and bootstrap seed (default: the suite's)")
+    p.add_argument(
+        "--seed", type=argtypes.seed, help="condition and bootstrap seed (default: the suite's)"
+    )
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(

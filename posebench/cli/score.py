@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from posebench.cli import argtypes
 from posebench.errors import InputError
 from posebench.samples import resolve
 from posebench.signature import make_signature, sigmas_name
@@ -55,7 +56,9 @@ def add_parser(sub: Any) -> None:
         "(default: coco17 for --mode coco, crowdpose14 for crowdpose)",
     )
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
-    p.add_argument("--max-dets", type=int, default=20, help="detections kept per image (20)")
+    p.add_argument(
+        "--max-dets", type=argtypes.positive_int, default=20, help="detections kept per image (20)"
+    )
     p.add_argument(
         "--scale",
         choices=("area", "bbox"),
@@ -96,12 +99,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--per-keypoint", action="store_true", help="also report AP per keypoint")
     p.add_argument(
         "--ci",
-        type=int,
+        type=argtypes.nonneg_int,
         metavar="B",
         default=0,
         help="bootstrap B resamples of the images for confidence intervals (e.g. 1000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
+    p.add_argument("--seed", type=argtypes.seed, default=0, help="bootstrap seed (0)")
     p.add_argument(
         "--breakdown",
         default="",
@@ -119,7 +122,7 @@ def add_parser(sub: Any) -> None:
     single.add_argument("--pred-key", help="variable/array name inside the predictions file")
     single.add_argument(
         "--threshold",
-        type=float,
+        type=argtypes.positive_float,
         help="pckh: 0.5 (head sizes); pck: alpha 0.2; pcp: alpha 0.5; pdj: the reported fraction",
     )
     single.add_argument(
@@ -170,12 +173,25 @@ def _parse_sigmas(text: str | None, mode: str) -> tuple[np.ndarray, str]:
 
 
 def _crowd_buckets(text: str) -> str | tuple[float, float]:
+    """A bucket-edge name or ``A,B`` with 0 <= A < B <= 1 (crowd indices lie in [0, 1])."""
+    from posebench.metrics.cocoeval import CROWD_BUCKETS
+
     if "," not in text:
+        if text not in CROWD_BUCKETS:
+            raise InputError(
+                f"unknown crowd buckets {text!r}; expected {', '.join(CROWD_BUCKETS)} or two "
+                "numbers A,B",
+                field="--crowd-buckets",
+            )
         return text
     try:
         a, b = (float(v) for v in text.split(","))
     except ValueError:
         raise InputError("expected a name or two numbers A,B", field="--crowd-buckets") from None
+    if not (math.isfinite(a) and math.isfinite(b) and 0 <= a < b <= 1):
+        raise InputError(
+            f"expected two finite edges 0 <= A < B <= 1, got {text!r}", field="--crowd-buckets"
+        )
     return (a, b)
 
 
@@ -201,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
     t2 = time.perf_counter()
 
     sigmas, sig_name = _parse_sigmas(args.sigmas, args.mode)
+    buckets = _crowd_buckets(args.crowd_buckets)
     if len(sigmas) != gt.num_joints:
         raise InputError(
             f"{len(sigmas)} sigmas for {gt.num_joints} keypoints in the ground truth",
@@ -236,7 +253,6 @@ def run(args: argparse.Namespace) -> int:
         drop_zero_score_dets=zero == "drop",
         gt_id0=args.gt_id0,
     )
-    buckets = _crowd_buckets(args.crowd_buckets)
     ev = cocoeval.evaluate_oks(
         gt.poses,
         dt,

@@ -24,7 +24,14 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench.errors import InputError
-from posebench.formats.jsonio import dump_json, json_type, parse_json, read_bytes
+from posebench.formats import rules
+from posebench.formats.jsonio import (
+    dump_json,
+    find_duplicate_key,
+    json_type,
+    parse_json,
+    read_bytes,
+)
 from posebench.poseset import ImageTable, PoseSet
 
 log = logging.getLogger(__name__)
@@ -66,7 +73,13 @@ def _is_number(v: object) -> bool:
 def _check_number(
     v: object, *, file: str, record: str, field: str, finite: bool = True, nonneg: bool = False
 ) -> float:
-    if not _is_number(v):
+    if isinstance(v, bool):
+        rules.tolerate(
+            "boolean",
+            InputError(f"expected a number, got boolean {json_type(v)}", file=file, record=record,
+                       field=field),
+        )  # fmt: skip
+    elif not _is_number(v):
         raise InputError(
             f"expected a number, got {json_type(v)}", file=file, record=record, field=field
         )
@@ -83,16 +96,25 @@ def _check_number(
 
 
 def _check_int(v: object, *, file: str, record: str, field: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        if isinstance(v, float) and v.is_integer():
-            return int(v)
-        raise InputError(
-            f"expected an integer, got {json_type(v)} {v!r}"[:120],
-            file=file,
-            record=record,
-            field=field,
-        )
-    return v
+    """An integer that fits int64 (``3.0`` counts as 3); a boolean only under ``--lenient``."""
+    if isinstance(v, bool):
+        rules.tolerate(
+            "boolean",
+            InputError(f"expected an integer, got boolean {json_type(v)}", file=file,
+                       record=record, field=field),
+        )  # fmt: skip
+        return int(v)
+    if not isinstance(v, int):
+        if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+            v = int(v)
+        else:
+            raise InputError(
+                f"expected an integer, got {json_type(v)} {v!r}"[:120],
+                file=file,
+                record=record,
+                field=field,
+            )
+    return rules.check_int64(v, file=file, record=record, field=field)
 
 
 def _require(rec: dict[str, Any], key: str, *, file: str, record: str) -> Any:
@@ -135,9 +157,16 @@ def _number_list(
         )
     out = []
     for i, x in enumerate(v):
-        if not _is_number(x):
+        if isinstance(x, bool):
+            rules.tolerate(
+                "boolean",
+                InputError(f"element {i} is boolean {json_type(x)}, expected a number",
+                           file=file, record=record, field=field),
+            )  # fmt: skip
+        elif not _is_number(x):
+            flat = " (a flat list x1, y1, v1, x2, ...)" if isinstance(x, list) else ""
             raise InputError(
-                f"element {i} is {json_type(x)}, expected a number",
+                f"element {i} is {json_type(x)}, expected a number{flat}",
                 file=file,
                 record=record,
                 field=field,
@@ -151,6 +180,17 @@ def _number_list(
             )
         out.append(float(x))
     return out
+
+
+def _check_box(box: list[float], *, file: str, record: str) -> list[float]:
+    """A COCO ``[x, y, w, h]``; negative sizes are refused (tolerated under --lenient)."""
+    if box[2] < 0 or box[3] < 0:
+        rules.tolerate(
+            "negative-box",
+            InputError(f"negative box size: width {box[2]!r}, height {box[3]!r} (expected "
+                       "[x, y, w, h] with w, h >= 0)", file=file, record=record, field="bbox"),
+        )  # fmt: skip
+    return box
 
 
 # ----------------------------------------------------------------------------- ground truth
@@ -177,7 +217,8 @@ def read_gt(
         if hit is not None:
             return hit
         gt = read_gt(path)
-        gtcache.store(path, gt)
+        if not rules.is_lenient():  # only a file that passed every rule is cached
+            gtcache.store(path, gt)
         return gt
     file = str(path)
     data = parse_json(read_bytes(path), file=file)
@@ -193,7 +234,8 @@ def read_gt(
         if not isinstance(data[key], list):
             raise InputError(f"expected an array, got {json_type(data[key])}", file=file, field=key)
 
-    categories = []
+    categories: list[tuple[int, str, tuple[str, ...]]] = []
+    cat_seen: dict[int, int] = {}
     for i, c in enumerate(data["categories"]):
         rec = f"categories[{i}]"
         if not isinstance(c, dict):
@@ -204,7 +246,17 @@ def read_gt(
         names = c.get("keypoints", [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise InputError("expected an array of names", file=file, record=rec, field="keypoints")
-        categories.append((cid, str(c.get("name", "")), tuple(names)))
+        entry = (cid, str(c.get("name", "")), tuple(names))
+        if cid in cat_seen:
+            rules.tolerate(
+                "duplicate-category",
+                InputError(f"duplicate category id {cid} (also categories[{cat_seen[cid]}])",
+                           file=file, record=rec, field="id"),
+            )  # fmt: skip
+            categories[cat_seen[cid]] = entry  # pycocotools' index keeps the last
+            continue
+        cat_seen[cid] = len(categories)
+        categories.append(entry)
     if num_joints is None:
         named = [len(c[2]) for c in categories if c[2]]
         num_joints = named[0] if named else None
@@ -306,8 +358,10 @@ def _gt_columns_strict(
         )  # fmt: skip
         kpts[i] = np.asarray(kp).reshape(k, 3)
         if "bbox" in a:
-            bbox[i] = _number_list(
-                a["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h"
+            bbox[i] = _check_box(
+                _number_list(a["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h"),
+                file=file,
+                record=rec,
             )
         if "area" in a:
             area[i] = _check_number(a["area"], file=file, record=rec, field="area", nonneg=True)
@@ -324,6 +378,12 @@ def _gt_columns_strict(
                 raise InputError(
                     f"expected >= 0, got {nk}", file=file, record=rec, field="num_keypoints"
                 )
+            if nk > k:
+                rules.tolerate(
+                    "num-keypoints",
+                    InputError(f"{nk} keypoints labelled but the skeleton has {k}", file=file,
+                               record=rec, field="num_keypoints"),
+                )  # fmt: skip
             num_kp[i] = nk
             has_nk[i] = True
         ann_id[i], img_id[i], cat_id[i] = aid, iid, cid
@@ -353,6 +413,9 @@ def _gt_columns_fast(
         kp_lists = list(map(get("keypoints"), anns))
         if n and not all(c.dtype.kind == "i" for c in (ann_id, img_id, cat_id)):
             return None
+        for col in ("id", "image_id", "category_id"):  # no boolean among the ints
+            if not set(map(type, map(get(col), anns))) <= {int}:
+                return None
         if not all(type(x) is list and len(x) == 3 * k for x in kp_lists):
             return None
         if not set(map(type, itertools.chain.from_iterable(kp_lists))) <= _NUMBER_TYPES:
@@ -383,7 +446,9 @@ def _gt_columns_fast(
         return None
     if n == 0:
         ann_id = img_id = cat_id = np.zeros(0, np.int64)
-    if len(np.unique(ann_id)) != n or (num_kp < 0).any():
+    if len(np.unique(ann_id)) != n or (num_kp < 0).any() or (num_kp > k).any():
+        return None
+    if (bbox[has_bbox][:, 2:] < 0).any():
         return None
     if not np.isin(img_id, image_ids).all() or not np.isin(cat_id, list(cat_ids)).all():
         return None
@@ -456,7 +521,7 @@ def read_results(
     if cols is None and k is not None:
         cols = _columns_simdjson(data, k)
     if cols is None:
-        records = parse_json(data, file=file)
+        records = parse_json(data, file=file, duplicate_keys="unchecked")
         if not isinstance(records, list):
             raise InputError(
                 f"top level is {json_type(records)}; a results file is an array of objects",
@@ -471,14 +536,34 @@ def read_results(
                 k = 0
             else:
                 k = 0
-        cols = _columns_fast(records, k, data.count(b'"'))
+        cols = _columns_fast(records, k, data.count(b'"'), _no_literals(data))
         if cols is None:
+            where = find_duplicate_key(data, file=file, root="results")
+            if where is not None:
+                rules.tolerate(
+                    "duplicate-key",
+                    InputError(f"duplicate key {where[1]!r} in one object (a JSON reader would "
+                               "silently keep only one of the values)", file=file,
+                               record=where[0], field=where[1]),
+                )  # fmt: skip
             cols = _strict_results(records, k, file)
         del records
     poses = _poses_from_columns(cols, int(cols["keypoints"].shape[1]))
+    if len(poses) == 0:
+        rules.tolerate(
+            "no-detections",
+            InputError("no detections: the results array is empty (every AP would be 0)",
+                       file=file),
+        )  # fmt: skip
     if gt is not None:
-        check_results_against_gt(poses, gt, file=file)
+        poses = check_results_against_gt(poses, gt, file=file)
     return poses
+
+
+def _no_literals(data: bytes) -> bool:
+    """No ``true``/``false``/``null`` anywhere in the text (outside strings they are the only
+    JSON values that are neither numbers, strings, arrays nor objects)."""
+    return b"true" not in data and b"false" not in data and b"null" not in data
 
 
 def _nbytes(buf: Any) -> int:
@@ -519,6 +604,13 @@ def _columns_simdjson(
         if not set(map(type, score_l)) <= {int, float}:
             return None
         has_bbox = np.fromiter(("bbox" in r for r in recs), bool, n)
+        # No duplicate key (simdjson's len() counts a repeated key twice, its lookup returns the
+        # first value, orjson's the last). Each record holds at least the four fields and its
+        # bbox, so a total of exactly that proves it; extra keys (mmpose's center, scale) need
+        # a look at each record's keys.
+        if sum(map(len, recs)) != 4 * n + int(has_bbox.sum()):
+            if not all(len(r) == len(set(r.keys())) for r in recs):
+                return None
         bbox = np.full((n, 4), np.nan)
         if has_bbox.any():
             bb_bufs: list[Any] = [
@@ -531,7 +623,12 @@ def _columns_simdjson(
         del kp_bufs, recs, doc
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):
         return None
-    score = np.array(score_l, dtype=np.float64).reshape(n)
+    try:
+        score = np.array(score_l, dtype=np.float64).reshape(n)
+        img_a = np.array(img_l, dtype=np.int64).reshape(n)
+        cat_a = np.array(cat_l, dtype=np.int64).reshape(n)
+    except (OverflowError, ValueError):  # an id beyond int64: the strict reader names it
+        return None
     kp: np.ndarray | None
     if out is not None:
         if out.nbytes != len(joined):
@@ -543,11 +640,11 @@ def _columns_simdjson(
         kp = kp_check = np.frombuffer(joined, np.float64).reshape(n, k, 3)
     if not (np.isfinite(kp_check).all() and np.isfinite(score).all() and (score >= 0).all()):
         return None
-    if not np.isfinite(bbox[has_bbox]).all():
+    if not np.isfinite(bbox[has_bbox]).all() or (bbox[has_bbox][:, 2:] < 0).any():
         return None
     cols: dict[str, np.ndarray] = {
-        "image_id": np.array(img_l, dtype=np.int64).reshape(n),
-        "category_id": np.array(cat_l, dtype=np.int64).reshape(n),
+        "image_id": img_a,
+        "category_id": cat_a,
         "score": score,
         "bbox": bbox,
         "has_bbox": has_bbox,
@@ -618,14 +715,20 @@ def _parse_parallel(data: bytes, k: int) -> dict[str, np.ndarray] | None:
 _RESULT_FIELDS = ("image_id", "category_id", "keypoints", "score")
 
 
-def _columns_fast(records: list[Any], k: int, quote_count: int) -> dict[str, np.ndarray] | None:
+def _columns_fast(
+    records: list[Any], k: int, quote_count: int, no_literals: bool
+) -> dict[str, np.ndarray] | None:
     """Columns of a regular results array, or None when any record needs a closer look.
 
-    Checks, all vectorised: every record is an object with the four fields; no string, boolean or
-    null values anywhere (the number of quote characters in the file equals twice the number of
-    keys); ids integral; keypoints exactly 3K long; everything finite; scores non-negative.
+    Checks, all vectorised: every record is an object with the four fields; no string values
+    and no duplicate key (the number of quote characters in the file equals twice the number of
+    keys the parser kept); no ``true``/``false``/``null`` in the text (``no_literals``); ids
+    integral and within int64; keypoints exactly 3K long; everything finite; scores
+    non-negative; box sizes non-negative.
     """
     n = len(records)
+    if not no_literals:
+        return None
     try:
         if not all(type(r) is dict for r in records):
             return None
@@ -655,7 +758,7 @@ def _columns_fast(records: list[Any], k: int, quote_count: int) -> dict[str, np.
         return None
     if not (np.isfinite(kp).all() and np.isfinite(score).all() and (score >= 0).all()):
         return None
-    if not np.isfinite(bbox[has_bbox]).all():
+    if not np.isfinite(bbox[has_bbox]).all() or (bbox[has_bbox][:, 2:] < 0).any():
         return None
     return {
         "image_id": img.astype(np.int64).reshape(n),
@@ -693,8 +796,10 @@ def _strict_results(records: list[Any], k: int, file: str) -> dict[str, np.ndarr
         if score[i] < 0:
             raise InputError(f"negative score {r['score']!r}", file=file, record=rec, field="score")
         if "bbox" in r:
-            bbox[i] = _number_list(
-                r["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h"
+            bbox[i] = _check_box(
+                _number_list(r["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h"),
+                file=file,
+                record=rec,
             )
             has_bbox[i] = True
     return {
@@ -726,10 +831,15 @@ def _poses_from_columns(cols: dict[str, np.ndarray], k: int) -> PoseSet:
     )
 
 
-def check_results_against_gt(poses: PoseSet, gt: CocoGroundTruth, *, file: str) -> None:
-    """Image ids must exist in the ground truth and categories must be known."""
+def check_results_against_gt(poses: PoseSet, gt: CocoGroundTruth, *, file: str) -> PoseSet:
+    """``poses`` when image ids exist in the ground truth and categories are known.
+
+    An unknown image id is always an error (pycocotools' ``loadRes`` asserts it too); an unknown
+    category is an error, or under ``--lenient`` the detection is dropped, as pycocotools'
+    ``COCOeval`` never looks at it.
+    """
     if len(poses) == 0:
-        return
+        return poses
     known = np.isin(poses.image_id, gt.images.id)
     if not known.all():
         bad = np.flatnonzero(~known)
@@ -744,13 +854,18 @@ def check_results_against_gt(poses: PoseSet, gt: CocoGroundTruth, *, file: str) 
     cats = np.isin(poses.category_id, np.asarray(gt.category_ids, dtype=np.int64))
     if not cats.all():
         i = int(np.flatnonzero(~cats)[0])
-        raise InputError(
-            f"unknown category {int(poses.category_id[i])}; "
-            f"the ground truth has {list(gt.category_ids)}",
-            file=file,
-            record=f"results[{i}]",
-            field="category_id",
+        rules.tolerate(
+            "unknown-category",
+            InputError(
+                f"unknown category {int(poses.category_id[i])}; "
+                f"the ground truth has {list(gt.category_ids)}",
+                file=file,
+                record=f"results[{i}]",
+                field="category_id",
+            ),
         )
+        return poses.take(np.flatnonzero(cats))
+    return poses
 
 
 def results_records(poses: PoseSet) -> list[dict[str, Any]]:
