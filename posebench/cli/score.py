@@ -146,6 +146,13 @@ def add_parser(sub: Any) -> None:
         "--unit", choices=("m", "mm"), default="m", help="mpjpe: unit of both files"
     )
     p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="accept what pycocotools accepts (booleans as numbers, duplicate JSON keys: the last "
+        "wins, detections of unknown categories dropped, negative box sizes, an empty results "
+        "file, ...) with one warning per kind; default: refuse, naming file, record and field",
+    )
+    p.add_argument(
         "--no-cache",
         action="store_true",
         help="parse the GT file even if a columnar copy is cached ($POSEBENCH_CACHE or "
@@ -211,9 +218,12 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(format_single(payload))
         return 0
-    gt = coco.read_gt(gt_path, cache=not args.no_cache)
-    t1 = time.perf_counter()
-    dt = coco.read_results(pred_path, gt)
+    from posebench.formats import rules
+
+    with rules.lenient(args.lenient):
+        gt = coco.read_gt(gt_path, cache=not args.no_cache)
+        t1 = time.perf_counter()
+        dt = coco.read_results(pred_path, gt)
     t2 = time.perf_counter()
 
     sigmas, sig_name = _parse_sigmas(args.sigmas, args.mode)
@@ -326,6 +336,8 @@ def run(args: argparse.Namespace) -> int:
         "gtid0": args.gt_id0,
         "zerodets": zero,
     }
+    if args.lenient:  # a number read under relaxed rules says so
+        parts["input"] = "lenient"
     if crowd:
         parts["buckets"] = args.crowd_buckets
         parts["bucketap"] = args.crowd_ap
