@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 #: numpy's SeedSequence and Python's hash-based seeds take any non-negative integer; posebench
 #: records seeds in results.json as JSON integers, so keep them in int64.
@@ -80,3 +81,37 @@ def float_range(
 
 
 positive_float = float_range(0.0, lo_open=True, name="positive number")
+
+
+def _blocked_by_file(path: Path) -> Path | None:
+    """The first ancestor of ``path`` (or ``path`` itself) that exists but is not a folder."""
+    for parent in (path, *path.parents):
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def output_folder(text: str) -> Path:
+    """A folder to write into: missing (it is created) or an existing folder, never a file."""
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("a path cannot hold a NUL character")
+    p = Path(text).expanduser()
+    if p.exists() and not p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is an existing file; expected a folder")
+    blocker = _blocked_by_file(p.parent)
+    if blocker is not None:
+        raise argparse.ArgumentTypeError(f"cannot create {text!r}: {str(blocker)!r} is a file")
+    return p
+
+
+def output_file(text: str) -> Path:
+    """A file to write: not an existing folder; missing parent folders are created on write."""
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("a path cannot hold a NUL character")
+    p = Path(text).expanduser()
+    if p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; expected a file name")
+    blocker = _blocked_by_file(p.parent)
+    if blocker is not None:
+        raise argparse.ArgumentTypeError(f"cannot create {text!r}: {str(blocker)!r} is a file")
+    return p

@@ -72,7 +72,7 @@ def add_parser(sub: Any) -> None:
         "--renderer", choices=("torch", "moderngl"), default="torch",
         help="torch rasteriser (CPU/CUDA) or OpenGL via moderngl + EGL (optional, faster)",
     )  # fmt: skip
-    p.add_argument("--output", required=True, type=Path, help="folder to write")
+    p.add_argument("--output", required=True, type=argtypes.output_folder, help="folder to write")
     p.add_argument("--agents", type=argtypes.positive_int, default=8)
     p.add_argument(
         "--rollouts", type=argtypes.positive_int, default=8, help="samples per agent per iteration"
@@ -83,7 +83,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=argtypes.seed, default=0)
     p.add_argument(
         "--size",
-        type=argtypes.int_range(8, 4096, "image side"),
+        type=argtypes.int_range(32, 4096, "image side"),
         default=256,
         help="rendered image side in pixels",
     )

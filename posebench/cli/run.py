@@ -64,7 +64,9 @@ def add_parsers(sub: Any) -> None:
         help="adapter argument (repeatable)",
     )
     p.add_argument("--suite", required=True, help="suite name (posebench ls suites) or YAML file")
-    p.add_argument("--output", required=True, type=Path, help="run folder to write")
+    p.add_argument(
+        "--output", required=True, type=argtypes.output_folder, help="run folder to write"
+    )
     _common(p)
     p.add_argument("--dataset", help="run the suite on another dataset (e.g. coco-sample)")
     p.add_argument("--boxes", choices=("gt", "detector"), help="override the suite's box source")
@@ -87,7 +89,7 @@ def add_parsers(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     m.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="shard run folders")
-    m.add_argument("--output", required=True, type=Path)
+    m.add_argument("--output", required=True, type=argtypes.output_folder)
     m.add_argument("--data-root", type=Path, help="where the dataset is (default: as recorded)")
     m.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
     m.set_defaults(func=merge_cmd)
@@ -101,7 +103,9 @@ def add_parsers(sub: Any) -> None:
         epilog=DEMO_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    d.add_argument("--output", type=Path, help="run folder (default: a new temporary folder)")
+    d.add_argument(
+        "--output", type=argtypes.output_folder, help="run folder (default: a new temporary folder)"
+    )
     d.add_argument("--adapter", default="mediapipe", help="adapter to demo (default mediapipe)")
     d.add_argument("--adapter-arg", action="append", default=[], metavar="KEY=VALUE")
     d.add_argument("--suite", default="demo", help="a suite to run on the embedded sample instead")

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench.errors import InputError
-from posebench.formats.jsonio import load_json
+from posebench.formats.jsonio import json_type, load_json
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -36,6 +36,22 @@ def _orient(a: np.ndarray, k: int, d: int, file: str, key: str) -> FloatArray:
         file=file,
         field=key,
     )
+
+
+def _check_json_numbers(obj: object, file: str) -> None:
+    """InputError naming the first element that is not a number (``true`` would read as 1.0)."""
+    stack: list[tuple[object, str]] = [(obj, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, list):
+            kinds = set(map(type, node))
+            if kinds <= {int, float}:
+                continue
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node))))
+        elif isinstance(node, bool) or not isinstance(node, int | float):
+            raise InputError(
+                f"expected a number, got {json_type(node)}", file=file, record=where or None
+            )
 
 
 def load_pose_array(
@@ -96,9 +112,10 @@ def load_pose_array(
                 obj = [r["keypoints"] for r in obj]
             except (KeyError, TypeError):
                 raise InputError("records without a 'keypoints' field", file=file) from None
+        _check_json_numbers(obj, file)
         try:
             arr = np.asarray(obj, dtype=np.float64)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             raise InputError("not a regular nested list of numbers", file=file) from None
     else:
         raise InputError(
