@@ -608,9 +608,9 @@ def _columns_simdjson(
         # first value, orjson's the last). Each record holds at least the four fields and its
         # bbox, so a total of exactly that proves it; extra keys (mmpose's center, scale) need
         # a look at each record's keys.
-        if sum(map(len, recs)) != 4 * n + int(has_bbox.sum()):
-            if not all(len(r) == len(set(r.keys())) for r in recs):
-                return None
+        exact = sum(map(len, recs)) == 4 * n + int(has_bbox.sum())
+        if not exact and not all(len(r) == len(set(r.keys())) for r in recs):
+            return None
         bbox = np.full((n, 4), np.nan)
         if has_bbox.any():
             bb_bufs: list[Any] = [
