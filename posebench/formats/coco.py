@@ -76,7 +76,7 @@ def _check_number(
     if isinstance(v, bool):
         rules.tolerate(
             "boolean",
-            InputError(f"expected a number, got boolean {json_type(v)}", file=file, record=record,
+            InputError(f"expected a number, got boolean {str(v).lower()}", file=file, record=record,
                        field=field),
         )  # fmt: skip
     elif not _is_number(v):
@@ -100,16 +100,17 @@ def _check_int(v: object, *, file: str, record: str, field: str) -> int:
     if isinstance(v, bool):
         rules.tolerate(
             "boolean",
-            InputError(f"expected an integer, got boolean {json_type(v)}", file=file,
+            InputError(f"expected an integer, got boolean {str(v).lower()}", file=file,
                        record=record, field=field),
         )  # fmt: skip
         return int(v)
     if not isinstance(v, int):
-        if isinstance(v, float) and math.isfinite(v) and v.is_integer():
-            v = int(v)
+        if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+            v = int(v)  # beyond 2**53 a float is not an exact integer (2**63 + 1 reads as 2**63)
         else:
+            exact = " (beyond 2**53 not an exact integer)" if isinstance(v, float) else ""
             raise InputError(
-                f"expected an integer, got {json_type(v)} {v!r}"[:120],
+                f"expected an integer, got {json_type(v)} {v!r}{exact}"[:160],
                 file=file,
                 record=record,
                 field=field,
@@ -160,7 +161,7 @@ def _number_list(
         if isinstance(x, bool):
             rules.tolerate(
                 "boolean",
-                InputError(f"element {i} is boolean {json_type(x)}, expected a number",
+                InputError(f"element {i} is boolean {str(x).lower()}, expected a number",
                            file=file, record=record, field=field),
             )  # fmt: skip
         elif not _is_number(x):
@@ -367,7 +368,13 @@ def _gt_columns_strict(
             area[i] = _check_number(a["area"], file=file, record=rec, field="area", nonneg=True)
         if "iscrowd" in a:
             ic = a["iscrowd"]
-            if ic not in (0, 1) or isinstance(ic, float | str):
+            if isinstance(ic, bool):
+                rules.tolerate(
+                    "boolean",
+                    InputError(f"expected 0 or 1, got boolean {str(ic).lower()}", file=file,
+                               record=rec, field="iscrowd"),
+                )  # fmt: skip
+            elif ic not in (0, 1) or isinstance(ic, float | str):
                 raise InputError(
                     f"expected 0 or 1, got {ic!r}", file=file, record=rec, field="iscrowd"
                 )
@@ -593,7 +600,12 @@ def _columns_simdjson(
         recs: list[Any] = list(doc)
         n = len(recs)
         # A record that is not an object raises TypeError on the first lookup.
-        kp_bufs: list[Any] = [r["keypoints"].as_buffer(of_type="d") for r in recs]
+        kp_arrays = [r["keypoints"] for r in recs]
+        # as_buffer flattens nested arrays: [[x, y, v], ...] must not pass as 3K numbers
+        if not all(len(a) == 3 * k for a in kp_arrays):
+            return None
+        kp_bufs: list[Any] = [a.as_buffer(of_type="d") for a in kp_arrays]
+        del kp_arrays
         if not all(_nbytes(b) == 24 * k for b in kp_bufs):
             return None
         img_l = [r["image_id"] for r in recs]
@@ -613,9 +625,10 @@ def _columns_simdjson(
             return None
         bbox = np.full((n, 4), np.nan)
         if has_bbox.any():
-            bb_bufs: list[Any] = [
-                r["bbox"].as_buffer(of_type="d") for r in itertools.compress(recs, has_bbox)
-            ]
+            bb_arrays = [r["bbox"] for r in itertools.compress(recs, has_bbox)]
+            if not all(len(a) == 4 for a in bb_arrays):
+                return None
+            bb_bufs: list[Any] = [a.as_buffer(of_type="d") for a in bb_arrays]
             if not all(_nbytes(b) == 32 for b in bb_bufs):
                 return None
             bbox[has_bbox] = np.frombuffer(b"".join(bb_bufs), np.float64).reshape(-1, 4)

@@ -237,7 +237,7 @@ def find_duplicate_key(data: bytes, *, file: str, root: str = "") -> tuple[str, 
     """
     found: list[str] = []
 
-    class _Dup(dict):  # type: ignore[type-arg]
+    class _Dup(dict[str, Any]):
         dup_key: str
 
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
