@@ -16,6 +16,7 @@ import mmap
 import operator
 import os
 import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from posebench.formats.jsonio import (
     dump_json,
     find_duplicate_key,
     json_type,
+    may_have_duplicate_keys,
     parse_json,
     read_bytes,
 )
@@ -545,7 +547,9 @@ def read_results(
                 k = 0
         cols = _columns_fast(records, k, data.count(b'"'), _no_literals(data))
         if cols is None:
-            where = find_duplicate_key(data, file=file, root="results")
+            where = None
+            if may_have_duplicate_keys(data, records):  # cheap; the exact search is slow
+                where = find_duplicate_key(data, file=file, root="results")
             if where is not None:
                 rules.tolerate(
                     "duplicate-key",
@@ -571,6 +575,10 @@ def _no_literals(data: bytes) -> bool:
     """No ``true``/``false``/``null`` anywhere in the text (outside strings they are the only
     JSON values that are neither numbers, strings, arrays nor objects)."""
     return b"true" not in data and b"false" not in data and b"null" not in data
+
+
+#: an array directly inside an array (whitespace allowed between the brackets)
+_NESTED_ARRAY = re.compile(rb"\[\s*\[")
 
 
 def _nbytes(buf: Any) -> int:
@@ -600,12 +608,7 @@ def _columns_simdjson(
         recs: list[Any] = list(doc)
         n = len(recs)
         # A record that is not an object raises TypeError on the first lookup.
-        kp_arrays = [r["keypoints"] for r in recs]
-        # as_buffer flattens nested arrays: [[x, y, v], ...] must not pass as 3K numbers
-        if not all(len(a) == 3 * k for a in kp_arrays):
-            return None
-        kp_bufs: list[Any] = [a.as_buffer(of_type="d") for a in kp_arrays]
-        del kp_arrays
+        kp_bufs: list[Any] = [r["keypoints"].as_buffer(of_type="d") for r in recs]
         if not all(_nbytes(b) == 24 * k for b in kp_bufs):
             return None
         img_l = [r["image_id"] for r in recs]
@@ -620,15 +623,27 @@ def _columns_simdjson(
         # first value, orjson's the last). Each record holds at least the four fields and its
         # bbox, so a total of exactly that proves it; extra keys (mmpose's center, scale) need
         # a look at each record's keys.
-        exact = sum(map(len, recs)) == 4 * n + int(has_bbox.sum())
+        n_box = int(has_bbox.sum())
+        exact = sum(map(len, recs)) == 4 * n + n_box
         if not exact and not all(len(r) == len(set(r.keys())) for r in recs):
+            return None
+        # as_buffer flattens nested arrays: [[x, y, v], ...] must not pass as 3K numbers. One
+        # array per keypoints/bbox and the outer one prove there is no nesting; otherwise
+        # (extra array fields, a '[' in a string) look at each record.
+        if (
+            data.count(b"[") != 1 + n + n_box
+            and _NESTED_ARRAY.search(data) is not None
+            and not all(
+                len(r["keypoints"]) == 3 * k and ("bbox" not in r or len(r["bbox"]) == 4)
+                for r in recs
+            )
+        ):
             return None
         bbox = np.full((n, 4), np.nan)
         if has_bbox.any():
-            bb_arrays = [r["bbox"] for r in itertools.compress(recs, has_bbox)]
-            if not all(len(a) == 4 for a in bb_arrays):
-                return None
-            bb_bufs: list[Any] = [a.as_buffer(of_type="d") for a in bb_arrays]
+            bb_bufs: list[Any] = [
+                r["bbox"].as_buffer(of_type="d") for r in itertools.compress(recs, has_bbox)
+            ]
             if not all(_nbytes(b) == 32 for b in bb_bufs):
                 return None
             bbox[has_bbox] = np.frombuffer(b"".join(bb_bufs), np.float64).reshape(-1, 4)
