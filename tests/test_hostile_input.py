@@ -185,7 +185,30 @@ def test_internal_error_is_one_line_exit_3(
     assert not CONTROL.search(err)
 
 
+def test_report_on_stdout_is_escaped(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A Markdown report printed to the terminal cannot carry escape sequences from run folders."""
+    from posebench.report import examiner, leaderboard, markdown
+
+    monkeypatch.setattr(leaderboard, "load_runs", lambda runs: [])
+    monkeypatch.setattr(leaderboard, "build_tables", lambda runs, reported: [])
+    monkeypatch.setattr(leaderboard, "separation_notes", lambda tables: [])
+    monkeypatch.setattr(examiner, "sections", lambda runs: [])
+    monkeypatch.setattr(markdown, "render", lambda *a, **k: f"| model |\n| {ESC}evil |\n")
+    assert main(["report", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "\\x1b[2J" in out
+    assert not CONTROL.search(out)
+
+
 # ----------------------------------------------------------------------------- subprocesses
+
+
+def _sample_res() -> str:
+    from posebench.samples import sample_path
+
+    return str(sample_path("coco-val2017-4-results"))
 
 
 def _limit_memory(limit: int) -> None:
@@ -243,6 +266,20 @@ def test_exit_codes_and_no_traceback_in_real_processes(tmp_path: Path) -> None:
         (["-c", "from posebench.examiner.smpl_files import read_smpl_pickle; "
           f"read_smpl_pickle({str(tmp_path / 'bytearray.pkl')!r})"], "refused"),
     ]  # fmt: skip
+    # a warning that quotes data (under --lenient) goes through the same escaping
+    texts = [json.dumps(r) for r in json.loads(Path(_sample_res()).read_text())]
+    key = json.dumps(f"k{ESC}")
+    texts[2] = texts[2][:-1] + f", {key}: 1, {key}: 2}}"
+    (tmp_path / "dup.json").write_text("[" + ", ".join(texts) + "]")
+    cases.append(
+        (["score", "--gt", "sample:coco-val2017-4", "--pred", str(tmp_path / "dup.json"),
+          "--lenient"], "\\x1b")
+    )  # fmt: skip
+    p = _posebench(cases[-1][0], memory=3 << 30)
+    assert p.returncode == 0, p.stderr
+    assert "results[2]" in p.stderr
+    assert "\\x1b" in p.stderr
+    assert ESC not in p.stderr
     for argv, word in cases[:3]:
         p = _posebench(argv, memory=3 << 30)
         assert p.returncode == 2, (argv, p.stderr)

@@ -39,11 +39,11 @@ def gc_paused() -> Iterator[None]:
 
 #: Default cap on the decompressed size of a ``.gz`` input (``POSEBENCH_MAX_INFLATE`` in bytes
 #: overrides it): a 1 MiB gzip bomb inflates to 1 GiB. COCO train2017's keypoint GT is 250 MB.
-DEFAULT_MAX_INFLATE = 2 << 30
+DEFAULT_MAX_INFLATE = 512 << 20
 
 
 def max_inflate() -> int:
-    """The decompressed-size cap in bytes (``$POSEBENCH_MAX_INFLATE`` or 2 GiB)."""
+    """The decompressed-size cap in bytes (``$POSEBENCH_MAX_INFLATE`` or 512 MiB)."""
     text = os.environ.get("POSEBENCH_MAX_INFLATE", "")
     if not text:
         return DEFAULT_MAX_INFLATE
