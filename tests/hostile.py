@@ -537,7 +537,12 @@ def suite_cases() -> list[Case]:
         ),
         ("not-utf8", "name: \xff\n", ("s.yaml",)),
     ]
-    out = []
+    out = [
+        Case("suite-name-escape", ["validate", f"nope{ESC}"], mentions=("unknown suite", "\\x1b")),
+        Case(
+            "suite-path-escape", ["validate", f"{{d}}/{ESC}.yaml"], mentions=("no such suite file",)
+        ),
+    ]
     for name, body, mentions in c:
         data = body.encode("latin-1") if name == "not-utf8" else body.encode("utf-8")
         out.append(Case(f"suite-{name}", ["validate", "{d}/s.yaml"], {"s.yaml": data},
@@ -563,7 +568,40 @@ def single_cases(h36m_gt: str) -> list[Case]:
     objs = io.BytesIO()
     np.save(objs, np.array([[1, "a"]], dtype=object), allow_pickle=True)
     argv = ["score", "--metric", "mpjpe", "--gt", h36m_gt, "--pred"]
+    zipped = io.BytesIO()
+    np.savez(zipped, preds=gt)
+    mpii = ["score", "--metric", "pckh", "--gt"]
     return [
+        Case(
+            "npz-truncated",
+            [*argv, "{d}/p.npz"],
+            {"p.npz": zipped.getvalue()[:300]},
+            mentions=("p.npz",),
+        ),
+        Case(
+            "npy-garbage",
+            [*argv, "{d}/p.npy"],
+            {"p.npy": b"\x93NUMPY\x01\x00garbage"},
+            mentions=("p.npy",),
+        ),
+        Case(
+            "mat-garbage",
+            [*mpii, "{d}/gt.mat", "--pred", "{d}/gt.mat"],
+            {"gt.mat": b"MATLAB 5.0 MAT-file" + b"\x00" * 200},
+            mentions=("gt.mat",),
+        ),
+        Case(
+            "h5-garbage",
+            [*argv, "{d}/p.h5"],
+            {"p.h5": b"\x89HDF\r\n\x1a\n" + b"\xff" * 100},
+            mentions=("p.h5",),
+        ),
+        Case(
+            "gt-npz-garbage",
+            ["score", "--metric", "mpjpe", "--gt", "{d}/g.npz", "--pred", "{d}/g.npz"],
+            {"g.npz": b"PK\x03\x04" + b"\x00" * 64},
+            mentions=("g.npz",),
+        ),
         Case(
             "mpjpe-nan",
             [*argv, "{d}/p.npy"],

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,7 @@ def load_pose_array(
     if suffix == ".npy":
         try:
             arr = np.load(p, allow_pickle=False)
-        except (ValueError, OSError) as e:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise InputError(f"not a readable .npy array: {e}", file=file) from None
     elif suffix == ".npz":
         try:
@@ -93,7 +94,7 @@ def load_pose_array(
                     raise InputError(f"no array {key!r}; the file holds {names}", file=file)
                 arr = z[key]
                 name = key
-        except (ValueError, OSError) as e:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise InputError(f"not a readable .npz archive: {e}", file=file) from None
     elif suffix in (".mat", ".h5", ".hdf5"):
         from posebench.formats.mpii import read_h5, read_mat
