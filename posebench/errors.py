@@ -56,10 +56,12 @@ class InputError(ValueError):
         self.detail = message
         where = []
         if file is not None:
-            where.append(str(file))
+            where.append(escape_control(file))
         if record is not None:
-            where.append(record if isinstance(record, str) else f"record {record}")
+            where.append(escape_control(record) if isinstance(record, str) else f"record {record}")
         if field is not None:
-            where.append(f"field {field!r}")
-        text = f"{': '.join(where)}: {message}" if where else message
-        super().__init__(escape_control(text))
+            where.append(f"field {escape_control(repr(field))}")
+        # posebench's own messages may span lines (a folder layout); data quoted in them is
+        # quoted with repr() or escaped where it is written
+        text = escape_control(message, keep_newlines=True)
+        super().__init__(f"{': '.join(where)}: {text}" if where else text)
