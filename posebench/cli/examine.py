@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from posebench.cli import argtypes
-from posebench.errors import InputError
+from posebench.errors import InputError, escape_control
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def examine_cmd(args: argparse.Namespace) -> int:
     if args.fmt == "json":
         sys.stdout.write(json.dumps(res, indent=2) + "\n")
     else:
-        sys.stdout.write(format_examination(res))
+        sys.stdout.write(escape_control(format_examination(res), keep_newlines=True))
     return 0
 
 

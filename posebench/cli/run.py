@@ -260,6 +260,8 @@ def _show(out: Path, fmt: str) -> int:
     res = read_results_json(out)
     if fmt == "json":
         sys.stdout.write(json.dumps(res, indent=2) + "\n")
-    else:
-        sys.stdout.write(format_run(res))
+    else:  # names in a run folder come from files: keep them off the terminal's controls
+        from posebench.errors import escape_control
+
+        sys.stdout.write(escape_control(format_run(res), keep_newlines=True))
     return 0
