@@ -14,6 +14,7 @@ import gzip
 import json
 import math
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,13 +220,18 @@ _SCALARS = frozenset({int, float, bool, type(None), str})
 def may_have_duplicate_keys(data: bytes, tree: Any) -> bool:
     """False when ``tree`` provably kept every key of ``data``; True when a closer look is needed.
 
-    Without a backslash in the text every ``"`` delimits a string, so the text holds
-    ``count('"') / 2`` strings; the parsed tree holds one per key and per string value, and a
-    duplicate key is the only way to lose one. One ``bytes.count`` plus a walk of the tree.
+    Once escape sequences (``\\"``, ``\\\\``, ``\\u00e9``) are cut out, every ``"`` delimits a
+    string, so the text holds ``count('"') / 2`` strings; the parsed tree holds one per key and
+    per string value, and a duplicate key is the only way to lose one. One ``bytes.count`` plus a
+    walk of the tree (and one regex pass when the text has a backslash).
     """
     if b"\\" in data:
-        return True
+        data = _ESCAPE.sub(b"", data)  # backslash + the next byte, left to right
     return data.count(b'"') != 2 * count_strings(tree)
+
+
+#: a JSON escape: a backslash and the byte after it (``\\uXXXX`` leaves hex digits, no quote)
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
 
 
 def find_duplicate_key(data: bytes, *, file: str, root: str = "") -> tuple[str, str] | None:
