@@ -34,6 +34,16 @@ def escape_control(text: object, *, keep_newlines: bool = False) -> str:
     return pattern.sub(_escape_char, s)
 
 
+#: Longest file / record / field name and message an error shows (a hostile key can be megabytes).
+MAX_PART, MAX_MESSAGE = 400, 4000
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
 class InputError(ValueError):
     """Bad input: says which file, which record, which field, and what was expected.
 
@@ -56,12 +66,13 @@ class InputError(ValueError):
         self.detail = message
         where = []
         if file is not None:
-            where.append(escape_control(file))
+            where.append(_clip(escape_control(file), MAX_PART))
         if record is not None:
-            where.append(escape_control(record) if isinstance(record, str) else f"record {record}")
+            rec = escape_control(record) if isinstance(record, str) else f"record {record}"
+            where.append(_clip(rec, MAX_PART))
         if field is not None:
-            where.append(f"field {escape_control(repr(field))}")
+            where.append(f"field {_clip(escape_control(repr(field)), MAX_PART)}")
         # posebench's own messages may span lines (a folder layout); data quoted in them is
         # quoted with repr() or escaped where it is written
-        text = escape_control(message, keep_newlines=True)
+        text = _clip(escape_control(message, keep_newlines=True), MAX_MESSAGE)
         super().__init__(f"{': '.join(where)}: {text}" if where else text)

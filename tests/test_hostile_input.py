@@ -96,6 +96,18 @@ def test_smpl_pickle_budget_counts_every_allocation(tmp_path: Path) -> None:
     assert read_smpl_pickle(tmp_path / "ba.pkl")["x"] == bytearray(4096)
 
 
+def test_messages_are_clipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A megabyte-long duplicate key does not become a megabyte-long error line."""
+    key = "k" * 1_000_000
+    (tmp_path / "res.json").write_text(f'[{{"{key}": 1, "{key}": 2}}]')
+    argv = ["score", "--gt", "sample:coco-val2017-4", "--pred", str(tmp_path / "res.json")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "duplicate key" in err
+    assert "more characters" in err
+    assert len(err) < 6000
+
+
 # ----------------------------------------------------------------------------- --lenient
 
 
