@@ -295,8 +295,14 @@ class SuiteError(InputError):
         super().__init__(first.detail, file=first.file, record=first.record, field=first.field)
         self.problems = tuple(problems)
 
+    #: problems shown; the rest are counted (a generated file can hold thousands)
+    SHOWN = 50
+
     def __str__(self) -> str:
-        return "\n".join(ValueError.__str__(p) for p in self.problems)
+        lines = [ValueError.__str__(p) for p in self.problems[: self.SHOWN]]
+        if len(self.problems) > self.SHOWN:
+            lines.append(f"... and {len(self.problems) - self.SHOWN} more problems")
+        return "\n".join(lines)
 
 
 def _hint(word: str, choices: Sequence[str]) -> str:

@@ -536,6 +536,11 @@ def suite_cases() -> list[Case]:
             ("severities",),
         ),
         ("not-utf8", "name: \xff\n", ("s.yaml",)),
+        (
+            "many-problems",
+            head + "conditions:\n" + "  - {corruption: nope}\n" * 5000,
+            ("conditions[1]", "and 4949 more problems"),
+        ),
     ]
     out = [
         Case("suite-name-escape", ["validate", f"nope{ESC}"], mentions=("unknown suite", "\\x1b")),

@@ -76,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
             shown = escape_control(target)
             if suite is not None:
                 print(f"{shown}: ok (suite {suite.name!r}, dataset {suite.dataset!r})")
-            for p in problems:
+            for p in problems[: SuiteError.SHOWN]:
                 print(str(p) if p.file is not None else f"{shown}: {p}")
+            if len(problems) > SuiteError.SHOWN:
+                print(f"{shown}: ... and {len(problems) - SuiteError.SHOWN} more problems")
     return 0 if ok else 2
