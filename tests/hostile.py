@@ -379,6 +379,7 @@ def flag_cases() -> list[Case]:
         Case("seed-negative", [*score, "--seed", "-1"], mentions=("--seed",)),
         Case("seed-huge", [*score, "--seed", str(2**64)], mentions=("--seed",)),
         Case("ci-negative", [*score, "--ci", "-5"], mentions=("--ci",)),
+        Case("ci-huge", [*score, "--ci", str(2**40)], mentions=("--ci", "1000000")),
         Case(
             "buckets-reversed",
             [*score, "--mode", "crowdpose", "--crowd-buckets", "0.8,0.2"],

@@ -47,6 +47,10 @@ def int_range(
 positive_int = int_range(1, 2**31 - 1, "positive integer")
 nonneg_int = int_range(0, 2**31 - 1, "non-negative integer")
 seed = int_range(0, MAX_SEED, "seed")
+#: bootstrap replicates: each one is a resample of every image; a million is already generous
+replicates = int_range(0, 1_000_000, "replicates")
+#: population sizes and batches of the examiner (rendered bodies live in memory together)
+population = int_range(1, 65_536, "count")
 
 
 def float_range(

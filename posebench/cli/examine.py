@@ -73,9 +73,9 @@ def add_parser(sub: Any) -> None:
         help="torch rasteriser (CPU/CUDA) or OpenGL via moderngl + EGL (optional, faster)",
     )  # fmt: skip
     p.add_argument("--output", required=True, type=argtypes.output_folder, help="folder to write")
-    p.add_argument("--agents", type=argtypes.positive_int, default=8)
+    p.add_argument("--agents", type=argtypes.population, default=8)
     p.add_argument(
-        "--rollouts", type=argtypes.positive_int, default=8, help="samples per agent per iteration"
+        "--rollouts", type=argtypes.population, default=8, help="samples per agent per iteration"
     )
     p.add_argument(
         "--max-iters", type=argtypes.positive_int, default=300, help="iterations to find a failure"
@@ -98,7 +98,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--region-rate", type=_RATE, default=0.9,
                    help="failure share a region must keep")  # fmt: skip
     p.add_argument(
-        "--batch-size", type=argtypes.positive_int, default=64, help="bodies per adapter call"
+        "--batch-size", type=argtypes.population, default=64, help="bodies per adapter call"
     )
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
     p.set_defaults(func=examine_cmd)

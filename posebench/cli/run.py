@@ -120,7 +120,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", type=Path, help="datasets folder (default: $POSEBENCH_DATA)")
     p.add_argument(
         "--ci",
-        type=argtypes.nonneg_int,
+        type=argtypes.replicates,
         default=1000,
         metavar="B",
         help="bootstrap replicates for confidence intervals (0: none; default 1000)",

@@ -99,7 +99,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--per-keypoint", action="store_true", help="also report AP per keypoint")
     p.add_argument(
         "--ci",
-        type=argtypes.nonneg_int,
+        type=argtypes.replicates,
         metavar="B",
         default=0,
         help="bootstrap B resamples of the images for confidence intervals (e.g. 1000)",
