@@ -160,3 +160,15 @@ def test_every_tolerable_kind_is_documented_and_used() -> None:
         assert f'"{kind}"' in src, kind
     with pytest.raises(ValueError, match="not a tolerable kind"):
         rules.tolerate("image-id", InputError("x"))
+
+
+def test_results_without_ground_truth_infer_k_only_from_a_flat_list(tmp_path: Path) -> None:
+    """The results-file adapter reads without GT: K comes from results[0], which must be flat."""
+    res = json.loads(Path(sample_path("coco-val2017-4-results")).read_text())
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(res))
+    assert coco.read_results(p).num_joints == 17
+    res[0]["keypoints"] = [res[0]["keypoints"][i : i + 3] for i in range(0, 51, 3)]
+    p.write_text(json.dumps(res))
+    with pytest.raises(InputError, match=r"results\[0\]: field 'keypoints': expected a flat"):
+        coco.read_results(p)

@@ -539,7 +539,17 @@ def read_results(
         if k is None:
             first = records[0] if records else None
             if isinstance(first, dict) and isinstance(first.get("keypoints"), list):
-                k = len(first["keypoints"]) // 3
+                kps = first["keypoints"]
+                if len(kps) % 3 or not all(_is_number(x) for x in kps):
+                    raise InputError(
+                        f"expected a flat list of 3K numbers x1, y1, s1, x2, ... (K keypoints), "
+                        f"got {len(kps)} elements"
+                        + ("" if all(_is_number(x) for x in kps) else " that are not all numbers"),
+                        file=file,
+                        record="results[0]",
+                        field="keypoints",
+                    )
+                k = len(kps) // 3
             elif records:
                 _strict_results(records[:1], 0, file)  # raises, naming what is wrong in results[0]
                 k = 0
