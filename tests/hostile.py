@@ -633,7 +633,10 @@ def single_cases(h36m_gt: str) -> list[Case]:
 
 
 def examine_body_cases() -> list[Case]:
-    return [
+    """Cases that need torch (examine): hostile SMPL pickles and a NaN threshold."""
+    argv = ["examine", "--adapter", "oracle", "--output", "{d}/e", "--budget", "1", "--size", "64"]
+    nan = Case("examine-threshold-nan", [*argv, "--threshold", "nan"], mentions=("--threshold",))
+    return [nan] + [
         Case(f"body-{name}", ["examine", "--adapter", "oracle", "--body", f"{{d}}/{name}",
                               "--output", "{d}/e", "--budget", "1"], {name: data},
              mentions=(name, "refused")) for name, data in smpl_pickles().items()

@@ -62,7 +62,7 @@ def test_hostile_case(
 
 
 @pytest.mark.parametrize("case", examine_body_cases(), ids=[c.name for c in examine_body_cases()])
-def test_hostile_smpl_pickle_through_examine(
+def test_hostile_examine_cases(
     case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("torch", reason="examine needs torch")

@@ -178,7 +178,8 @@ def examine(args: argparse.Namespace) -> Path:
             threshold = argtypes.positive_float(args.threshold)
         except argparse.ArgumentTypeError:
             raise InputError(
-                f"expected a number or 'auto', got {args.threshold!r}", field="--threshold"
+                f"expected a positive finite number or 'auto', got {args.threshold!r}",
+                field="--threshold",
             ) from None
     cfg = SearchConfig(
         agents=args.agents, rollouts=args.rollouts, max_iters=args.max_iters,
