@@ -220,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from posebench.formats import rules
 
+    buckets = _crowd_buckets(args.crowd_buckets)  # before reading anything
     with rules.lenient(args.lenient):
         gt = coco.read_gt(gt_path, cache=not args.no_cache)
         t1 = time.perf_counter()
@@ -227,7 +228,6 @@ def run(args: argparse.Namespace) -> int:
     t2 = time.perf_counter()
 
     sigmas, sig_name = _parse_sigmas(args.sigmas, args.mode)
-    buckets = _crowd_buckets(args.crowd_buckets)
     if len(sigmas) != gt.num_joints:
         raise InputError(
             f"{len(sigmas)} sigmas for {gt.num_joints} keypoints in the ground truth",
