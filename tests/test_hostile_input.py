@@ -162,6 +162,40 @@ def test_lenient_reads_what_pycocotools_reads(
     assert f"results[{best}]: field 'keypoints': duplicate key" in capsys.readouterr().err
 
 
+def test_lenient_ground_truth_matches_pycocotools(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """GT-side tolerable problems under --lenient: the number pycocotools 2.0.11 gives."""
+    from tests.conftest import PYCOCOTOOLS_HINT, quiet, reference
+
+    coco_mod = reference("pycocotools.coco", PYCOCOTOOLS_HINT)
+    cocoeval_mod = reference("pycocotools.cocoeval", PYCOCOTOOLS_HINT)
+    from posebench.samples import sample_path
+
+    gt = json.loads(Path(sample_path("coco-val2017-4")).read_text())
+    gt["categories"].append(dict(gt["categories"][0]))  # duplicate category id
+    gt["annotations"][2]["num_keypoints"] = 18  # more than the skeleton: not ignored
+    gt["annotations"][5]["bbox"][2] *= -1  # negative width
+    gt["annotations"][7]["iscrowd"] = False  # a boolean where 0/1 is expected
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    caplog.set_level("WARNING")
+    argv = ["score", "--gt", str(tmp_path / "gt.json"), "--pred", _sample_res(), "--lenient"]
+    assert main([*argv, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    warned = [r.getMessage() for r in caplog.records if "--lenient" in r.getMessage()]
+    assert len(warned) == 4, warned
+    with quiet():
+        ref_gt = coco_mod.COCO(str(tmp_path / "gt.json"))
+        ev = cocoeval_mod.COCOeval(ref_gt, ref_gt.loadRes(_sample_res()), "keypoints")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    for i, k in enumerate(("AP", "AP50", "AP75", "APm", "APl", "AR")):
+        assert out["metrics"][k] == pytest.approx(ev.stats[i], abs=1e-12), k
+    assert main(argv[:-1]) == 2  # strict by default
+    assert "categories[1]" in capsys.readouterr().err
+
+
 def test_lenient_empty_results_score_zero(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
