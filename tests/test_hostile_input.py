@@ -342,3 +342,19 @@ def test_exit_codes_and_no_traceback_in_real_processes(tmp_path: Path) -> None:
     )
     assert "refused" in p.stderr
     assert "MemoryError" not in p.stderr
+
+
+@pytest.mark.slow
+def test_closed_stdout_is_quiet() -> None:
+    """``posebench ... | head -c0``: exit 141 as after SIGPIPE, nothing on stderr."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "posebench", "ls", "metrics", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert p.stdout is not None
+    assert p.stderr is not None
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 141
+    assert err == ""

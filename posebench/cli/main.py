@@ -1,8 +1,9 @@
 """``posebench`` entry point: parses the subcommand and owns the terminal.
 
 Exit codes: 0 ok, 1 a failed check (regression), 2 usage or input error, 3 internal error (one
-line; ``-v`` prints the traceback). Nothing else reaches the terminal: every message that quotes
-data is escaped (:func:`posebench.errors.escape_control`), argparse's messages included.
+line; ``-v`` prints the traceback), 141 when the reader of stdout went away (``| head``).
+Nothing else reaches the terminal: every message that quotes data is escaped
+(:func:`posebench.errors.escape_control`), argparse's messages included.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -103,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(or a limit set on this process is too low)"
         )
         return EXIT_INTERNAL
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        return 128 + 13  # as a process killed by SIGPIPE
     except OSError as e:
         where = f" {e.filename}" if e.filename is not None else ""
         _say(f"error:{escape_control(where)}: {escape_control(e.strerror or e)}")
