@@ -37,6 +37,10 @@ from posebench.errors import InputError
 
 log = logging.getLogger(__name__)
 
+#: Bumped whenever a rule changes: part of the key of anything cached from a parsed input (the GT
+#: cache), so that a file cached under older rules is read again under the new ones.
+RULES_VERSION = 1
+
 #: The kinds of problem ``--lenient`` accepts (see the module docstring).
 TOLERABLE = (
     "boolean",
