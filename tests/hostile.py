@@ -186,6 +186,8 @@ def results_cases() -> list[Case]:
     add(_score_pred("kp-nested", _mut_results(lambda r: r[0].__setitem__(
         "keypoints", [r[0]["keypoints"][i:i + 3] for i in range(0, 51, 3)])),
         ("results[0]", "keypoints")))  # fmt: skip
+    add(_score_pred("kp-singletons", _mut_results(lambda r: r[0].__setitem__(
+        "keypoints", [[v] for v in r[0]["keypoints"]])), ("results[0]", "array")))  # fmt: skip
     add(
         _score_pred(
             "bbox-negative",

@@ -637,17 +637,11 @@ def _columns_simdjson(
         exact = sum(map(len, recs)) == 4 * n + n_box
         if not exact and not all(len(r) == len(set(r.keys())) for r in recs):
             return None
-        # as_buffer flattens nested arrays: [[x, y, v], ...] must not pass as 3K numbers. One
-        # array per keypoints/bbox and the outer one prove there is no nesting; otherwise
-        # (extra array fields, a '[' in a string) look at each record.
-        if (
-            data.count(b"[") != 1 + n + n_box
-            and _NESTED_ARRAY.search(data) is not None
-            and not all(
-                len(r["keypoints"]) == 3 * k and ("bbox" not in r or len(r["bbox"]) == 4)
-                for r in recs
-            )
-        ):
+        # as_buffer flattens nested arrays: [[x, y, v], ...] (or 3K one-element arrays) must not
+        # pass as 3K numbers. One array per keypoints/bbox plus the outer one prove there is no
+        # nesting; otherwise (extra array fields, a '[' in a string) no array may sit directly in
+        # another anywhere, or the orjson path, which sees the nesting, takes the file.
+        if data.count(b"[") != 1 + n + n_box and _NESTED_ARRAY.search(data) is not None:
             return None
         bbox = np.full((n, 4), np.nan)
         if has_bbox.any():
