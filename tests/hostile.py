@@ -200,6 +200,12 @@ def results_cases() -> list[Case]:
             "bbox-short", _mut_results(_set(1, "bbox", [10, 10, 5])), ("results[1]", "bbox")
         )
     )
+    nested_box = [[10], [10], [5], [5]]
+    add(
+        _score_pred(
+            "bbox-nested", _mut_results(_set(1, "bbox", nested_box)), ("results[1]", "bbox")
+        )
+    )
     add(
         _score_pred(
             "dup-score", _dup_key_results("score", "0.0"), ("results[3]", "score", "duplicate key")

@@ -783,6 +783,8 @@ def _columns_fast(
             bb_lists = [r["bbox"] for r in itertools.compress(records, has_bbox)]
             if not all(type(b) is list and len(b) == 4 for b in bb_lists):
                 return None
+            if not set(map(type, itertools.chain.from_iterable(bb_lists))) <= _NUMBER_TYPES:
+                return None  # [[x], [y], [w], [h]] would reshape silently
             bbox[has_bbox] = np.array(bb_lists, dtype=np.float64).reshape(-1, 4)
     except (KeyError, TypeError, ValueError):
         return None
