@@ -443,6 +443,21 @@ def flag_cases() -> list[Case]:
             mentions=("--ci",),
         ),
         Case(
+            "run-shard-huge",
+            [
+                "run",
+                "--adapter",
+                "oracle",
+                "--suite",
+                "demo",
+                "--output",
+                "{d}/o",
+                "--shard",
+                f"1/{2**70}",
+            ],
+            mentions=("--shard",),
+        ),
+        Case(
             "examine-rate",
             ["examine", "--adapter", "oracle", "--output", "{d}/e", "--region-rate", "2"],
             mentions=("--region-rate",),
