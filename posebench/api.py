@@ -492,8 +492,8 @@ def _score_2d(
             table = pckm.mpii_pckh(p, g, vis, _arr(headboxes, "headboxes"), skeleton=sk,
                                    threshold=thr, compare=compare, head=head)  # fmt: skip
             # the published (unweighted) mean is the headline; the pooled one beside it
-            values = {"PCKh_joint_avg": table["Mean_joint_avg"], "PCKh_pooled": table["Mean_pooled"],
-                      **table}  # fmt: skip
+            values = {"PCKh_joint_avg": table["Mean_joint_avg"],
+                      "PCKh_pooled": table["Mean_pooled"], **table}  # fmt: skip
             parts = {"skeleton": sk.name, "thr": str(thr), "norm": "head_box", "cmp": compare,
                      "head": head}  # fmt: skip
         elif m.name == "pck":

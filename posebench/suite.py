@@ -170,6 +170,15 @@ METRIC_MODELS: dict[str, type[_Model]] = {
 # ----------------------------------------------------------------------------- conditions
 
 
+def condition_params(kind: str) -> dict[str, tuple[str, ...]]:
+    """The ``params`` keys a condition kind takes, each with its allowed values."""
+    if kind == "corruption":
+        from posebench.conditions.apply import PROTOCOLS
+
+        return {"protocol": PROTOCOLS}
+    return {}
+
+
 class ConditionSpec(_Model):
     """An image condition: ``clean``, or a transform kind with a name, severities and params.
 
@@ -215,6 +224,20 @@ class ConditionSpec(_Model):
             raise ValueError(f"severities must be distinct values 1-5, got {list(self.severities)}")
         if self.name is None:
             raise ValueError(f"a {self.kind} condition needs a name")
+        allowed = condition_params(self.kind)
+        for key, value in self.params.items():
+            if key not in allowed:
+                takes = ", ".join(allowed) or "no params"
+                raise ValueError(
+                    f"unknown params key {key!r}{_hint(key, list(allowed))} "
+                    f"(a {self.kind} condition takes: {takes})"
+                )
+            if value not in allowed[key]:
+                raise ValueError(
+                    f"params.{key}: unknown value {value!r}"
+                    f"{_hint(str(value), list(allowed[key]))} "
+                    f"(expected one of {', '.join(allowed[key])})"
+                )
         return self
 
     @property
@@ -313,8 +336,14 @@ class SuiteError(InputError):
         super().__init__(first.detail, file=first.file, record=first.record, field=first.field)
         self.problems = tuple(problems)
 
+    #: problems shown; the rest are counted (a generated file can hold thousands)
+    SHOWN = 50
+
     def __str__(self) -> str:
-        return "\n".join(ValueError.__str__(p) for p in self.problems)
+        lines = [ValueError.__str__(p) for p in self.problems[: self.SHOWN]]
+        if len(self.problems) > self.SHOWN:
+            lines.append(f"... and {len(self.problems) - self.SHOWN} more problems")
+        return "\n".join(lines)
 
 
 def _hint(word: str, choices: Sequence[str]) -> str:
@@ -389,7 +418,10 @@ def _check_nodes(node: yaml.Node, file: str) -> list[InputError]:
 
 def parse_yaml(text: str, file: str) -> Any:
     """The content of a suite file, safely: InputError for bad YAML, tags, aliases, duplicates."""
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)
+    except yaml.YAMLError as e:  # the reader checks the characters up front (NUL, ESC, ...)
+        raise InputError(f"not valid YAML: {_one_line(e)}", file=file) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -405,9 +437,16 @@ def parse_yaml(text: str, file: str) -> Any:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise InputError(f"not valid YAML: {e.problem or e.context}{where}", file=file) from None
     except yaml.YAMLError as e:
-        raise InputError(f"not valid YAML: {e}", file=file) from None
+        raise InputError(f"not valid YAML: {_one_line(e)}", file=file) from None
+    except RecursionError:
+        raise InputError("not valid YAML: nested too deeply", file=file) from None
     finally:
         loader.dispose()
+
+
+def _one_line(e: yaml.YAMLError) -> str:
+    """PyYAML's message without its multi-line context (which quotes ``<unicode string>``)."""
+    return " ".join(str(e).replace("<unicode string>", "the file").split())
 
 
 # ----------------------------------------------------------------------------- validation

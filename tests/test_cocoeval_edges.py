@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from posebench.formats import coco
+from posebench.errors import InputError
+from posebench.formats import coco, rules
 from posebench.metrics import cocoeval
 from posebench.skeletons import COCO17
 from tests.conftest import XTCOCOTOOLS_HINT, quiet, reference
@@ -215,7 +216,10 @@ def test_bbox_missing_after_first_result_warns(
 def test_empty_results_give_zero_not_sentinel(tmp_path: Path) -> None:
     anns = [_person(1, 1, 200, 200, 60)]
     g, r = _write(tmp_path, _gt(anns), [])
-    ours = _ours(g, r)  # pycocotools 2.0.11 raises IndexError on an empty results list
+    with pytest.raises(InputError, match="no detections"):  # strict by default
+        _ours(g, r)
+    with rules.lenient():
+        ours = _ours(g, r)  # pycocotools 2.0.11 raises IndexError on an empty results list
     assert ours.stats["AP"] == 0.0
     assert ours.stats["AR"] == 0.0
     assert math.isnan(ours.stats["APl"])  # no large GT: undefined, not a -1 sentinel

@@ -71,7 +71,7 @@ def test_parallel_and_strict_paths_agree(tmp_path: Path, monkeypatch: pytest.Mon
     # each path really produces columns on this regular file (none silently falls back)
     assert coco._parse_parallel(raw, 17) is not None
     assert coco._columns_simdjson(raw, 17) is not None
-    assert coco._columns_fast(json.loads(raw), 17, raw.count(b'"')) is not None
+    assert coco._columns_fast(json.loads(raw), 17, raw.count(b'"'), True) is not None
     monkeypatch.setattr(coco, "PARALLEL_PARSE_BYTES", 1000)  # force the two-process path
     par = coco.read_results(p, gt)
     strict_cols = coco._strict_results(json.loads(p.read_text()), 17, str(p))

@@ -158,7 +158,11 @@ def test_condition_forms() -> None:
             conditions=[
                 "clean",
                 {"corruption": "gaussian_noise", "severities": [1, 3]},
-                {"kind": "corruption", "name": "jpeg_compression", "params": {"quality": 10}},
+                {
+                    "kind": "corruption",
+                    "name": "jpeg_compression",
+                    "params": {"protocol": "advmix"},
+                },
                 "occlusion",
                 {"lowlight": "darken", "severities": [5]},
             ]
@@ -173,7 +177,7 @@ def test_condition_forms() -> None:
         ("occlusion", "occlusion", (1, 2, 3, 4, 5)),
         ("lowlight", "darken", (5,)),
     ]
-    assert s.conditions[2].params == {"quality": 10}
+    assert s.conditions[2].params == {"protocol": "advmix"}
     assert s.conditions[1].model_dump()["kind"] == "corruption"
 
 

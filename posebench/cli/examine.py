@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from posebench.errors import InputError
+from posebench.cli import argtypes
+from posebench.errors import InputError, escape_control
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ procedural body.
 """
 
 
+_RATE = argtypes.float_range(0.0, 1.0, lo_open=True, name="rate")
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "examine",
@@ -60,18 +64,29 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--adapter", required=True, help="adapter name, entry point, or module:attr")
     p.add_argument("--adapter-arg", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--body", default="mannequin", help="mannequin, or an SMPL .npz/.pkl path")
-    p.add_argument("--budget", type=int, default=2000, help="adapter queries (scored bodies)")
+    p.add_argument(
+        "--budget", type=argtypes.positive_int, default=2000, help="adapter queries (scored bodies)"
+    )
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument(
         "--renderer", choices=("torch", "moderngl"), default="torch",
         help="torch rasteriser (CPU/CUDA) or OpenGL via moderngl + EGL (optional, faster)",
     )  # fmt: skip
-    p.add_argument("--output", required=True, type=Path, help="folder to write")
-    p.add_argument("--agents", type=int, default=8)
-    p.add_argument("--rollouts", type=int, default=8, help="samples per agent per iteration")
-    p.add_argument("--max-iters", type=int, default=300, help="iterations to find a failure")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=256, help="rendered image side in pixels")
+    p.add_argument("--output", required=True, type=argtypes.output_folder, help="folder to write")
+    p.add_argument("--agents", type=argtypes.population, default=8)
+    p.add_argument(
+        "--rollouts", type=argtypes.population, default=8, help="samples per agent per iteration"
+    )
+    p.add_argument(
+        "--max-iters", type=argtypes.positive_int, default=300, help="iterations to find a failure"
+    )
+    p.add_argument("--seed", type=argtypes.seed, default=0)
+    p.add_argument(
+        "--size",
+        type=argtypes.int_range(32, 4096, "image side"),
+        default=256,
+        help="rendered image side in pixels",
+    )
     p.add_argument("--space", default="pose,camera,occluder,light,shape",
                    help="comma-separated dimension groups to search")  # fmt: skip
     p.add_argument("--include", default="", help="extra dimensions (comma-separated)")
@@ -80,9 +95,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--threshold", default=None,
                    help="failure threshold on the error, or 'auto' (calibrated on ordinary "
                         "poses); default: 0.5 for 1-OKS, 0.2 normalized, 90 mm MPJPE")  # fmt: skip
-    p.add_argument("--region-rate", type=float, default=0.9,
+    p.add_argument("--region-rate", type=_RATE, default=0.9,
                    help="failure share a region must keep")  # fmt: skip
-    p.add_argument("--batch-size", type=int, default=64, help="bodies per adapter call")
+    p.add_argument(
+        "--batch-size", type=argtypes.population, default=64, help="bodies per adapter call"
+    )
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
     p.add_argument(
         "--progress",
@@ -104,7 +121,7 @@ def examine_cmd(args: argparse.Namespace) -> int:
     if args.fmt == "json":
         sys.stdout.write(json.dumps(res, indent=2) + "\n")
     else:
-        sys.stdout.write(format_examination(res))
+        sys.stdout.write(escape_control(format_examination(res), keep_newlines=True))
     return 0
 
 
@@ -165,10 +182,11 @@ def examine(args: argparse.Namespace) -> Path:
         }
     else:
         try:
-            threshold = float(args.threshold)
-        except ValueError:
+            threshold = argtypes.positive_float(args.threshold)
+        except argparse.ArgumentTypeError:
             raise InputError(
-                f"expected a number or 'auto', got {args.threshold!r}", field="--threshold"
+                f"expected a positive finite number or 'auto', got {args.threshold!r}",
+                field="--threshold",
             ) from None
     cfg = SearchConfig(
         agents=args.agents, rollouts=args.rollouts, max_iters=args.max_iters,

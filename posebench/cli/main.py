@@ -1,6 +1,9 @@
 """``posebench`` entry point: parses the subcommand and owns the terminal.
 
-Exit codes: 0 ok, 1 a failed check (regression), 2 usage or input error.
+Exit codes: 0 ok, 1 a failed check (regression), 2 usage or input error, 3 internal error (one
+line; ``-v`` prints the traceback), 141 when the reader of stdout went away (``| head``).
+Nothing else reaches the terminal: every message that quotes data is escaped
+(:func:`posebench.errors.escape_control`), argparse's messages included.
 """
 
 from __future__ import annotations
@@ -9,13 +12,34 @@ import argparse
 import ctypes
 import importlib
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from posebench import __version__
-from posebench.errors import InputError
+from posebench.errors import InputError, escape_control
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors are escaped (a flag's value may hold anything).
+
+    Subparsers inherit the class (``add_subparsers`` uses ``type(self)``).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {escape_control(message)}\n")
+
+
+class _EscapingFormatter(logging.Formatter):
+    """Log records are one line each, control characters escaped (messages quote file data)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_control(super().format(record), keep_newlines=True)
 
 
 #: Each subcommand and the module of ``posebench.cli`` that defines it (``add_parser`` or, for a
@@ -47,7 +71,7 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: every subcommand, or only ``command``'s module when given."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="posebench",
         description="Evaluation and robustness benchmarking for human pose estimation.",
         epilog="Run 'posebench COMMAND --help' for a command's options and examples.",
@@ -85,15 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if argv is None:  # a real command-line run owns the process
         keep_freed_memory()
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="posebench: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_EscapingFormatter("posebench: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
     try:
         return int(args.func(args))
     except InputError as e:
-        print(f"posebench: error: {e}", file=sys.stderr)
+        _say(f"error: {escape_control(str(e), keep_newlines=True)}")
         return EXIT_USAGE
     except ImportError as e:  # an optional package: its extra in one line (posebench.extras)
         from posebench.extras import missing_package_message
@@ -104,8 +126,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"posebench: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("posebench: interrupted", file=sys.stderr)
+        _say("interrupted")
         return 130
+    except RecursionError:
+        # a last resort: the readers turn deep nesting into an InputError themselves
+        _say("error: input nested too deeply to process (RecursionError)")
+        return EXIT_USAGE
+    except MemoryError:
+        _say(
+            "error: out of memory; the input is larger than this machine can hold "
+            "(or a limit set on this process is too low)"
+        )
+        return EXIT_INTERNAL
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        return 128 + 13  # as a process killed by SIGPIPE
+    except OSError as e:
+        where = f" {e.filename}" if e.filename is not None else ""
+        _say(f"error:{escape_control(where)}: {escape_control(e.strerror or e)}")
+        if args.verbose:
+            sys.stderr.write(escape_control(traceback.format_exc(), keep_newlines=True))
+        return EXIT_INTERNAL
+    except Exception as e:
+        _say(
+            f"internal error: {type(e).__name__}: {escape_control(str(e))[:300]} "
+            "(a bug in posebench; rerun as 'posebench -v ...' for the traceback)"
+        )
+        if args.verbose:
+            sys.stderr.write(escape_control(traceback.format_exc(), keep_newlines=True))
+        return EXIT_INTERNAL
+
+
+def _say(message: str) -> None:
+    print(f"posebench: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

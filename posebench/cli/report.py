@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from posebench.cli import argtypes
+
 EXAMPLES = """\
 examples:
   posebench report runs/* --output leaderboard.md                  # GitHub Markdown
@@ -48,7 +50,9 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders (results.json)")
-    p.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    p.add_argument(
+        "--output", "-o", type=argtypes.output_file, help="file to write (default: stdout)"
+    )
     p.add_argument(
         "--format",
         choices=FORMATS,
@@ -61,13 +65,17 @@ def add_parser(sub: Any) -> None:
         "--data-root", type=Path, help="dataset images for the HTML examples (default: the runs')"
     )
     p.add_argument(
-        "--examples", type=int, default=4, metavar="N", help="worst images per run in HTML (4)"
+        "--examples",
+        type=argtypes.nonneg_int,
+        default=4,
+        metavar="N",
+        help="worst images per run in HTML (4)",
     )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from posebench.errors import InputError
+    from posebench.errors import InputError, escape_control
     from posebench.report import examiner
     from posebench.report import leaderboard as lb
 
@@ -106,6 +114,6 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    else:  # run folders are untrusted: nothing they hold may drive the terminal
+        sys.stdout.write(escape_control(text, keep_newlines=True))
     return 0

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from posebench.errors import InputError
+from posebench.cli import argtypes
+from posebench.errors import InputError, escape_control
 
 RUN_EXAMPLES = """\
 examples:
@@ -79,7 +80,9 @@ def add_parsers(sub: Any) -> None:
         help="suite name (posebench ls suites) or YAML file (default with --gt: the format's "
         "usual metrics)",
     )
-    p.add_argument("--output", required=True, type=Path, help="run folder to write")
+    p.add_argument(
+        "--output", required=True, type=argtypes.output_folder, help="run folder to write"
+    )
     _common(p)
     p.add_argument("--dataset", help="run the suite on another dataset (e.g. coco-sample)")
     _own_data(p)
@@ -90,10 +93,14 @@ def add_parsers(sub: Any) -> None:
         "dataset's detections file), or PATH: a COCO detections JSON or a bottom-up run folder "
         "whose clean predictions' boxes are used (recorded as boxes:file-<digest>)",
     )
-    p.add_argument("--limit", type=int, help="first N images (sorted ids) only")
+    p.add_argument("--limit", type=argtypes.positive_int, help="first N images (sorted ids) only")
     p.add_argument("--shard", default="1/1", help="i/n: run the i-th of n shards (default 1/1)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="passed to adapters that take it")
-    p.add_argument("--batch-size", type=int, help="images per adapter call (default: the suite's)")
+    p.add_argument(
+        "--batch-size",
+        type=argtypes.positive_int,
+        help="images per adapter call (default: the suite's)",
+    )
     g = p.add_mutually_exclusive_group()
     g.add_argument(
         "--resume",
@@ -116,7 +123,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--address", help="Ray cluster to join: auto or HOST:PORT (default: start a local one)"
     )
-    p.add_argument("--workers", type=int, help="Ray actors, one adapter each (default: CPUs)")
+    p.add_argument(
+        "--workers", type=argtypes.positive_int, help="Ray actors, one adapter each (default: CPUs)"
+    )
     p.add_argument(
         "--gpus-per-worker", type=float, default=0.0, metavar="N", help="GPUs per Ray actor (0)"
     )
@@ -131,7 +140,7 @@ def add_parsers(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     m.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="shard run folders")
-    m.add_argument("--output", required=True, type=Path)
+    m.add_argument("--output", required=True, type=argtypes.output_folder)
     m.add_argument("--data-root", type=Path, help="where the dataset is (default: as recorded)")
     m.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
     m.set_defaults(func=merge_cmd)
@@ -145,12 +154,14 @@ def add_parsers(sub: Any) -> None:
         epilog=DEMO_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    d.add_argument("--output", type=Path, help="run folder (default: a new temporary folder)")
+    d.add_argument(
+        "--output", type=argtypes.output_folder, help="run folder (default: a new temporary folder)"
+    )
     d.add_argument("--adapter", default="mediapipe", help="adapter to demo (default mediapipe)")
     d.add_argument("--adapter-arg", action="append", default=[], metavar="KEY=VALUE")
     d.add_argument("--suite", default="demo", help="a suite to run on the embedded sample instead")
     _common(d)
-    d.add_argument("--limit", type=int, help="first N images only")
+    d.add_argument("--limit", type=argtypes.positive_int, help="first N images only")
     d.set_defaults(
         func=demo_cmd, shard="1/1", device=None, batch_size=None, dataset=None, boxes=None,
         resume=False, overwrite=False, executor="local", address=None, workers=None,
@@ -163,12 +174,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", type=Path, help="datasets folder (default: $POSEBENCH_DATA)")
     p.add_argument(
         "--ci",
-        type=int,
+        type=argtypes.replicates,
         default=1000,
         metavar="B",
         help="bootstrap replicates for confidence intervals (0: none; default 1000)",
     )
-    p.add_argument("--seed", type=int, help="condition and bootstrap seed (default: the suite's)")
+    p.add_argument(
+        "--seed", type=argtypes.seed, help="condition and bootstrap seed (default: the suite's)"
+    )
     p.add_argument(
         "--format",
         choices=("table", "json", "coco"),
@@ -426,7 +439,7 @@ def _show(out: Path, fmt: str) -> int:
     if fmt == "json":
         sys.stdout.write(json.dumps(res, indent=2) + "\n")
     elif fmt == "coco":
-        sys.stdout.write(format_coco(res))
-    else:
-        sys.stdout.write(format_run(res))
+        sys.stdout.write(escape_control(format_coco(res), keep_newlines=True))
+    else:  # names in a run folder come from files: keep them off the terminal's controls
+        sys.stdout.write(escape_control(format_run(res), keep_newlines=True))
     return 0

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from posebench.cli import argtypes
 from posebench.errors import InputError
 from posebench.samples import resolve
 from posebench.signature import make_signature, sigmas_name
@@ -83,7 +84,9 @@ def add_parser(sub: Any) -> None:
         "0.5/0.75, mean OKS, unmatched detections, and each image's AP contribution (AP minus "
         "the AP without it)",
     )
-    p.add_argument("--max-dets", type=int, default=20, help="detections kept per image (20)")
+    p.add_argument(
+        "--max-dets", type=argtypes.positive_int, default=20, help="detections kept per image (20)"
+    )
     p.add_argument(
         "--scale",
         choices=("area", "bbox"),
@@ -131,12 +134,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--per-keypoint", action="store_true", help="also report AP per keypoint")
     p.add_argument(
         "--ci",
-        type=int,
+        type=argtypes.replicates,
         metavar="B",
         default=0,
         help="bootstrap B resamples of the images for confidence intervals (e.g. 1000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
+    p.add_argument("--seed", type=argtypes.seed, default=0, help="bootstrap seed (0)")
     p.add_argument(
         "--breakdown",
         default="",
@@ -154,7 +157,7 @@ def add_parser(sub: Any) -> None:
     single.add_argument("--pred-key", help="variable/array name inside the predictions file")
     single.add_argument(
         "--threshold",
-        type=float,
+        type=argtypes.positive_float,
         help="pckh: 0.5 (head sizes); pck: alpha 0.2; pcp: alpha 0.5; pdj: the reported fraction",
     )
     single.add_argument(
@@ -183,6 +186,13 @@ def add_parser(sub: Any) -> None:
     )
     single.add_argument(
         "--unit", choices=("m", "mm"), default="m", help="mpjpe: unit of both files"
+    )
+    p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="accept what pycocotools accepts (booleans as numbers, duplicate JSON keys: the last "
+        "wins, detections of unknown categories dropped, negative box sizes, an empty results "
+        "file, ...) with one warning per kind; default: refuse, naming file, record and field",
     )
     p.add_argument(
         "--no-cache",
@@ -237,12 +247,25 @@ def _default_sigmas(gt: Any, gt_path: str) -> tuple[np.ndarray | None, str]:
 
 
 def _crowd_buckets(text: str) -> str | tuple[float, float]:
+    """A bucket-edge name or ``A,B`` with 0 <= A < B <= 1 (crowd indices lie in [0, 1])."""
+    from posebench.metrics.cocoeval import CROWD_BUCKETS
+
     if "," not in text:
+        if text not in CROWD_BUCKETS:
+            raise InputError(
+                f"unknown crowd buckets {text!r}; expected {', '.join(CROWD_BUCKETS)} or two "
+                "numbers A,B",
+                field="--crowd-buckets",
+            )
         return text
     try:
         a, b = (float(v) for v in text.split(","))
     except ValueError:
         raise InputError("expected a name or two numbers A,B", field="--crowd-buckets") from None
+    if not (math.isfinite(a) and math.isfinite(b) and 0 <= a < b <= 1):
+        raise InputError(
+            f"expected two finite edges 0 <= A < B <= 1, got {text!r}", field="--crowd-buckets"
+        )
     return (a, b)
 
 
@@ -272,12 +295,16 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(format_single(payload))
         return 0
+    from posebench.formats import rules
+
+    buckets = _crowd_buckets(args.crowd_buckets)  # before reading anything
     # Per-keypoint scores are read by one rule only (drop detections whose keypoint scores are
     # all zero, CrowdPose's default); without it they are not kept (a third of the memory).
     zero_rule = args.zero_score_dets or ("drop" if args.mode == "crowdpose" else "keep")
-    gt, dt, t_gt = coco.read_gt_and_results(
-        gt_path, pred_path, cache=not args.no_cache, keypoint_scores=zero_rule == "drop"
-    )
+    with rules.lenient(args.lenient):
+        gt, dt, t_gt = coco.read_gt_and_results(
+            gt_path, pred_path, cache=not args.no_cache, keypoint_scores=zero_rule == "drop"
+        )
     t1 = t0 + t_gt  # the results were parsed alongside; load_pred is what remained after
     t2 = time.perf_counter()
     if args.image_ids is not None:
@@ -327,7 +354,6 @@ def run(args: argparse.Namespace) -> int:
         gt_id0=args.gt_id0,
         gt_negative_id=neg_id,
     )
-    buckets = _crowd_buckets(args.crowd_buckets)
     ev = cocoeval.evaluate_oks(
         gt.poses,
         dt,
@@ -402,6 +428,8 @@ def run(args: argparse.Namespace) -> int:
         "gtneg": neg_id,
         "zerodets": zero,
     }
+    if args.lenient:  # a number read under relaxed rules says so
+        parts["input"] = "lenient"
     if crowd:
         parts["buckets"] = args.crowd_buckets
         parts["bucketap"] = args.crowd_ap

@@ -179,6 +179,16 @@ def _score_mpjpe(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
     to_mm = {"m": 1000.0, "mm": 1.0}[args.unit]
     gt = ann.joints_3d * to_mm
     pred = _preds(pred_path, args.pred_key, gt.shape[1], 3, len(gt)) * to_mm
+    bad = np.logical_not(np.isfinite(pred).all(axis=2)).reshape(pred.shape[:2])
+    if bad.any():  # MPJPE has no "not predicted": a NaN would poison the mean or the alignment
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise InputError(
+            f"joint {j} is not a finite 3D point ({int(bad.sum())} such joints in "
+            f"{int(np.count_nonzero(bad.any(axis=1)))} samples); MPJPE needs every joint predicted",
+            file=pred_path,
+            record=f"sample {i}",
+            field=args.pred_key or "(array)",
+        )
     mask = ann.visible_3d
     per = {
         "MPJPE": m.mpjpe(pred, gt, mask=mask, root=0),

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from posebench.errors import InputError
+from posebench.errors import InputError, escape_control
 from posebench.suite import Suite, SuiteError, load_suite
 
 EXAMPLES = """\
@@ -73,8 +73,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
         for target, suite, problems in results:
+            shown = escape_control(target)
             if suite is not None:
-                print(f"{target}: ok (suite {suite.name!r}, dataset {suite.dataset_label!r})")
-            for p in problems:
-                print(str(p) if p.file is not None else f"{target}: {p}")
+                print(f"{shown}: ok (suite {suite.name!r}, dataset {suite.dataset_label!r})")
+            for p in problems[: SuiteError.SHOWN]:
+                print(str(p) if p.file is not None else f"{shown}: {p}")
+            if len(problems) > SuiteError.SHOWN:
+                print(f"{shown}: ... and {len(problems) - SuiteError.SHOWN} more problems")
     return 0 if ok else 2

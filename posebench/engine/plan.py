@@ -92,6 +92,10 @@ def condition_backend_tag(cond: Condition, backend: str, device: str = "cpu") ->
     return "numpy"
 
 
+#: more shards than any dataset has images is a typo (or hostile), not a plan
+MAX_SHARDS = 1_000_000
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """``"i/n"`` (1-based i, as humans count shards) -> (i - 1, n)."""
     try:
@@ -101,6 +105,8 @@ def parse_shard(text: str) -> tuple[int, int]:
         raise InputError(f"expected i/n such as 2/4, got {text!r}", field="--shard") from None
     if not 1 <= i <= n:
         raise InputError(f"shard {i} of {n}: need 1 <= i <= n", field="--shard")
+    if n > MAX_SHARDS:
+        raise InputError(f"{n} shards: at most {MAX_SHARDS}", field="--shard")
     return i - 1, n
 
 

@@ -8,6 +8,12 @@ numpy's array reconstruction functions, a few harmless builtins, the sparse matr
 chumpy classes, the last two mapped to stand-ins that only record their pickled state. Anything
 else raises :class:`~posebench.errors.InputError` naming the file and the refused class.
 
+Allowed callables still allocate what the data asks for (``bytearray(2**31 - 1)`` is a 32-byte
+pickle; ``numpy.core.multiarray._reconstruct`` takes a shape), so each one is wrapped: ints are
+refused where a buffer is expected, array shapes and item sizes are checked, ``_codecs.encode``
+only turns text into latin-1 bytes, and the bytes allocated from the data are counted against a
+budget (``max_bytes``, :data:`MAX_ALLOC_BYTES` by default) before anything is allocated.
+
 chumpy pickles a ``Ch`` as ``copyreg.__newobj__(Ch)`` plus the instance ``__dict__`` (minus its
 weak-reference caches, see ``Ch.__getstate__`` in chumpy/ch.py); the value lives under key
 ``'x'``. scipy pickles a sparse matrix as its ``__dict__`` (``data``, ``indices``, ``indptr``,
@@ -40,6 +46,15 @@ SMPL_KEYS = ("v_template", "f", "J_regressor", "weights", "kintree_table", "shap
 
 NUM_VERTICES = 6890
 NUM_JOINTS = 24
+
+#: Bytes a model file may make the unpickler allocate beyond the bytes it holds itself, all
+#: objects together. Arrays arrive as ``_reconstruct(ndarray, (0,), dtype)`` plus their raw bytes
+#: (already in the file), so a real model needs almost nothing here.
+MAX_ALLOC_BYTES = 256 << 20
+#: Largest dense matrix made from a pickled sparse one (SMPL-X's J_regressor: 4.6 MB).
+MAX_DENSE_BYTES = 1 << 30
+#: Elements a container built by the unpickler (``list(...)``, ``tuple(...)``) may hold.
+MAX_CONTAINER_ITEMS = 50_000_000
 
 
 class _ChumpyStandIn:
@@ -128,6 +143,43 @@ def _chumpy_class(module: str, name: str) -> type[_ChumpyStandIn]:
     return type(name, (_ChumpyStandIn,), {"chumpy_class": f"{module}.{name}"})
 
 
+class _NdarrayType:
+    """What the unpickler hands out for ``numpy.ndarray``: usable only as the type argument of
+    the guarded ``_reconstruct``; calling it (``ndarray((2**40,))``) is refused."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise InputError("refused: the pickle calls numpy.ndarray(...) directly")
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    """A shape tuple of non-negative ints, or None."""
+    dims = value if isinstance(value, tuple | list) else (value,)
+    if len(dims) > 32 or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                 for d in dims):  # fmt: skip
+        return None
+    return tuple(dims)
+
+
+def _numpy_callable(name: str) -> Any:
+    for key, obj in _numpy_allowed().items():
+        if key[1] == name:
+            return obj
+    raise KeyError(name)
+
+
+_RECONSTRUCT = _numpy_callable("_reconstruct")
+_SCALAR = _numpy_callable("scalar")
+
+
+def _copyreg_reconstructor() -> Any:
+    import copyreg
+
+    return copyreg._reconstructor  # type: ignore[attr-defined]
+
+
+_COPYREG_RECONSTRUCTOR = _copyreg_reconstructor()
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """Unpickler that resolves only numpy arrays, sparse matrices and chumpy objects.
 
@@ -136,18 +188,113 @@ class RestrictedUnpickler(pickle.Unpickler):
 
     _ALLOWED: ClassVar[dict[tuple[str, str], Any]] = {}
 
-    def __init__(self, stream: io.BufferedIOBase | io.BytesIO, file_name: str) -> None:
+    def __init__(
+        self,
+        stream: io.BufferedIOBase | io.BytesIO,
+        file_name: str,
+        *,
+        max_bytes: int = MAX_ALLOC_BYTES,
+    ) -> None:
         super().__init__(stream, encoding="latin1")
         self.file_name = file_name
+        self.budget = max_bytes
+        self.max_bytes = max_bytes
         if not RestrictedUnpickler._ALLOWED:
             RestrictedUnpickler._ALLOWED = {
                 **_numpy_allowed(),
                 **_builtins_allowed(),
                 **_sparse_allowed(),
             }
+        self._guarded = self._guards()
+
+    # -- allocation guards ------------------------------------------------------------------
+
+    def _refuse(self, what: str) -> InputError:
+        return InputError(
+            f"refused: the pickle asks for {what} (an SMPL model file is arrays of a known "
+            f"size; limit {self.max_bytes} bytes in all)",
+            file=self.file_name,
+        )
+
+    def _spend(self, nbytes: int, what: str) -> None:
+        if nbytes < 0 or nbytes > self.budget:
+            raise self._refuse(f"{nbytes} bytes for {what}")
+        self.budget -= nbytes
+
+    def _guards(self) -> dict[tuple[str, str], Any]:
+        allowed = RestrictedUnpickler._ALLOWED
+        guarded: dict[tuple[str, str], Any] = {}
+        for key, obj in allowed.items():
+            _module, name = key
+            if name == "_reconstruct":
+                guarded[key] = self._reconstruct
+            elif name == "scalar":
+                guarded[key] = self._scalar
+            elif name == "ndarray":
+                guarded[key] = _NdarrayType
+            elif name == "bytearray":
+                guarded[key] = self._bytearray
+            elif name in ("list", "tuple", "set", "frozenset", "dict"):
+                guarded[key] = self._container(obj)
+            elif name == "encode":
+                guarded[key] = self._latin1
+            elif name == "_reconstructor":
+                guarded[key] = self._reconstructor
+            elif name == "complex":
+                guarded[key] = self._complex
+            else:
+                guarded[key] = obj
+        return guarded
+
+    def _reconstruct(self, subtype: Any, shape: Any, dtype: Any) -> Any:
+        if subtype is not _NdarrayType:
+            raise self._refuse(f"an array of type {subtype!r}")
+        dims = _shape(shape)
+        if dims is None:
+            raise self._refuse(f"an array of shape {shape!r}"[:200])
+        dt = np.dtype(dtype)
+        self._spend(int(np.prod(dims, dtype=object)) * dt.itemsize, "an array")
+        return _RECONSTRUCT(np.ndarray, shape, dtype)
+
+    def _scalar(self, dtype: Any, *args: Any) -> Any:
+        dt = np.dtype(dtype)
+        self._spend(dt.itemsize, "a scalar")
+        return _SCALAR(dt, *args)
+
+    def _bytearray(self, *args: Any) -> bytearray:
+        if args and not isinstance(args[0], bytes | bytearray | str):
+            raise self._refuse(f"bytearray({type(args[0]).__name__})")
+        if args:
+            self._spend(len(args[0]), "a bytearray")
+        return bytearray(*args)
+
+    def _container(self, kind: type) -> Any:
+        def build(*args: Any) -> Any:
+            if args and not isinstance(args[0], list | tuple | dict | set | frozenset):
+                raise self._refuse(f"{kind.__name__}({type(args[0]).__name__})")
+            if args and len(args[0]) > MAX_CONTAINER_ITEMS:
+                raise self._refuse(f"{kind.__name__} of {len(args[0])} items")
+            return kind(*args)
+
+        return build
+
+    def _latin1(self, text: Any, encoding: str = "utf-8", *rest: Any) -> bytes:
+        if not isinstance(text, str) or encoding.replace("-", "").lower() != "latin1" or rest:
+            raise self._refuse(f"_codecs.encode with {encoding!r}")
+        return text.encode("latin1")
+
+    def _reconstructor(self, cls: Any, base: Any, state: Any) -> Any:
+        if base is not object:
+            raise self._refuse(f"copyreg._reconstructor with base {base!r}"[:200])
+        return _COPYREG_RECONSTRUCTOR(cls, base, state)
+
+    def _complex(self, *args: Any) -> complex:
+        if not all(isinstance(a, int | float) and not isinstance(a, bool) for a in args):
+            raise self._refuse("complex() of a non-number")
+        return complex(*args)
 
     def find_class(self, module: str, name: str) -> Any:
-        found = self._ALLOWED.get((module, name))
+        found = self._guarded.get((module, name))
         if found is not None:
             return found
         if module == "chumpy" or module.startswith("chumpy."):
@@ -194,6 +341,13 @@ def _sparse_to_dense(value: _SparseStandIn, file: str, key: str) -> npt.NDArray[
         raise InputError(f"unreadable sparse matrix ({e!r})", file=file, field=key) from None
     if len(shape) != 2:
         raise InputError(f"sparse matrix of shape {shape}", file=file, field=key)
+    if any(d < 0 for d in shape) or shape[0] * shape[1] * 8 > MAX_DENSE_BYTES:
+        raise InputError(
+            f"sparse matrix of shape {shape} is too large to make dense (limit "
+            f"{MAX_DENSE_BYTES} bytes)",
+            file=file,
+            field=key,
+        )
     major = shape[1] if value.layout == "csc" else shape[0]
     if indptr.shape != (major + 1,) or indices.shape != data.shape or indptr[-1] != data.size:
         raise InputError("inconsistent sparse matrix arrays", file=file, field=key)
@@ -208,16 +362,23 @@ def _sparse_to_dense(value: _SparseStandIn, file: str, key: str) -> npt.NDArray[
     return dense
 
 
-def read_smpl_pickle(path: str | Path) -> dict[str, Any]:
-    """Read an official SMPL ``.pkl`` without chumpy: a dict of numpy arrays (and plain values)."""
+def read_smpl_pickle(path: str | Path, *, max_bytes: int = MAX_ALLOC_BYTES) -> dict[str, Any]:
+    """Read an official SMPL ``.pkl`` without chumpy: a dict of numpy arrays (and plain values).
+
+    ``max_bytes``: what the file may make the unpickler allocate, all objects together.
+    """
     file = str(path)
     with open(path, "rb") as fh:
         try:
-            obj = RestrictedUnpickler(fh, file).load()
-        except InputError:
+            obj = RestrictedUnpickler(fh, file, max_bytes=max_bytes).load()
+        except InputError as e:
+            if e.file is None:
+                raise InputError(e.detail, file=file, field=e.field) from None
             raise
+        except RecursionError:
+            raise InputError("not a readable SMPL pickle (nested too deeply)", file=file) from None
         except Exception as e:
-            raise InputError(f"not a readable SMPL pickle ({e!r})", file=file) from None
+            raise InputError(f"not a readable SMPL pickle ({e!r})"[:300], file=file) from None
     if not isinstance(obj, dict):
         raise InputError(f"expected a dict of arrays, got {type(obj).__name__}", file=file)
     return {str(k): _to_array(v, file, str(k)) for k, v in obj.items()}

@@ -539,10 +539,17 @@ static int match_literal(Cursor *c, const char *lit) {
     return R_OK;
 }
 
-/* Skip any JSON value (objects' keys checked for duplicates only at the top level by callers). */
+/* Skip any JSON value. Keys of every object inside are checked for duplicates (raw bytes; a
+ * key with an escape sequence is irregular, since two spellings of one key would differ). */
+#define MAX_SKIPPED_KEYS 4096
+
 static int skip_value(Cursor *c) {
     int depth = 0;
     char stack[MAX_DEPTH];
+    int key_base[MAX_DEPTH]; /* first key index of each open object */
+    const char *keys[MAX_SKIPPED_KEYS];
+    size_t key_lens[MAX_SKIPPED_KEYS];
+    int n_keys = 0;
     for (;;) {
         skip_ws(c);
         if (c->p >= c->end) return R_MORE;
@@ -550,6 +557,7 @@ static int skip_value(Cursor *c) {
         int r;
         if (ch == '{' || ch == '[') {
             if (depth >= MAX_DEPTH) return R_IRREGULAR;
+            key_base[depth] = n_keys;
             stack[depth++] = ch;
             c->p++;
             skip_ws(c);
@@ -588,6 +596,7 @@ static int skip_value(Cursor *c) {
             if ((top == '{' && *c->p == '}') || (top == '[' && *c->p == ']')) {
                 c->p++;
                 depth--;
+                n_keys = key_base[depth]; /* this object's keys are done */
                 continue;
             }
             return R_IRREGULAR;
@@ -597,8 +606,19 @@ static int skip_value(Cursor *c) {
         skip_ws(c);
         if (c->p >= c->end) return R_MORE;
         if (*c->p != '"') return R_IRREGULAR;
-        r = skip_string(c, NULL, NULL, NULL);
-        if (r != R_OK) return r;
+        {
+            const char *k;
+            size_t klen;
+            int esc;
+            r = skip_string(c, &k, &klen, &esc);
+            if (r != R_OK) return r;
+            if (esc || n_keys >= MAX_SKIPPED_KEYS) return R_IRREGULAR;
+            for (int i = key_base[depth - 1]; i < n_keys; i++)
+                if (key_lens[i] == klen && memcmp(keys[i], k, klen) == 0) return R_IRREGULAR;
+            keys[n_keys] = k;
+            key_lens[n_keys] = klen;
+            n_keys++;
+        }
         skip_ws(c);
         if (c->p >= c->end) return R_MORE;
         if (*c->p != ':') return R_IRREGULAR;

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from posebench.errors import InputError
-from posebench.formats.jsonio import load_json
+from posebench.formats.jsonio import json_type, load_json
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -38,6 +39,22 @@ def _orient(a: np.ndarray, k: int, d: int, file: str, key: str) -> FloatArray:
     )
 
 
+def _check_json_numbers(obj: object, file: str) -> None:
+    """InputError naming the first element that is not a number (``true`` would read as 1.0)."""
+    stack: list[tuple[object, str]] = [(obj, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, list):
+            kinds = set(map(type, node))
+            if kinds <= {int, float}:
+                continue
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node))))
+        elif isinstance(node, bool) or not isinstance(node, int | float):
+            raise InputError(
+                f"expected a number, got {json_type(node)}", file=file, record=where or None
+            )
+
+
 def load_pose_array(
     path: str | Path, *, num_joints: int, dims: int, key: str | None = None
 ) -> FloatArray:
@@ -63,7 +80,7 @@ def load_pose_array(
     if suffix == ".npy":
         try:
             arr = np.load(p, allow_pickle=False)
-        except (ValueError, OSError) as e:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise InputError(f"not a readable .npy array: {e}", file=file) from None
     elif suffix == ".npz":
         try:
@@ -77,7 +94,7 @@ def load_pose_array(
                     raise InputError(f"no array {key!r}; the file holds {names}", file=file)
                 arr = z[key]
                 name = key
-        except (ValueError, OSError) as e:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise InputError(f"not a readable .npz archive: {e}", file=file) from None
     elif suffix in (".mat", ".h5", ".hdf5"):
         from posebench.formats.mpii import read_h5, read_mat
@@ -96,9 +113,10 @@ def load_pose_array(
                 obj = [r["keypoints"] for r in obj]
             except (KeyError, TypeError):
                 raise InputError("records without a 'keypoints' field", file=file) from None
+        _check_json_numbers(obj, file)
         try:
             arr = np.asarray(obj, dtype=np.float64)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             raise InputError("not a regular nested list of numbers", file=file) from None
     else:
         raise InputError(

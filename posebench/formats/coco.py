@@ -16,6 +16,7 @@ import mmap
 import operator
 import os
 import pickle
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,8 +28,15 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench.errors import InputError
-from posebench.formats import fastjson
-from posebench.formats.jsonio import dump_json, json_type, parse_json, read_bytes
+from posebench.formats import fastjson, rules
+from posebench.formats.jsonio import (
+    dump_json,
+    find_duplicate_key,
+    json_type,
+    may_have_duplicate_keys,
+    parse_json,
+    read_bytes,
+)
 from posebench.poseset import ImageTable, PoseSet
 
 log = logging.getLogger(__name__)
@@ -70,7 +78,13 @@ def _is_number(v: object) -> bool:
 def _check_number(
     v: object, *, file: str, record: str, field: str, finite: bool = True, nonneg: bool = False
 ) -> float:
-    if not _is_number(v):
+    if isinstance(v, bool):
+        rules.tolerate(
+            "boolean",
+            InputError(f"expected a number, got boolean {str(v).lower()}", file=file, record=record,
+                       field=field),
+        )  # fmt: skip
+    elif not _is_number(v):
         raise InputError(
             f"expected a number, got {json_type(v)}", file=file, record=record, field=field
         )
@@ -87,16 +101,26 @@ def _check_number(
 
 
 def _check_int(v: object, *, file: str, record: str, field: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        if isinstance(v, float) and v.is_integer():
-            return int(v)
-        raise InputError(
-            f"expected an integer, got {json_type(v)} {v!r}"[:120],
-            file=file,
-            record=record,
-            field=field,
-        )
-    return v
+    """An integer that fits int64 (``3.0`` counts as 3); a boolean only under ``--lenient``."""
+    if isinstance(v, bool):
+        rules.tolerate(
+            "boolean",
+            InputError(f"expected an integer, got boolean {str(v).lower()}", file=file,
+                       record=record, field=field),
+        )  # fmt: skip
+        return int(v)
+    if not isinstance(v, int):
+        if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+            v = int(v)  # beyond 2**53 a float is not an exact integer (2**63 + 1 reads as 2**63)
+        else:
+            exact = " (beyond 2**53 not an exact integer)" if isinstance(v, float) else ""
+            raise InputError(
+                f"expected an integer, got {json_type(v)} {v!r}{exact}"[:160],
+                file=file,
+                record=record,
+                field=field,
+            )
+    return rules.check_int64(v, file=file, record=record, field=field)
 
 
 def _require(rec: dict[str, Any], key: str, *, file: str, record: str) -> Any:
@@ -139,9 +163,16 @@ def _number_list(
         )
     out = []
     for i, x in enumerate(v):
-        if not _is_number(x):
+        if isinstance(x, bool):
+            rules.tolerate(
+                "boolean",
+                InputError(f"element {i} is boolean {str(x).lower()}, expected a number",
+                           file=file, record=record, field=field),
+            )  # fmt: skip
+        elif not _is_number(x):
+            flat = " (a flat list x1, y1, v1, x2, ...)" if isinstance(x, list) else ""
             raise InputError(
-                f"element {i} is {json_type(x)}, expected a number",
+                f"element {i} is {json_type(x)}, expected a number{flat}",
                 file=file,
                 record=record,
                 field=field,
@@ -155,6 +186,17 @@ def _number_list(
             )
         out.append(float(x))
     return out
+
+
+def _check_box(box: list[float], *, file: str, record: str) -> list[float]:
+    """A COCO ``[x, y, w, h]``; negative sizes are refused (tolerated under --lenient)."""
+    if box[2] < 0 or box[3] < 0:
+        rules.tolerate(
+            "negative-box",
+            InputError(f"negative box size: width {box[2]!r}, height {box[3]!r} (expected "
+                       "[x, y, w, h] with w, h >= 0)", file=file, record=record, field="bbox"),
+        )  # fmt: skip
+    return box
 
 
 # ----------------------------------------------------------------------------- ground truth
@@ -185,7 +227,8 @@ def read_gt(
         if hit is not None:
             return hit
         gt = _read_gt_bytes(raw, file, None)
-        gtcache.store(path, gt, data=raw)
+        if not rules.is_lenient():  # only a file that passed every rule is cached
+            gtcache.store(path, gt, data=raw)
         return gt
     return _read_gt_bytes(raw, file, num_joints)
 
@@ -197,13 +240,17 @@ def _read_gt_bytes(raw: bytes, file: str, num_joints: int | None) -> CocoGroundT
     return gt_from_json(parse_json(raw, file=file), file=file, num_joints=num_joints)
 
 
-def gt_from_json(data: Any, *, file: str, num_joints: int | None = None) -> CocoGroundTruth:
+def gt_from_json(
+    data: Any, *, file: str, num_joints: int | None = None, max_num_keypoints: int | None = None
+) -> CocoGroundTruth:
     """Validate a parsed COCO keypoint ground-truth object and convert it to columns.
 
     Args:
         data: the parsed JSON (``images``, ``annotations``, ``categories``).
         file: the file name used in errors.
         num_joints: K; by default the length of the first category's ``keypoints`` names.
+        max_num_keypoints: the largest ``num_keypoints`` that is not an error (default K;
+            COCO-WholeBody counts all 133 keypoints there while K is the body's 17).
     """
     if not isinstance(data, dict):
         raise InputError(
@@ -217,7 +264,8 @@ def gt_from_json(data: Any, *, file: str, num_joints: int | None = None) -> Coco
         if not isinstance(data[key], list):
             raise InputError(f"expected an array, got {json_type(data[key])}", file=file, field=key)
 
-    categories = []
+    categories: list[tuple[int, str, tuple[str, ...]]] = []
+    cat_seen: dict[int, int] = {}
     for i, c in enumerate(data["categories"]):
         rec = f"categories[{i}]"
         if not isinstance(c, dict):
@@ -228,7 +276,17 @@ def gt_from_json(data: Any, *, file: str, num_joints: int | None = None) -> Coco
         names = c.get("keypoints", [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise InputError("expected an array of names", file=file, record=rec, field="keypoints")
-        categories.append((cid, str(c.get("name", "")), tuple(names)))
+        entry = (cid, str(c.get("name", "")), tuple(names))
+        if cid in cat_seen:
+            rules.tolerate(
+                "duplicate-category",
+                InputError(f"duplicate category id {cid} (also categories[{cat_seen[cid]}])",
+                           file=file, record=rec, field="id"),
+            )  # fmt: skip
+            categories[cat_seen[cid]] = entry  # pycocotools' index keeps the last
+            continue
+        cat_seen[cid] = len(categories)
+        categories.append(entry)
     if num_joints is None:
         named = [len(c[2]) for c in categories if c[2]]
         num_joints = named[0] if named else None
@@ -248,9 +306,10 @@ def gt_from_json(data: Any, *, file: str, num_joints: int | None = None) -> Coco
         num_joints = len(first["keypoints"]) // 3
     k = num_joints
 
-    cols = _gt_columns_fast(anns, k, images.id, cat_ids)
+    nk_max = k if max_num_keypoints is None else max_num_keypoints
+    cols = _gt_columns_fast(anns, k, images.id, cat_ids, nk_max=nk_max)
     if cols is None:
-        cols = _gt_columns_strict(anns, k, image_ids, cat_ids, file)
+        cols = _gt_columns_strict(anns, k, image_ids, cat_ids, file, nk_max=nk_max)
     return _gt_from_columns(cols, images, tuple(categories), k, file)
 
 
@@ -289,6 +348,14 @@ def _read_gt_fast(raw: bytes, file: str, num_joints: int | None) -> CocoGroundTr
     if len(np.unique(im["id"])) != len(im["id"]) or len(np.unique(cols["id"])) != len(cols["id"]):
         return None
     cat_ids = np.array([c[0] for c in categories], np.int64)
+    if len(np.unique(cat_ids)) != len(cat_ids):  # duplicate categories: the rules decide
+        return None
+    # the column checks of _gt_columns_fast (the rules of posebench.formats.rules)
+    if (cols["num_keypoints"] > k).any():
+        return None
+    has_bbox = ~np.isnan(cols["bbox"]).any(axis=1)
+    if (cols["bbox"][has_bbox][:, 2:] < 0).any():
+        return None
     if not (
         np.isin(cols["image_id"], im["id"]).all() and np.isin(cols["category_id"], cat_ids).all()
     ):
@@ -351,7 +418,13 @@ def _gt_from_columns(
 
 
 def _gt_columns_strict(
-    anns: list[Any], k: int, image_ids: set[int], cat_ids: set[int], file: str
+    anns: list[Any],
+    k: int,
+    image_ids: set[int],
+    cat_ids: set[int],
+    file: str,
+    *,
+    nk_max: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Annotation columns, validated record by record (raises on the first problem)."""
     n = len(anns)
@@ -396,14 +469,22 @@ def _gt_columns_strict(
         )  # fmt: skip
         kpts[i] = np.asarray(kp).reshape(k, 3)
         if "bbox" in a:
-            bbox[i] = _number_list(
-                a["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h"
+            bbox[i] = _check_box(
+                _number_list(a["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h"),
+                file=file,
+                record=rec,
             )
         if "area" in a:
             area[i] = _check_number(a["area"], file=file, record=rec, field="area", nonneg=True)
         if "iscrowd" in a:
             ic = a["iscrowd"]
-            if ic not in (0, 1) or isinstance(ic, float | str):
+            if isinstance(ic, bool):
+                rules.tolerate(
+                    "boolean",
+                    InputError(f"expected 0 or 1, got boolean {str(ic).lower()}", file=file,
+                               record=rec, field="iscrowd"),
+                )  # fmt: skip
+            elif ic not in (0, 1) or isinstance(ic, float | str):
                 raise InputError(
                     f"expected 0 or 1, got {ic!r}", file=file, record=rec, field="iscrowd"
                 )
@@ -414,6 +495,12 @@ def _gt_columns_strict(
                 raise InputError(
                     f"expected >= 0, got {nk}", file=file, record=rec, field="num_keypoints"
                 )
+            if nk > (k if nk_max is None else nk_max):
+                rules.tolerate(
+                    "num-keypoints",
+                    InputError(f"{nk} keypoints labelled but the skeleton has {k}", file=file,
+                               record=rec, field="num_keypoints"),
+                )  # fmt: skip
             num_kp[i] = nk
             has_nk[i] = True
         ann_id[i], img_id[i], cat_id[i] = aid, iid, cid
@@ -428,7 +515,7 @@ _NUMBER_TYPES = frozenset({int, float})
 
 
 def _gt_columns_fast(
-    anns: list[Any], k: int, image_ids: np.ndarray, cat_ids: set[int]
+    anns: list[Any], k: int, image_ids: np.ndarray, cat_ids: set[int], *, nk_max: int | None = None
 ) -> dict[str, np.ndarray] | None:
     """Annotation columns of a well-formed file with whole-column checks, or None when any check
     fails (the strict reader then names the record)."""
@@ -443,6 +530,9 @@ def _gt_columns_fast(
         kp_lists = list(map(get("keypoints"), anns))
         if n and not all(c.dtype.kind == "i" for c in (ann_id, img_id, cat_id)):
             return None
+        for col in ("id", "image_id", "category_id"):  # no boolean among the ints
+            if not set(map(type, map(get(col), anns))) <= {int}:
+                return None
         if not all(type(x) is list and len(x) == 3 * k for x in kp_lists):
             return None
         if not set(map(type, itertools.chain.from_iterable(kp_lists))) <= _NUMBER_TYPES:
@@ -473,7 +563,13 @@ def _gt_columns_fast(
         return None
     if n == 0:
         ann_id = img_id = cat_id = np.zeros(0, np.int64)
-    if len(np.unique(ann_id)) != n or (num_kp < 0).any():
+    if (
+        len(np.unique(ann_id)) != n
+        or (num_kp < 0).any()
+        or (num_kp > (k if nk_max is None else nk_max)).any()
+    ):
+        return None
+    if (bbox[has_bbox][:, 2:] < 0).any():
         return None
     if not np.isin(img_id, image_ids).all() or not np.isin(cat_id, list(cat_ids)).all():
         return None
@@ -559,7 +655,7 @@ def read_results(
     if cols is None and k is not None:
         cols = _columns_simdjson(data, k)
     if cols is None:
-        records = parse_json(data, file=file)
+        records = parse_json(data, file=file, duplicate_keys="unchecked")
         if not isinstance(records, list):
             raise InputError(
                 f"top level is {json_type(records)}; a results file is an array of objects",
@@ -568,18 +664,34 @@ def read_results(
         if k is None:
             first = records[0] if records else None
             if isinstance(first, dict) and isinstance(first.get("keypoints"), list):
-                k = len(first["keypoints"]) // 3
+                kps = first["keypoints"]
+                if len(kps) % 3 or not all(_is_number(x) for x in kps):
+                    raise InputError(
+                        f"expected a flat list of 3K numbers x1, y1, s1, x2, ... (K keypoints), "
+                        f"got {len(kps)} elements"
+                        + ("" if all(_is_number(x) for x in kps) else " that are not all numbers"),
+                        file=file,
+                        record="results[0]",
+                        field="keypoints",
+                    )
+                k = len(kps) // 3
             elif records:
                 _strict_results(records[:1], 0, file)  # raises, naming what is wrong in results[0]
                 k = 0
             else:
                 k = 0
-        # true/false/null are no numbers, but numpy would read a boolean as 0/1: such files take
-        # the validating path, which names the record and field (the quote count below only
-        # catches strings).
-        if not any(w in data for w in (b"true", b"false", b"null")):
-            cols = _columns_fast(records, k, data.count(b'"'))
+        cols = _columns_fast(records, k, data.count(b'"'), _no_literals(data))
         if cols is None:
+            where = None
+            if may_have_duplicate_keys(data, records):  # cheap; the exact search is slow
+                where = find_duplicate_key(data, file=file, root="results")
+            if where is not None:
+                rules.tolerate(
+                    "duplicate-key",
+                    InputError(f"duplicate key {where[1]!r} in one object (a JSON reader would "
+                               "silently keep only one of the values)", file=file,
+                               record=where[0], field=where[1]),
+                )  # fmt: skip
             cols = _strict_results(records, k, file)
         del records
     return _finish_results(cols, gt, file)
@@ -587,8 +699,14 @@ def read_results(
 
 def _finish_results(cols: dict[str, np.ndarray], gt: CocoGroundTruth | None, file: str) -> PoseSet:
     poses = _poses_from_columns(cols, int(cols["keypoints"].shape[1]))
+    if len(poses) == 0:
+        rules.tolerate(
+            "no-detections",
+            InputError("no detections: the results array is empty (every AP would be 0)",
+                       file=file),
+        )  # fmt: skip
     if gt is not None:
-        check_results_against_gt(poses, gt, file=file)
+        poses = check_results_against_gt(poses, gt, file=file)
     return poses
 
 
@@ -623,6 +741,16 @@ def read_gt_and_results(
         return gt, _finish_results(cols, gt, str(pred_path)), t_gt
     del cols
     return gt, read_results(pred_path, gt, keypoint_scores=keypoint_scores), t_gt
+
+
+def _no_literals(data: bytes) -> bool:
+    """No ``true``/``false``/``null`` anywhere in the text (outside strings they are the only
+    JSON values that are neither numbers, strings, arrays nor objects)."""
+    return b"true" not in data and b"false" not in data and b"null" not in data
+
+
+#: an array directly inside an array (whitespace allowed between the brackets)
+_NESTED_ARRAY = re.compile(rb"\[\s*\[")
 
 
 def _nbytes(buf: Any) -> int:
@@ -663,6 +791,20 @@ def _columns_simdjson(
         if not set(map(type, score_l)) <= {int, float}:
             return None
         has_bbox = np.fromiter(("bbox" in r for r in recs), bool, n)
+        # No duplicate key (simdjson's len() counts a repeated key twice, its lookup returns the
+        # first value, orjson's the last). Each record holds at least the four fields and its
+        # bbox, so a total of exactly that proves it; extra keys (mmpose's center, scale) need
+        # a look at each record's keys.
+        n_box = int(has_bbox.sum())
+        exact = sum(map(len, recs)) == 4 * n + n_box
+        if not exact and not all(len(r) == len(set(r.keys())) for r in recs):
+            return None
+        # as_buffer flattens nested arrays: [[x, y, v], ...] (or 3K one-element arrays) must not
+        # pass as 3K numbers. One array per keypoints/bbox plus the outer one prove there is no
+        # nesting; otherwise (extra array fields, a '[' in a string) no array may sit directly in
+        # another anywhere, or the orjson path, which sees the nesting, takes the file.
+        if data.count(b"[") != 1 + n + n_box and _NESTED_ARRAY.search(data) is not None:
+            return None
         bbox = np.full((n, 4), np.nan)
         if has_bbox.any():
             bb_bufs: list[Any] = [
@@ -675,7 +817,12 @@ def _columns_simdjson(
         del kp_bufs, recs, doc
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):
         return None
-    score = np.array(score_l, dtype=np.float64).reshape(n)
+    try:
+        score = np.array(score_l, dtype=np.float64).reshape(n)
+        img_a = np.array(img_l, dtype=np.int64).reshape(n)
+        cat_a = np.array(cat_l, dtype=np.int64).reshape(n)
+    except (OverflowError, ValueError):  # an id beyond int64: the strict reader names it
+        return None
     kp: np.ndarray | None
     if out is not None:
         if out.nbytes != len(joined):
@@ -687,11 +834,11 @@ def _columns_simdjson(
         kp = kp_check = np.frombuffer(joined, np.float64).reshape(n, k, 3)
     if not (np.isfinite(kp_check).all() and np.isfinite(score).all() and (score >= 0).all()):
         return None
-    if not np.isfinite(bbox[has_bbox]).all():
+    if not np.isfinite(bbox[has_bbox]).all() or (bbox[has_bbox][:, 2:] < 0).any():
         return None
     cols: dict[str, np.ndarray] = {
-        "image_id": np.array(img_l, dtype=np.int64).reshape(n),
-        "category_id": np.array(cat_l, dtype=np.int64).reshape(n),
+        "image_id": img_a,
+        "category_id": cat_a,
         "score": score,
         "bbox": bbox,
         "has_bbox": has_bbox,
@@ -762,14 +909,20 @@ def _parse_parallel(data: bytes, k: int) -> dict[str, np.ndarray] | None:
 _RESULT_FIELDS = ("image_id", "category_id", "keypoints", "score")
 
 
-def _columns_fast(records: list[Any], k: int, quote_count: int) -> dict[str, np.ndarray] | None:
+def _columns_fast(
+    records: list[Any], k: int, quote_count: int, no_literals: bool
+) -> dict[str, np.ndarray] | None:
     """Columns of a regular results array, or None when any record needs a closer look.
 
-    Checks, all vectorised: every record is an object with the four fields; no string, boolean or
-    null values anywhere (the number of quote characters in the file equals twice the number of
-    keys); ids integral; keypoints exactly 3K long; everything finite; scores non-negative.
+    Checks, all vectorised: every record is an object with the four fields; no string values
+    and no duplicate key (the number of quote characters in the file equals twice the number of
+    keys the parser kept); no ``true``/``false``/``null`` in the text (``no_literals``); ids
+    integral and within int64; keypoints exactly 3K long; everything finite; scores
+    non-negative; box sizes non-negative.
     """
     n = len(records)
+    if not no_literals:
+        return None
     try:
         if not all(type(r) is dict for r in records):
             return None
@@ -792,6 +945,8 @@ def _columns_fast(records: list[Any], k: int, quote_count: int) -> dict[str, np.
             bb_lists = [r["bbox"] for r in itertools.compress(records, has_bbox)]
             if not all(type(b) is list and len(b) == 4 for b in bb_lists):
                 return None
+            if not set(map(type, itertools.chain.from_iterable(bb_lists))) <= _NUMBER_TYPES:
+                return None  # [[x], [y], [w], [h]] would reshape silently
             bbox[has_bbox] = np.array(bb_lists, dtype=np.float64).reshape(-1, 4)
     except (KeyError, TypeError, ValueError):
         return None
@@ -799,7 +954,7 @@ def _columns_fast(records: list[Any], k: int, quote_count: int) -> dict[str, np.
         return None
     if not (np.isfinite(kp).all() and np.isfinite(score).all() and (score >= 0).all()):
         return None
-    if not np.isfinite(bbox[has_bbox]).all():
+    if not np.isfinite(bbox[has_bbox]).all() or (bbox[has_bbox][:, 2:] < 0).any():
         return None
     return {
         "image_id": img.astype(np.int64).reshape(n),
@@ -837,8 +992,10 @@ def _strict_results(records: list[Any], k: int, file: str) -> dict[str, np.ndarr
         if score[i] < 0:
             raise InputError(f"negative score {r['score']!r}", file=file, record=rec, field="score")
         if "bbox" in r:
-            bbox[i] = _number_list(
-                r["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h"
+            bbox[i] = _check_box(
+                _number_list(r["bbox"], 4, file=file, record=rec, field="bbox", what="x, y, w, h"),
+                file=file,
+                record=rec,
             )
             has_bbox[i] = True
     return {
@@ -873,10 +1030,15 @@ def _poses_from_columns(cols: dict[str, np.ndarray], k: int) -> PoseSet:
     )
 
 
-def check_results_against_gt(poses: PoseSet, gt: CocoGroundTruth, *, file: str) -> None:
-    """Image ids must exist in the ground truth and categories must be known."""
+def check_results_against_gt(poses: PoseSet, gt: CocoGroundTruth, *, file: str) -> PoseSet:
+    """``poses`` when image ids exist in the ground truth and categories are known.
+
+    An unknown image id is always an error (pycocotools' ``loadRes`` asserts it too); an unknown
+    category is an error, or under ``--lenient`` the detection is dropped, as pycocotools'
+    ``COCOeval`` never looks at it.
+    """
     if len(poses) == 0:
-        return
+        return poses
     known = np.isin(poses.image_id, gt.images.id)
     if not known.all():
         bad = np.flatnonzero(~known)
@@ -891,13 +1053,18 @@ def check_results_against_gt(poses: PoseSet, gt: CocoGroundTruth, *, file: str) 
     cats = np.isin(poses.category_id, np.asarray(gt.category_ids, dtype=np.int64))
     if not cats.all():
         i = int(np.flatnonzero(~cats)[0])
-        raise InputError(
-            f"unknown category {int(poses.category_id[i])}; "
-            f"the ground truth has {list(gt.category_ids)}",
-            file=file,
-            record=f"results[{i}]",
-            field="category_id",
+        rules.tolerate(
+            "unknown-category",
+            InputError(
+                f"unknown category {int(poses.category_id[i])}; "
+                f"the ground truth has {list(gt.category_ids)}",
+                file=file,
+                record=f"results[{i}]",
+                field="category_id",
+            ),
         )
+        return poses.take(np.flatnonzero(cats))
+    return poses
 
 
 def results_records(poses: PoseSet) -> list[dict[str, Any]]:

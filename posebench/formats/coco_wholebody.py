@@ -113,7 +113,7 @@ def read_wholebody_gt(path: str | Path) -> coco.CocoGroundTruth:
     file = str(path)
     data = parse_json(read_bytes(path), file=file)
     # the body (``keypoints``) and every other field are read and checked as COCO
-    gt = coco.gt_from_json(data, file=file, num_joints=17)
+    gt = coco.gt_from_json(data, file=file, num_joints=17, max_num_keypoints=133)
     extra = _part_arrays(data["annotations"], file=file, table="annotations")
     body = gt.poses
     assert body.visibility is not None
@@ -145,9 +145,7 @@ def read_wholebody_results(path: str | Path, gt: coco.CocoGroundTruth | None = N
         raise InputError(
             f"top level is {json_type(records)}; a results file is an array of objects", file=file
         )
-    cols = None
-    if not any(w in raw for w in (b"true", b"false", b"null")):
-        cols = coco._columns_fast(records, 17, raw.count(b'"'))
+    cols = coco._columns_fast(records, 17, raw.count(b'"'), coco._no_literals(raw))
     if cols is None:
         cols = coco._strict_results(records, 17, file)  # the body and every other field
     extra = _part_arrays(records, file=file, table="results")

@@ -84,6 +84,15 @@ def _parse(
     return int(status), int(consumed), int(state), int(rows)
 
 
+def _regular_results(cols: dict[str, np.ndarray], n: int) -> bool:
+    """The column checks the validating reader's fast path makes too (posebench.formats.rules):
+    at least one detection (an empty file is refused unless lenient), box sizes non-negative."""
+    if n == 0:
+        return False
+    has = cols["has_bbox"][:n].view(bool)
+    return not (cols["bbox"][:n][has][:, 2:] < 0).any()
+
+
 def _finish(cols: dict[str, np.ndarray], n: int, k: int) -> dict[str, np.ndarray]:
     """Shrink the columns to n rows in place (no copy: realloc of an mmap-backed block)."""
     out: dict[str, np.ndarray] = {}
@@ -109,7 +118,7 @@ def parse_bytes(
     cap = len(data) // min_record_bytes(k) + 1
     cols = _columns(cap, k, scores)
     status, _, _, n = _parse(data, 0, _ST_START, 0, True, k, cols)
-    if status != _FINISHED:
+    if status != _FINISHED or not _regular_results(cols, n):
         return None
     return _finish(cols, n, k)
 
@@ -120,7 +129,7 @@ def peek_k(path: str | Path, limit: int = 1 << 16) -> int | None:
     try:
         with Path(path).open("rb") as f:
             head = f.read(limit)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path; the readers name it
         return None
     at = head.find(b'"keypoints"')
     if at < 0:
@@ -149,7 +158,7 @@ def read_columns(
     p = Path(path)
     try:
         f = p.open("rb")
-    except OSError:
+    except (OSError, ValueError):
         return None  # the validating reader names the problem
     with f:
         try:
@@ -184,6 +193,8 @@ def read_columns(
                 return None
             buf[: have - consumed] = buf[consumed:have]
             have -= consumed
+    if not _regular_results(cols, row):
+        return None
     return _finish(cols, row, k)
 
 

@@ -48,7 +48,10 @@ def content_key(data: bytes) -> str:
     """The cache key of a file's contents: BLAKE2b-128 of the bytes and the posebench version."""
     h = hashlib.blake2b(digest_size=16)
     h.update(data)
-    h.update(f"|posebench {__version__}".encode())
+    from posebench.formats.rules import RULES_VERSION
+
+    # the reader's version and its input rules: a GT read under other rules is read again
+    h.update(f"|posebench {__version__}|rules {RULES_VERSION}".encode())
     return h.hexdigest()
 
 
