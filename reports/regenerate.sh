@@ -12,6 +12,11 @@
 # queries) into another folder, leaving reports/ alone:
 #
 #   POSEBENCH_REGEN_OUT=/tmp/reports-trial POSEBENCH_REGEN_LIMIT=2 bash reports/regenerate.sh
+#
+# POSEBENCH_REGEN_STRESS_LIMIT=N runs the stress suites (COCO-C, occlusion, low light) on the first
+# N images only (the clean runs and the baselines keep all 36); the report's table titles show
+# the image count of every suite. POSEBENCH_REGEN_EXAMINE=0 keeps the failure-search runs already
+# in reports/runs/ instead of running them again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${POSEBENCH_REGEN_OUT:-reports}
@@ -21,8 +26,17 @@ if [ -n "${POSEBENCH_REGEN_LIMIT:-}" ]; then
     limit=(--limit "$POSEBENCH_REGEN_LIMIT")
     budget=40
 fi
+stress_limit=()
+if [ -n "${POSEBENCH_REGEN_STRESS_LIMIT:-}" ]; then
+    stress_limit=(--limit "$POSEBENCH_REGEN_STRESS_LIMIT")
+fi
 runs=$out/runs
-rm -rf "$runs" "$out/baseline" "$out/baseline-yolo11n-pose"
+if [ "${POSEBENCH_REGEN_EXAMINE:-1}" = 0 ]; then  # keep the failure searches already there
+    find "$runs" -mindepth 1 -maxdepth 1 ! -name "*-examine" -exec rm -rf {} +
+else
+    rm -rf "$runs"
+fi
+rm -rf "$out/baseline" "$out/baseline-yolo11n-pose"
 mkdir -p "$runs"
 run() {  # name, then posebench run arguments
     local name=$1; shift
@@ -36,6 +50,7 @@ run() {  # name, then posebench run arguments
 }
 examine() {  # name, then posebench examine arguments
     local name=$1; shift
+    [ "${POSEBENCH_REGEN_EXAMINE:-1}" = 0 ] && return 0
     local t0=$SECONDS
     posebench examine --budget "$budget" --size 160 --threshold auto \
         --output "$runs/$name" "$@" > /dev/null
@@ -60,11 +75,11 @@ run mediapipe-on-yolo11n-pose-boxes --adapter mediapipe --suite demo --boxes "$r
 # leak into a stressed one)
 for suite in coco-c occlusion lowlight; do
     run "mediapipe-$suite" --adapter mediapipe --suite "$suite" --dataset coco-sample \
-        --boxes gt --ci 200
+        --boxes gt --ci 200 "${stress_limit[@]}"
     run "yolo11n-pose-$suite" --adapter yolo11n-pose --suite "$suite" --dataset coco-sample \
-        --boxes gt --ci 200
+        --boxes gt --ci 200 "${stress_limit[@]}"
     run "mediapipe-fullimage-$suite" --adapter mediapipe --adapter-arg mode=full-image \
-        --suite "$suite" --dataset coco-sample --boxes gt --ci 200
+        --suite "$suite" --dataset coco-sample --boxes gt --ci 200 "${stress_limit[@]}"
 done
 
 # --- failure searches of both real models on the shipped mannequin body
@@ -77,7 +92,7 @@ run jitter-0.02 --adapter jitter --adapter-arg noise=0.02 --suite demo
 run jitter-0.05 --adapter jitter --adapter-arg noise=0.05 --adapter-arg miss=0.1 \
     --adapter-arg false_positives=0.5 --suite demo
 run jitter-coco-c --adapter jitter --adapter-arg noise=0.02 --suite coco-c --dataset coco-sample \
-    --boxes gt --ci 200
+    --boxes gt --ci 200 "${stress_limit[@]}"
 
 title="posebench on the embedded COCO val2017 sample"
 posebench report "$runs"/* --output "$out/leaderboard.md" --format md --title "$title"
