@@ -12,8 +12,21 @@ The stable API:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from posebench.api import Score, examine, run, score
-
 __all__ = ["Score", "__version__", "examine", "run", "score"]
+
+if TYPE_CHECKING:
+    from posebench.api import Score, examine, run, score
+
+
+def __getattr__(name: str) -> Any:
+    """The API on first use (PEP 562): ``import posebench`` stays cheap for the CLI, which
+    imports only what its subcommand needs."""
+    if name in ("Score", "examine", "run", "score"):
+        from posebench import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'posebench' has no attribute {name!r}")
