@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Score", "__version__", "examine", "run", "score"]
+# ``score``, ``run``, ``examine`` and ``Score`` are posebench.api's (documented there), loaded on
+# first use by __getattr__ below; they are left out of __all__ so that documentation tools, which
+# read the module's namespace, do not look for them before that.
+__all__ = ["__version__"]
 
 if TYPE_CHECKING:
     from posebench.api import Score, examine, run, score
