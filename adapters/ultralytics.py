@@ -115,7 +115,9 @@ def detections_to_poseset(
     wh = np.asarray(sizes, dtype=np.float64).reshape(-1, 2)
     parts: dict[str, list[Any]] = {"id": [], "kp": [], "ks": [], "s": [], "b": []}
     for i, (d, lb) in enumerate(zip(dets, boxes, strict=True)):
-        d = np.asarray(d, dtype=np.float64).reshape(len(d), -1)
+        d = np.asarray(d, dtype=np.float64)
+        # an image where nothing is found (a black low-light frame) has no row to infer from
+        d = d.reshape(0, 6 + num_joints * 3) if d.size == 0 else d.reshape(len(d), -1)
         if d.shape[1] != 6 + num_joints * 3:
             raise ValueError(f"expected {6 + num_joints * 3} columns per detection, got {d.shape}")
         kp = d[:, 6:].reshape(-1, num_joints, 3)

@@ -98,6 +98,19 @@ def test_known_outputs_map_back_through_the_letterbox() -> None:
     np.testing.assert_allclose(out.score, 0.9, rtol=1e-6)
 
 
+def test_an_image_with_no_detection_between_two_with_some() -> None:
+    """A black frame (low light) gives an empty NMS output for its image: its rows are absent,
+    the neighbours' are kept (this used to fail reshaping the empty array)."""
+    from posebench.adapters.ultralytics import detections_to_poseset
+
+    lb = letterbox_params(100, 100, (IMGSZ, IMGSZ))
+    row = np.r_[10.0, 10.0, 50.0, 60.0, 0.9, 0.0, np.tile([20.0, 30.0, 0.5], 17)]
+    dets = [row[None, :], np.zeros((0, 6 + 51)), np.zeros(0), row[None, :]]
+    out = detections_to_poseset(dets, [lb] * 4, [(100, 100)] * 4, [1, 2, 3, 4])
+    np.testing.assert_array_equal(out.image_id, [1, 4])
+    np.testing.assert_allclose(out.score, [0.9, 0.9])
+
+
 def test_letterbox_matches_ultralytics() -> None:
     from ultralytics.data.augment import LetterBox
 
