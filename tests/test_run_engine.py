@@ -218,9 +218,10 @@ def test_other_data_root_into_the_same_output_is_refused_not_reused(
     assert code == 2
     assert "no run here to resume" in err
     (tmp_path / "afile").write_text("x")
-    code, _, err = cli(b, tmp_path / "afile")
-    assert code == 2
-    assert "not a folder" in err
+    with pytest.raises(SystemExit) as exc:  # refused by --output's argument type, before a read
+        cli(b, tmp_path / "afile")
+    assert exc.value.code == 2
+    assert "is an existing file; expected a folder" in capsys.readouterr().err
 
 
 def test_cache_keys_follow_image_bytes_and_nothing_else(tmp_path: Path) -> None:
@@ -609,7 +610,7 @@ def test_executor_ray_without_ray_gives_the_install_hint(
     ("extra", "message"),
     [
         (["--workers", "2"], "need --executor ray"),
-        (["--executor", "ray", "--workers", "0"], "field '--workers': must be at least 1"),
+        (["--executor", "ray", "--workers", "0"], "--workers: expected an integer from 1"),
         (["--resume", "--overwrite"], "not allowed with argument"),
     ],
 )
