@@ -395,7 +395,8 @@ def test_missing_weights_skip_loudly_or_fail_in_ci(monkeypatch: pytest.MonkeyPat
 def test_importing_the_adapter_leaves_pillow_alone() -> None:
     """ultralytics patches PIL.Image.open process-wide (a corrupt image then tries to pip-install
     pi-heif); the adapter module restores Pillow's own function."""
-    import posebench.adapters.ultralytics  # noqa: F401
     from PIL import Image
+
+    import posebench.adapters.ultralytics  # noqa: F401
 
     assert Image.open.__module__ == "PIL.Image"
