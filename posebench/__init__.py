@@ -22,7 +22,10 @@ __version__ = "0.1.0"
 __all__ = ["__version__"]
 
 if TYPE_CHECKING:
-    from posebench.api import Score, examine, run, score
+    from posebench.api import Score as Score
+    from posebench.api import examine as examine
+    from posebench.api import run as run
+    from posebench.api import score as score
 
 
 def __getattr__(name: str) -> Any:
