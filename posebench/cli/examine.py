@@ -59,7 +59,13 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--adapter", required=True, help="adapter name, entry point, or module:attr")
     p.add_argument("--adapter-arg", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--body", default="mannequin", help="mannequin, or an SMPL .npz/.pkl path")
+    p.add_argument("--body", default="anny",
+                   help="anny (default: the realistic anny body, pip install 'posebench[examiner]'"
+                        "), mannequin (the fast procedural SMPL-format body), or an SMPL "
+                        ".npz/.pkl path")  # fmt: skip
+    p.add_argument("--background", choices=("photos", "plain"), default="photos",
+                   help="photos: crops of the embedded sample photos without people and "
+                        "procedural textures; plain: white")  # fmt: skip
     p.add_argument("--budget", type=int, default=2000, help="adapter queries (scored bodies)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument(
@@ -72,7 +78,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-iters", type=int, default=300, help="iterations to find a failure")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=256, help="rendered image side in pixels")
-    p.add_argument("--space", default="pose,camera,occluder,light,shape",
+    p.add_argument("--space", default="pose,camera,occluder,light,shape,appearance,background",
                    help="comma-separated dimension groups to search")  # fmt: skip
     p.add_argument("--include", default="", help="extra dimensions (comma-separated)")
     p.add_argument("--exclude", default="", help="dimensions to hold at their defaults")
@@ -126,9 +132,15 @@ def examine(args: argparse.Namespace) -> Path:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise InputError("CUDA is not available to torch on this machine", field="--device")
     body = args.body
-    if body != "mannequin" and not Path(body).expanduser().is_file():
+    if body not in ("mannequin", "anny") and not Path(body).expanduser().is_file():
         raise InputError("no such SMPL model file", file=str(body), field="--body")
-    body_src = body if body == "mannequin" else str(Path(body).expanduser())
+    body_src = body if body in ("mannequin", "anny") else str(Path(body).expanduser())
+    if body == "anny":
+        from posebench.examiner.anny_body import anny_available
+
+        ok, why = anny_available()
+        if not ok:
+            raise InputError(why, field="--body")
     adapter_args: dict[str, Any] = dict(parse_adapter_args(args.adapter_arg))
     if "device" in inspect.signature(adapter_factory(args.adapter)).parameters:
         adapter_args.setdefault("device", args.device)
@@ -136,10 +148,11 @@ def examine(args: argparse.Namespace) -> Path:
     scene = Scene(
         body_src, image_size=(args.size, args.size), skeleton=adapter.skeleton.name,
         device=args.device, renderer=args.renderer,
+        backgrounds=getattr(args, "background", "plain"),
     )  # fmt: skip
     space = default_space(
         _names(args.space), include=_names(args.include), exclude=_names(args.exclude),
-        num_betas=min(4, scene.num_betas),
+        num_betas=min(4, scene.num_betas), body=scene.kind,
     )  # fmt: skip
     ev = Evaluator(
         adapter, scene, space, metric=args.metric, batch_size=args.batch_size, budget=args.budget
