@@ -15,6 +15,7 @@ with an ``examiner`` section, so run tooling reads it like any run:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import json
 import logging
@@ -86,6 +87,23 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--threshold", default=None,
                    help="failure threshold on the error, or 'auto' (calibrated on ordinary "
                         "poses); default: 0.5 for 1-OKS, 0.2 normalized, 90 mm MPJPE")  # fmt: skip
+    p.add_argument("--search", choices=("pg", "random"), default="pg", dest="method",
+                   help="pg: policy-gradient agents (PoseExaminer); random: uniform random "
+                        "search")  # fmt: skip
+    p.add_argument("--baseline", choices=("random", "none"), default="random",
+                   help="also run uniform random search at the same budget and report it "
+                        "beside the search (default; a second budget of queries)")  # fmt: skip
+    p.add_argument("--mode-radius", type=float, default=0.5,
+                   help="RMS distance (normalised) within which failures are one mode")  # fmt: skip
+    p.add_argument("--implausible", choices=("reject", "keep"), default="reject",
+                   help="reject: bodies out of balance are not shown to the model")  # fmt: skip
+    p.add_argument("--photo-check", default="auto",
+                   help="datasets on which each failure mode is checked on real photos "
+                        "(comma-separated; 'auto': the embedded sample plus OCHuman, CrowdPose "
+                        "and COCO val when found under --data-root; 'none')")  # fmt: skip
+    p.add_argument("--photo-limit", type=int, default=500,
+                   help="images per dataset in the photo check (sample: all)")  # fmt: skip
+    p.add_argument("--data-root", default=None, help="where datasets live ($POSEBENCH_DATA)")
     p.add_argument("--region-rate", type=float, default=0.9,
                    help="failure share a region must keep")  # fmt: skip
     p.add_argument("--batch-size", type=int, default=64, help="bodies per adapter call")
@@ -154,9 +172,11 @@ def examine(args: argparse.Namespace) -> Path:
         _names(args.space), include=_names(args.include), exclude=_names(args.exclude),
         num_betas=min(4, scene.num_betas), body=scene.kind,
     )  # fmt: skip
+    reject = getattr(args, "implausible", "keep") == "reject"
     ev = Evaluator(
-        adapter, scene, space, metric=args.metric, batch_size=args.batch_size, budget=args.budget
-    )
+        adapter, scene, space, metric=args.metric, batch_size=args.batch_size, budget=args.budget,
+        reject_implausible=reject,
+    )  # fmt: skip
     calibration: dict[str, Any] | None = None
     if args.threshold is None:
         threshold = DEFAULT_THRESHOLDS[ev.metric]
@@ -164,10 +184,13 @@ def examine(args: argparse.Namespace) -> Path:
         n_cal = min(32, max(args.budget // 10, 1))
         cal = ev.evaluate(ordinary_points(ev, n_cal, args.seed)).errors
         threshold = auto_threshold(cal, ev.metric)
+        fin = cal[np.isfinite(cal)]
         calibration = {
             "samples": n_cal,
             "median_error": float(np.nanmedian(cal)) if np.isfinite(cal).any() else None,
             "errors": cal.tolist(),
+            # share of the ordinary scenes the threshold would call failures (kept <= 5%)
+            "failure_rate": float((fin >= threshold).mean()) if len(fin) else None,
         }
     else:
         try:
@@ -176,11 +199,25 @@ def examine(args: argparse.Namespace) -> Path:
             raise InputError(
                 f"expected a number or 'auto', got {args.threshold!r}", field="--threshold"
             ) from None
+    method = getattr(args, "method", "pg")
+    radius = getattr(args, "mode_radius", 0.5)
     cfg = SearchConfig(
         agents=args.agents, rollouts=args.rollouts, max_iters=args.max_iters,
-        threshold=threshold, region_rate=args.region_rate, seed=args.seed,
+        threshold=threshold, region_rate=args.region_rate, seed=args.seed, method=method,
+        mode_radius=radius,
     )  # fmt: skip
+    search_budget = ev.remaining
     result = search(ev, cfg)
+    baseline: dict[str, Any] | None = None
+    if getattr(args, "baseline", "none") == "random" and method != "random":
+        bev = Evaluator(
+            adapter, scene, space, metric=args.metric, batch_size=args.batch_size,
+            budget=search_budget, reject_implausible=reject,
+        )  # fmt: skip
+        base = search(bev, dataclasses.replace(cfg, method="random"))
+        baseline = {"method": "random", "queries": base.queries, "budget": search_budget,
+                    "rejected": bev.rejected, "stats": base.stats}  # fmt: skip
+    checks = photo_checks(args, adapter, ev, result)
     info = adapter.info().to_json()
     close = getattr(adapter, "close", None)
     if callable(close):
@@ -205,7 +242,71 @@ def examine(args: argparse.Namespace) -> Path:
         space=space,
         queries=ev.queries,
         budget=args.budget,
+        baseline=baseline,
+        mode_words=checks,
+        scene_settings={
+            "backgrounds": scene.backgrounds,
+            "implausible": "reject" if reject else "keep",
+            "rejected": ev.rejected,
+            "camera_elevation": [d.lo for d in space.all_dims if d.name == "camera.elevation"]
+            + [d.hi for d in space.all_dims if d.name == "camera.elevation"],
+            "occluder": "box",
+            "space": list(space.names),
+        },
     )
+    return out
+
+
+def photo_checks(
+    args: argparse.Namespace, adapter: Any, ev: Any, result: Any
+) -> list[dict[str, Any]]:
+    """Each failure mode in words and, per dataset, the model's OKS on the real photos whose
+    annotated pose falls in the same mode vs the rest (:mod:`posebench.examiner.modes`)."""
+    from posebench.datasets import data_root, get_spec
+    from posebench.examiner.modes import dataset_oks, describe, mode_features, photo_check
+
+    modes = result.failure_modes
+    if not modes:
+        return []
+    img_h = float(ev.scene.image_size[0])
+    kp = np.array([m.keypoints for m in modes])
+    vis = np.array([m.visibility for m in modes])
+    feats = mode_features(kp, vis, img_h) if ev.scene.skeleton == "coco17" else None
+    out: list[dict[str, Any]] = []
+    for i, m in enumerate(modes):
+        row = feats.row(i) if feats is not None else {}
+        occ = max(float(feats.occluded[i]) if feats is not None else 0.0, m.occluded)
+        out.append({"features": row, "description": describe(row, occ, m.params)})
+    want = str(getattr(args, "photo_check", "none"))
+    if want == "none" or feats is None or int(ev.dims) != 2:
+        return out
+    root = data_root(getattr(args, "data_root", None))
+    names = ["coco-sample"]
+    if want == "auto":
+        for name in ("ochuman-val", "crowdpose-val", "coco-val2017"):
+            spec = get_spec(name)
+            if (
+                root is not None
+                and spec.skeleton == "coco17"
+                and (root / spec.annotations).is_file()
+            ):
+                names.append(name)
+    else:
+        names = [n.strip() for n in want.split(",") if n.strip()]
+    for name in names:
+        spec = get_spec(name)
+        if spec.skeleton != "coco17":
+            log.warning("photo check: %s is not COCO-17, skipped", name)
+            continue
+        limit = None if spec.sample is not None else getattr(args, "photo_limit", 500)
+        t0 = time.perf_counter()
+        dfeat, oks, n_img = dataset_oks(adapter, name, root, limit=limit)
+        log.info("photo check on %s: %d people, %.1f s", name, len(oks), time.perf_counter() - t0)
+        for i, rec in enumerate(out):
+            pc = photo_check(feats.row(i), dfeat, oks, dataset=name)
+            pc["images"] = n_img
+            rec.setdefault("photo_checks", []).append(pc)
+            rec.setdefault("photo_check", pc)
     return out
 
 
@@ -261,6 +362,9 @@ def write_examination(
     space: Any,
     queries: int,
     budget: int,
+    baseline: dict[str, Any] | None = None,
+    scene_settings: dict[str, Any] | None = None,
+    mode_words: list[dict[str, Any]] | None = None,
 ) -> None:
     """``results.json`` (runner schema + ``examiner``) and ``samples.parquet``."""
     from posebench import __version__
@@ -281,8 +385,12 @@ def write_examination(
     ex["renderer"] = renderer
     ex["image_size"] = [image_size, image_size]
     ex["calibration"] = calibration
+    ex["baseline"] = baseline
+    ex["scene"] = scene_settings
     for fm, files in zip(ex["failure_modes"], images, strict=True):
         fm.update(files)
+    for fm, words in zip(ex["failure_modes"], mode_words or [], strict=False):
+        fm.update(words)
     ex["regions"] = [
         {"agent": fm["agent"], "region": fm["region"], "norm_gap": fm["norm_gap"],
          "norm_gap_rad": fm["norm_gap_rad"], "failure_rate": fm["region_failure_rate"]}
@@ -336,26 +444,73 @@ def write_examination(
 
 
 def format_examination(res: dict[str, Any]) -> str:
-    """A short text summary of an examiner run."""
+    """A short text summary of an examiner run: the search beside the random baseline, the
+    failure modes in words and their check on real photos."""
     ex = res["examiner"]
     a = res["adapter"]
     rs = ex["region_size"]
 
-    def f(v: Any) -> str:
-        return "n/a" if v is None else f"{v:.3f}"
+    def f(v: Any, spec: str = ".3f") -> str:
+        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
+    sc = ex.get("scene") or {}
+    cal = ex.get("calibration") or {}
     lines = [
         f"adapter   {a['name']}  ({a['info']['architecture']})",
-        f"body      {ex['body']}  ({ex['image_size'][0]}x{ex['image_size'][1]}, {ex['device']})",
-        f"search    {ex['agents']} agents, {ex['queries']}/{ex['budget']} queries, seed "
-        f"{ex['seed']}, failure: {ex['metric']} error >= {ex['threshold']:.3g}",
-        f"success   {ex['successes']}/{ex['agents']} agents ({100 * ex['success_rate']:.0f}%)",
-        f"regions   NormGap {f(rs['norm_gap'])} (normalised)  {f(rs['norm_gap_rad'])} rad (pose)"
-        f"  mean width {f(rs['mean_width'])}",
+        f"body      {ex['body']}  ({ex['image_size'][0]}x{ex['image_size'][1]}, {ex['device']}),"
+        f" backgrounds {sc.get('backgrounds', 'plain')}, implausible bodies "
+        f"{sc.get('implausible', 'keep')} ({sc.get('rejected', 0)} rejected)",
+        f"search    {ex.get('method', 'pg')}, {ex['agents']} agents, {ex['queries']}/{ex['budget']}"
+        f" queries, seed {ex['seed']}, failure: {ex['metric']} error >= {ex['threshold']:.3g}",
     ]
-    for fm in ex["failure_modes"]:
+    if cal:
+        rate = cal.get("failure_rate")
+        pct = f(None if rate is None else 100 * rate, ".0f")
         lines.append(
-            f"  agent {fm['agent']:>2}: error {fm['error']:.3f}, region failure rate "
-            f"{f(fm['region_failure_rate'])}, NormGap {fm['norm_gap']:.3f}  {fm['image']}"
+            f"calibration  {cal.get('samples')} ordinary scenes, median error "
+            f"{f(cal.get('median_error'))}, {pct}% of them over the threshold"
         )
+    st = ex.get("stats") or {}
+    base = (ex.get("baseline") or {}).get("stats")
+    if st:
+        lines.append(f"{'':26}{ex.get('method', 'pg'):>10}" + (f"{'random':>10}" if base else ""))
+        rows = [
+            ("queries", "queries", "d"),
+            ("failures", "failures", "d"),
+            ("failures per query", "failures_per_query", ".4f"),
+            (f"distinct modes (r={st.get('mode_radius', 0.5):g})", "distinct_modes", "d"),
+            ("queries to first failure", "queries_to_first_failure", "d"),
+            ("agents with a failure", "agents_with_failure", "d"),
+        ]
+        for label, key, spec in rows:
+            line = f"  {label:<24}{f(st.get(key), spec):>10}"
+            if base:
+                line += f"{f(base.get(key), spec):>10}"
+            lines.append(line)
+        its = st.get("iterations_per_agent")
+        if its:
+            lines.append(f"  iterations per agent    {' '.join(str(i) for i in its)}")
+    lines.append(
+        f"success   {ex['successes']}/{ex['agents']} agents ({100 * ex['success_rate']:.0f}%)"
+    )
+    lines.append(
+        f"regions   NormGap {f(rs['norm_gap'])} (normalised)  {f(rs['norm_gap_rad'])} rad (pose)"
+        f"  mean width {f(rs['mean_width'])}  (regions with evidence only)"
+    )
+    for fm in ex["failure_modes"]:
+        ev = "evidence" if fm.get("evidence") else "no evidence"
+        fin = "finished" if fm.get("finished") else "unfinished"
+        lines.append(
+            f"  agent {fm['agent']:>2} (iteration {fm['iterations']}): error {fm['error']:.3f}, "
+            f"region failure rate {f(fm['region_failure_rate'])} ({ev}, {fin}), NormGap "
+            f"{fm['norm_gap']:.3f}  {fm['image']}"
+        )
+        if fm.get("description"):
+            lines.append(f"      {fm['description']}")
+        pc = fm.get("photo_check")
+        if pc:
+            lines.append(
+                f"      real photos ({pc['dataset']}): {pc['in_mode']} in this mode, mean OKS "
+                f"{f(pc['oks_in_mode'])} vs {f(pc['oks_rest'])} on the other {pc['rest']}"
+            )
     return "\n".join(lines) + "\n"
