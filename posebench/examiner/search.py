@@ -251,7 +251,7 @@ class SearchResult:
             "stats": self.stats,
             "success_rate": self.success_rate,
             "agents": self.agents,
-            "successes": len(self.failure_modes),
+            "successes": round(self.success_rate * self.agents),
             "region_size": {
                 "norm_gap": self.region_size,
                 "norm_gap_rad": self.region_size_rad,

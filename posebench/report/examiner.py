@@ -401,8 +401,8 @@ def search(run: Run, label: str | None = None) -> Search:
     agents, successes = int(ex.get("agents") or 0), int(ex.get("successes") or 0)
     if not gallery:
         notes.append(f"no failure found: none of the {agents} agents passed the threshold")
-    elif len(gallery) != successes:
-        notes.append(f"{successes} successes recorded but {len(gallery)} failure modes listed")
+    elif successes == 0:
+        notes.append(f"no agent recorded a success but {len(gallery)} failure modes listed")
     return Search(
         label=label or model,
         model=model,
