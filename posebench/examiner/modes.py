@@ -192,8 +192,9 @@ def photo_check(
     """The model's OKS on a dataset's people in the same mode as ``features`` vs the others.
 
     The mode's non-ordinary features must all agree; when fewer than ``min_people`` people
-    match, the rarest-first features are dropped one by one until enough do (``matched_on``
-    lists the features used; empty when the mode is ordinary).
+    match, features are dropped one by one, the most common in the dataset first (the rarest,
+    most telling ones are kept longest), until enough do (``matched_on`` lists the features
+    used; empty when the mode is ordinary or nothing is left).
 
     Args:
         features: the failure mode's features (:meth:`ModeFeatures.row`).
