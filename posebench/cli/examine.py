@@ -1,4 +1,6 @@
-"""``posebench examine``: search rendered SMPL bodies for poses where a model fails.
+"""``posebench examine``: search rendered bodies (anny by default) for scenes where a model fails,
+beside uniform random search at the same budget, with each failure mode in words and checked on
+real photos.
 
 Writes a run folder in the runner's format (:mod:`posebench.results`, schema ``posebench.run/1``)
 with an ``examiner`` section, so run tooling reads it like any run:
@@ -6,9 +8,9 @@ with an ``examiner`` section, so run tooling reads it like any run:
     results.json            adapter, signature, versions, seed, ... and "examiner": {
                               success_rate, region_size, regions, failure_modes [{params, error,
                               image, region}], queries, budget, seed, body, threshold, metric}
-    failures/agent-NN.png   each failure point rendered, ground truth (green) and the model's
-                            keypoints (red) drawn on it
-    failures/agent-NN-region.png   four bodies drawn from the failure region (rendered only)
+    failures/mode-NN-agent-AA.png   each failure mode's point rendered, ground truth (green)
+                            and the model's keypoints (red) drawn on it
+    failures/mode-NN-agent-AA-region.png   four bodies drawn from its region (rendered only)
     samples.parquet         every scored body: agent, phase, error, failure, parameters
 """
 
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 EXAMPLES = """\
 examples:
+  posebench examine --adapter mediapipe --budget 600 --size 160 --threshold auto \\
+      --output runs/mp-exam
   posebench examine --adapter mediapipe --body mannequin --budget 2000 --output runs/mp-exam
   posebench examine --adapter mediapipe --body ~/smpl/SMPL_NEUTRAL.pkl --device cuda \\
       --budget 20000 --agents 40 --size 256 --output runs/mp-exam-smpl
@@ -319,7 +323,7 @@ def write_failure_images(out: Path, ev: Any, result: Any) -> list[dict[str, str]
     folder.mkdir(parents=True, exist_ok=True)
     names: list[dict[str, str]] = []
     rng = np.random.default_rng([result.seed, 2])
-    for m in result.failure_modes:
+    for i, m in enumerate(result.failure_modes):
         img = ev.render(m.point[None]).images[0].cpu().numpy()
         pil = Image.fromarray(img)
         draw = ImageDraw.Draw(pil)
@@ -331,14 +335,14 @@ def write_failure_images(out: Path, ev: Any, result: Any) -> list[dict[str, str]
                 if not (np.isfinite(x) and np.isfinite(y)) or m.visibility[j] == 0:
                     continue
                 draw.ellipse((x - rad, y - rad, x + rad, y + rad), fill=colour)
-        point = f"failures/agent-{m.agent:02d}.png"
+        point = f"failures/mode-{i:02d}-agent-{m.agent:02d}.png"
         pil.save(out / point)
         x = m.lower + rng.uniform(size=(4, len(m.lower))) * (m.upper - m.lower)
         tiles = ev.render(x).images.cpu().numpy()
         sheet = np.concatenate(
             [np.concatenate(list(tiles[:2]), 1), np.concatenate(list(tiles[2:]), 1)], 0
         )
-        region = f"failures/agent-{m.agent:02d}-region.png"
+        region = f"failures/mode-{i:02d}-agent-{m.agent:02d}-region.png"
         Image.fromarray(sheet).save(out / region)
         names.append({"image": point, "region_image": region})
     return names
