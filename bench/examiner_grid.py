@@ -29,24 +29,28 @@ def main() -> None:
     args = ap.parse_args()
     scene = Scene(args.body, image_size=(args.size, args.size), backgrounds="photos")
     space = default_space(body=scene.kind)
-    x = np.random.default_rng(args.seed).uniform(-1, 1, (64, space.size))
-    r = scene.render(space.decode(x))
-    keep = np.flatnonzero(r.plausible.numpy())[:16]
+    rng = np.random.default_rng(args.seed)
     tiles = []
-    for i in keep:
-        im = Image.fromarray(r.images[i].numpy())
-        d = ImageDraw.Draw(im)
-        for (u, v), vis in zip(r.keypoints[i].numpy(), r.visibility[i].numpy(), strict=True):
-            if vis > 0:
-                c = (0, 220, 0) if vis == 2 else (230, 0, 0)
-                d.ellipse((u - 1.5, v - 1.5, u + 1.5, v + 1.5), fill=c)
-        tiles.append(np.asarray(im))
+    drawn = 0
+    while len(tiles) < 16 and drawn < 1024:
+        x = rng.uniform(-1, 1, (64, space.size))
+        drawn += 64
+        r = scene.render(space.decode(x))
+        for i in np.flatnonzero(r.plausible.numpy())[: 16 - len(tiles)]:
+            im = Image.fromarray(r.images[i].numpy())
+            d = ImageDraw.Draw(im)
+            for (u, v), vis in zip(r.keypoints[i].numpy(), r.visibility[i].numpy(), strict=True):
+                if vis > 0:
+                    c = (0, 220, 0) if vis == 2 else (230, 0, 0)
+                    d.ellipse((u - 1.5, v - 1.5, u + 1.5, v + 1.5), fill=c)
+            tiles.append(np.asarray(im))
     while len(tiles) < 16:
         tiles.append(np.zeros_like(tiles[0]))
     rows = [np.concatenate(tiles[i : i + 4], 1) for i in range(0, 16, 4)]
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.concatenate(rows, 0)).save(args.output, optimize=True)
-    print(f"{args.output}: {len(keep)} balanced scenes of 64 drawn")
+    grid = Image.fromarray(np.concatenate(rows, 0)).quantize(256, dither=Image.Dither.NONE)
+    grid.save(args.output, optimize=True)  # a 256-colour palette keeps the file small
+    print(f"{args.output}: {len(tiles)} balanced scenes of {drawn} drawn")
 
 
 if __name__ == "__main__":
