@@ -436,6 +436,10 @@ def test_search_beside_random_modes_in_words_and_settings(tmp_path: Path) -> Non
     assert "right arm raised above the head, seen from behind" in md
     assert "coco-sample: 9 people in mode, OKS 0.210 vs 0.370 on 59 others (holds)" in md
     s = exm.sections(lb.load_runs([run]))[0]
+    page = _html([run])
+    assert "failures per query" in page
+    assert "right arm raised above the head, seen from behind" in page
+    assert "search:pg|radius:0.5" in html.unescape(page)
     card = next(c for c in s.cards if c.photo_checks)
     assert card.to_json()["photo_checks"][0]["in_mode"] == 9
     assert card.evidence is True
