@@ -16,6 +16,7 @@ from PIL import Image
 
 from posebench.cli.main import main
 from posebench.results import SCHEMA, read_results_json, read_samples
+from tests.conftest import reference
 
 PLANTED = "tests.fake_examiner_adapters:RaisedRightArmBlind"
 SMALL = ["--size", "64", "--agents", "3", "--rollouts", "6", "--max-iters", "10",
@@ -70,6 +71,8 @@ def test_examine_writes_a_run_folder(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_examine_auto_threshold_with_the_oracle(tmp_path: Path) -> None:
+    # the default body: anny
+    reference("anny", "pip install 'anny==0.6.2'  (the [examiner] extra)")
     out = tmp_path / "oracle"
     code = main(["examine", "--adapter", "oracle", "--budget", "120", "--output", str(out),
                  "--threshold", "auto", *SMALL])  # fmt: skip
