@@ -97,3 +97,24 @@ def test_photo_backgrounds_in_the_scene() -> None:
     # a corner pixel away from the body shows the first and the last background of the bank
     assert np.abs(r.images[0, 0, 0].numpy().astype(int) - bank[0, 0, 0]).max() <= 1
     assert np.abs(r.images[1, 0, 0].numpy().astype(int) - bank[-1, 0, 0]).max() <= 1
+
+
+def test_self_intersection_of_limbs(scene: Scene) -> None:
+    from posebench.examiner.scene import self_intersecting
+
+    # a standing person; the right wrist moved onto the torso's axis; the knees together
+    kp = torch.zeros(3, 17, 3)
+    pts = {
+        5: (0.2, 1.45, 0), 6: (-0.2, 1.45, 0), 7: (0.25, 1.2, 0), 8: (-0.25, 1.2, 0),
+        9: (0.27, 0.95, 0), 10: (-0.27, 0.95, 0), 11: (0.1, 0.95, 0), 12: (-0.1, 0.95, 0),
+        13: (0.1, 0.5, 0), 14: (-0.1, 0.5, 0), 15: (0.1, 0.05, 0), 16: (-0.1, 0.05, 0),
+    }  # fmt: skip
+    for j, p in pts.items():
+        kp[:, j] = torch.tensor(p)
+    kp[1, 10] = torch.tensor([0.01, 1.2, 0.02])  # the right hand inside the chest
+    kp[2, 13] = torch.tensor([0.01, 0.5, 0.0])  # the left knee through the right one
+    kp[2, 14] = torch.tensor([-0.01, 0.5, 0.0])
+    assert self_intersecting(kp).tolist() == [False, True, True]
+    # the rendered default pose is plausible
+    r = scene.render(SPACE.decode(_x()))
+    assert bool(r.plausible[0])

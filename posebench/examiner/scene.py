@@ -25,7 +25,15 @@ from posebench.examiner.joints import SKELETON_MAPS, project_points, select_join
 from posebench.examiner.params import SceneParams
 from posebench.examiner.render import DEFAULT_COLOR, render, to_uint8
 
-__all__ = ["BACKGROUNDS", "RENDERERS", "RenderedBatch", "Scene", "balanced", "mask_boxes"]
+__all__ = [
+    "BACKGROUNDS",
+    "RENDERERS",
+    "RenderedBatch",
+    "Scene",
+    "balanced",
+    "mask_boxes",
+    "self_intersecting",
+]
 
 RENDERERS = ("torch", "moderngl")
 #: ``plain``: the scene's background colour or image; ``photos``: the bank of
@@ -49,7 +57,8 @@ class RenderedBatch:
     0 outside the image); boxes: (B, 4) ``[x, y, w, h]`` of the body's silhouette (occluder
     ignored); areas: (B,) silhouette pixels; joints_cam: (B, K, 3) camera-space keypoints in
     millimetres (for 3D adapters); plausible: (B,) bool, the body stands in balance
-    (:func:`balanced`); occluded: (B,) share of the body's silhouette hidden by the occluder.
+    (:func:`balanced`) and no limb passes through it (:func:`self_intersecting`); occluded:
+    (B,) share of the body's silhouette hidden by the occluder.
     """
 
     images: torch.Tensor
@@ -243,6 +252,8 @@ class Scene:
             occluded = self._occluded_share(body_px, occ_px, boxes)
             images = to_uint8(r.image).permute(0, 2, 3, 1).contiguous()
             plausible = balanced(out.vertices)
+            if self.skeleton == "coco17":
+                plausible &= ~self_intersecting(pts)
         return RenderedBatch(images, kp, vis, boxes, areas, joints_cam, plausible, occluded)
 
     def _keypoints3d(self, joints: torch.Tensor) -> torch.Tensor:
@@ -310,6 +321,36 @@ class Scene:
         o = (occ_px & inside).sum((1, 2)).float()
         v = body_px.sum((1, 2)).float()
         return o / (o + v).clamp_min(1.0)
+
+
+def _segment_distance(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(...,) distance of points p (..., 3) to segments [a, b] (..., 3)."""
+    ab = b - a
+    t = ((p - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-12)
+    d: torch.Tensor = torch.linalg.vector_norm(p - (a + t.clamp(0, 1)[..., None] * ab), dim=-1)
+    return d
+
+
+def self_intersecting(
+    keypoints: torch.Tensor, *, torso: float = 0.07, limbs: float = 0.06
+) -> torch.Tensor:
+    """(B,) bool: a limb passes through the body, from (B, 17, 3) COCO-17 keypoints in metres.
+
+    A wrist or elbow closer than ``torso`` to the torso's axis (from the shoulders' middle to
+    the hips' middle; a torso is about 0.1 m deep on each side of it, so the hand is inside
+    it), or the two knees or the two ankles closer than ``limbs`` to each other (one leg
+    through the other). A hand resting on the belly keeps its wrist outside that radius.
+    """
+    k = keypoints
+    sh = (k[:, 5] + k[:, 6]) / 2
+    hip = (k[:, 11] + k[:, 12]) / 2
+    arm = k[:, [7, 8, 9, 10]]
+    d = _segment_distance(arm, sh[:, None].expand_as(arm), hip[:, None].expand_as(arm))
+    inside = (d < torso).any(1)
+    knees = torch.linalg.vector_norm(k[:, 13] - k[:, 14], dim=-1) < limbs
+    ankles = torch.linalg.vector_norm(k[:, 15] - k[:, 16], dim=-1) < limbs
+    out: torch.Tensor = inside | knees | ankles
+    return out
 
 
 def balanced(vertices: torch.Tensor, *, contact: float = 0.03, margin: float = 0.1) -> torch.Tensor:
