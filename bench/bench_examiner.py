@@ -7,6 +7,8 @@ batch) -> pairing and 1 - OKS. The default adapter is the oracle (ground truth r
 the ``prepare`` hook), so the numbers measure the examiner, not a model. Prints a Markdown table
 (stdout) with the split between rendering and the adapter + scoring.
 
+    python bench/bench_examiner.py --body anny --sizes 256          # anny (default body), CPU
+    python bench/bench_examiner.py --body anny --device cuda --batch-sizes 256,1024 --sizes 256
     python bench/bench_examiner.py                                  # CPU, 64x64..256x256
     python bench/bench_examiner.py --device cuda --batch-sizes 64,256,1024 --sizes 256
     python bench/bench_examiner.py --adapter mediapipe --batch-sizes 16 --sizes 192
@@ -44,22 +46,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the fastest is kept")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--renderer", default="torch", choices=["torch", "moderngl"])
+    parser.add_argument("--body", default="mannequin", help="mannequin, anny or an SMPL path")
+    parser.add_argument("--backgrounds", default="photos", choices=["photos", "plain"])
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     registry = importlib.import_module("posebench.adapters")
     adapter = registry.load_adapter(args.adapter, {})
-    space = default_space()
     rng = np.random.default_rng(0)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
     print(f"device: {device} ({name or platform.machine()}), torch {torch.__version__}, "
           f"threads {torch.get_num_threads()}, renderer {args.renderer}, adapter {args.adapter}, "
-          f"space {space.size} dims, best of {args.repeat}\n")  # fmt: skip
+          f"body {args.body}, best of {args.repeat}\n")  # fmt: skip
     print("| image | batch | bodies/s (render + predict + score) | ms/batch | render ms |")
     print("|---:|---:|---:|---:|---:|")
     for size in (int(s) for s in args.sizes.split(",")):
-        scene = Scene("mannequin", image_size=(size, size), device=device, renderer=args.renderer)
+        scene = Scene(args.body, image_size=(size, size), device=device, renderer=args.renderer,
+                      backgrounds=args.backgrounds)  # fmt: skip
+        space = default_space(body=scene.kind)
         for b in (int(x) for x in args.batch_sizes.split(",")):
             ev = Evaluator(adapter, scene, space, batch_size=b)
             x = rng.uniform(-1, 1, (b, space.size))

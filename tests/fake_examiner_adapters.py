@@ -93,3 +93,52 @@ class BackViewBlind(_Planted):
 
     def _name(self) -> str:
         return "back-view-blind"
+
+
+def right_wrist_high(keypoints: np.ndarray, margin: float) -> np.ndarray:
+    """(N,) bool: the right wrist is above every face keypoint by more than ``margin`` times the
+    keypoints' vertical extent. keypoints: (N, 17, 2) COCO-17 pixels (y down)."""
+    top = keypoints[:, _FACE, 1].min(1)
+    h = np.maximum(np.ptp(keypoints[:, :, 1], axis=1), 1.0)
+    return np.asarray(top - keypoints[:, _R_WRIST, 1] > margin * h)
+
+
+def _arm_near(kp: np.ndarray, margin: float) -> np.ndarray:
+    """0 with the right wrist at shoulder height or below, 1 at the weakness's height."""
+    sh = kp[:, _R_SHOULDER, 1]
+    h = np.maximum(np.ptp(kp[:, :, 1], axis=1), 1.0)
+    goal = kp[:, _FACE, 1].min(1) - margin * h
+    return np.asarray((sh - kp[:, _R_WRIST, 1]) / np.maximum(sh - goal, 1.0))
+
+
+class RaisedRightArmHigh(_Planted):
+    """Fails only when the right wrist is far above the head (rare: < 1% of random scenes in
+    the test space, measured in tests/test_examiner_search.py)."""
+
+    margin = 0.17
+
+    def _weak(self, kp: np.ndarray, vis: np.ndarray) -> np.ndarray:
+        return right_wrist_high(kp, self.margin)
+
+    def _near(self, kp: np.ndarray, vis: np.ndarray) -> np.ndarray:
+        return _arm_near(kp, self.margin)
+
+    def _name(self) -> str:
+        return "raised-right-arm-high"
+
+
+class RaisedRightArmFromBehind(_Planted):
+    """Fails only when the right wrist is well above the head and the body is seen from behind
+    (rare: < 1% of random scenes in the test space, measured in the test)."""
+
+    margin = 0.15
+
+    def _weak(self, kp: np.ndarray, vis: np.ndarray) -> np.ndarray:
+        return right_wrist_high(kp, self.margin) & seen_from_behind(vis)
+
+    def _near(self, kp: np.ndarray, vis: np.ndarray) -> np.ndarray:
+        back = BackViewBlind()._near(kp, vis)
+        return 0.5 * np.clip(_arm_near(kp, self.margin), 0, 1) + 0.5 * np.clip(back, 0, 1)
+
+    def _name(self) -> str:
+        return "raised-right-arm-from-behind"

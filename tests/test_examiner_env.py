@@ -65,7 +65,14 @@ def test_euler_angles_match_scipy() -> None:
 def test_space_bounds_defaults_and_round_trip() -> None:
     space = default_space()
     assert len(set(space.names)) == space.size
-    assert {d.group for d in space.dims} == {"pose", "shape", "camera", "occluder", "light"}
+    assert {d.group for d in space.dims} == {
+        "pose",
+        "shape",
+        "camera",
+        "occluder",
+        "light",
+        "background",
+    }
     # every pose dimension comes from the joint-limit table, within it
     for d in space.dims:
         if d.group == "pose":

@@ -401,3 +401,45 @@ def test_cli_examiner_report_md_html_json(tmp_path: Path) -> None:
     page_out = tmp_path / "lb.html"
     assert main(["report", str(EX), "--output", str(page_out)]) == 0
     assert _uri(EX / "failures" / "agent-00.png") in page_out.read_text()
+
+
+def test_search_beside_random_modes_in_words_and_settings(tmp_path: Path) -> None:
+    res = _results()
+    ex = res["examiner"]
+    ex["method"] = "pg"
+    ex["config"]["mode_radius"] = 0.5
+    ex["scene"] = {"backgrounds": "photos", "occluder": "box", "implausible": "reject",
+                   "rejected": 7, "camera_elevation": [-10.0, 35.0]}  # fmt: skip
+    ex["stats"] = {"queries": 600, "failures": 171, "failures_per_query": 0.285,
+                   "distinct_modes": 9, "mode_radius": 0.5, "queries_to_first_failure": 82,
+                   "agents_with_failure": 4, "iterations_per_agent": [18, 18, 18, 18]}  # fmt: skip
+    ex["baseline"] = {"method": "random", "stats": {
+        "queries": 600, "failures": 1, "failures_per_query": 0.0017, "distinct_modes": 1,
+        "mode_radius": 0.5, "queries_to_first_failure": 189, "agents_with_failure": 1}}  # fmt: skip
+    ex["calibration"] = {"samples": 32, "failure_rate": 0.03125}
+    fm = ex["failure_modes"][0]
+    fm["description"] = "right arm raised above the head, seen from behind"
+    fm["evidence"] = True
+    fm["photo_checks"] = [{"dataset": "coco-sample", "in_mode": 9, "rest": 59,
+                           "oks_in_mode": 0.21, "oks_rest": 0.37, "holds": True}]  # fmt: skip
+    run = _save(_copy(tmp_path), res)
+    md = _md([run], base=tmp_path)
+    assert "Search beside uniform random search at the same budget" in md
+    assert "| failures per query | 0.2850 | 0.0017 |" in md
+    assert "| distinct failure modes (dedup radius 0.5) | 9 | 1 |" in md
+    assert "| queries to first failure | 82 | 189 |" in md
+    assert "| iterations per agent | 18 18 18 18 | — |" in md
+    assert "| calibration scenes over the threshold | 3% | — |" in md
+    plain = md.replace("\\", "")  # the Markdown escapes the settings' "|" and backticks
+    assert "body:mannequin|size:" in plain
+    assert "|bg:photos|occ:box|implausible:reject|search:pg|radius:0.5|elev:-10..35" in plain
+    assert "right arm raised above the head, seen from behind" in md
+    assert "coco-sample: 9 people in mode, OKS 0.210 vs 0.370 on 59 others (holds)" in md
+    s = exm.sections(lb.load_runs([run]))[0]
+    page = _html([run])
+    assert "failures per query" in page
+    assert "right arm raised above the head, seen from behind" in page
+    assert "search:pg|radius:0.5" in html.unescape(page)
+    card = next(c for c in s.cards if c.photo_checks)
+    assert card.to_json()["photo_checks"][0]["in_mode"] == 9
+    assert card.evidence is True

@@ -1,4 +1,6 @@
-"""``posebench examine``: search rendered SMPL bodies for poses where a model fails.
+"""``posebench examine``: search rendered bodies (anny by default) for scenes where a model fails,
+beside uniform random search at the same budget, with each failure mode in words and checked on
+real photos.
 
 Writes a run folder in the runner's format (:mod:`posebench.results`, schema ``posebench.run/1``)
 with an ``examiner`` section, so run tooling reads it like any run:
@@ -6,15 +8,16 @@ with an ``examiner`` section, so run tooling reads it like any run:
     results.json            adapter, signature, versions, seed, ... and "examiner": {
                               success_rate, region_size, regions, failure_modes [{params, error,
                               image, region}], queries, budget, seed, body, threshold, metric}
-    failures/agent-NN.png   each failure point rendered, ground truth (green) and the model's
-                            keypoints (red) drawn on it
-    failures/agent-NN-region.png   four bodies drawn from the failure region (rendered only)
+    failures/mode-NN-agent-AA.png   each failure mode's point rendered, ground truth (green)
+                            and the model's keypoints (red) drawn on it
+    failures/mode-NN-agent-AA-region.png   four bodies drawn from its region (rendered only)
     samples.parquet         every scored body: agent, phase, error, failure, parameters
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import json
 import logging
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 
 EXAMPLES = """\
 examples:
+  posebench examine --adapter mediapipe --budget 600 --size 160 --threshold auto \\
+      --output runs/mp-exam
   posebench examine --adapter mediapipe --body mannequin --budget 2000 --output runs/mp-exam
   posebench examine --adapter mediapipe --body ~/smpl/SMPL_NEUTRAL.pkl --device cuda \\
       --budget 20000 --agents 40 --size 256 --output runs/mp-exam-smpl
@@ -63,7 +68,13 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--adapter", required=True, help="adapter name, entry point, or module:attr")
     p.add_argument("--adapter-arg", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--body", default="mannequin", help="mannequin, or an SMPL .npz/.pkl path")
+    p.add_argument("--body", default="anny",
+                   help="anny (default: the realistic anny body, pip install 'posebench[examiner]'"
+                        "), mannequin (the fast procedural SMPL-format body), or an SMPL "
+                        ".npz/.pkl path")  # fmt: skip
+    p.add_argument("--background", choices=("photos", "plain"), default="photos",
+                   help="photos: crops of the embedded sample photos without people and "
+                        "procedural textures; plain: white")  # fmt: skip
     p.add_argument(
         "--budget", type=argtypes.positive_int, default=2000, help="adapter queries (scored bodies)"
     )
@@ -87,7 +98,7 @@ def add_parser(sub: Any) -> None:
         default=256,
         help="rendered image side in pixels",
     )
-    p.add_argument("--space", default="pose,camera,occluder,light,shape",
+    p.add_argument("--space", default="pose,camera,occluder,light,shape,appearance,background",
                    help="comma-separated dimension groups to search")  # fmt: skip
     p.add_argument("--include", default="", help="extra dimensions (comma-separated)")
     p.add_argument("--exclude", default="", help="dimensions to hold at their defaults")
@@ -95,6 +106,23 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--threshold", default=None,
                    help="failure threshold on the error, or 'auto' (calibrated on ordinary "
                         "poses); default: 0.5 for 1-OKS, 0.2 normalized, 90 mm MPJPE")  # fmt: skip
+    p.add_argument("--search", choices=("pg", "random"), default="pg", dest="method",
+                   help="pg: policy-gradient agents (PoseExaminer); random: uniform random "
+                        "search")  # fmt: skip
+    p.add_argument("--baseline", choices=("random", "none"), default="random",
+                   help="also run uniform random search at the same budget and report it "
+                        "beside the search (default; a second budget of queries)")  # fmt: skip
+    p.add_argument("--mode-radius", type=float, default=0.5,
+                   help="RMS distance (normalised) within which failures are one mode")  # fmt: skip
+    p.add_argument("--implausible", choices=("reject", "keep"), default="reject",
+                   help="reject: bodies out of balance are not shown to the model")  # fmt: skip
+    p.add_argument("--photo-check", default="auto",
+                   help="datasets on which each failure mode is checked on real photos "
+                        "(comma-separated; 'auto': the embedded sample plus OCHuman, CrowdPose "
+                        "and COCO val when found under --data-root; 'none')")  # fmt: skip
+    p.add_argument("--photo-limit", type=argtypes.positive_int, default=500,
+                   help="images per dataset in the photo check (sample: all)")  # fmt: skip
+    p.add_argument("--data-root", default=None, help="where datasets live ($POSEBENCH_DATA)")
     p.add_argument("--region-rate", type=_RATE, default=0.9,
                    help="failure share a region must keep")  # fmt: skip
     p.add_argument(
@@ -150,9 +178,15 @@ def examine(args: argparse.Namespace) -> Path:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise InputError("CUDA is not available to torch on this machine", field="--device")
     body = args.body
-    if body != "mannequin" and not Path(body).expanduser().is_file():
+    if body not in ("mannequin", "anny") and not Path(body).expanduser().is_file():
         raise InputError("no such SMPL model file", file=str(body), field="--body")
-    body_src = body if body == "mannequin" else str(Path(body).expanduser())
+    body_src = body if body in ("mannequin", "anny") else str(Path(body).expanduser())
+    if body == "anny":
+        from posebench.examiner.anny_body import anny_available
+
+        ok, why = anny_available()
+        if not ok:
+            raise InputError(why, field="--body")
     adapter_args: dict[str, Any] = dict(parse_adapter_args(args.adapter_arg))
     if "device" in inspect.signature(adapter_factory(args.adapter)).parameters:
         adapter_args.setdefault("device", args.device)
@@ -160,14 +194,17 @@ def examine(args: argparse.Namespace) -> Path:
     scene = Scene(
         body_src, image_size=(args.size, args.size), skeleton=adapter.skeleton.name,
         device=args.device, renderer=args.renderer,
+        backgrounds=getattr(args, "background", "plain"),
     )  # fmt: skip
     space = default_space(
         _names(args.space), include=_names(args.include), exclude=_names(args.exclude),
-        num_betas=min(4, scene.num_betas),
+        num_betas=min(4, scene.num_betas), body=scene.kind,
     )  # fmt: skip
+    reject = getattr(args, "implausible", "keep") == "reject"
     ev = Evaluator(
-        adapter, scene, space, metric=args.metric, batch_size=args.batch_size, budget=args.budget
-    )
+        adapter, scene, space, metric=args.metric, batch_size=args.batch_size, budget=args.budget,
+        reject_implausible=reject,
+    )  # fmt: skip
     calibration: dict[str, Any] | None = None
     if args.threshold is None:
         threshold = DEFAULT_THRESHOLDS[ev.metric]
@@ -175,10 +212,13 @@ def examine(args: argparse.Namespace) -> Path:
         n_cal = min(32, max(args.budget // 10, 1))
         cal = ev.evaluate(ordinary_points(ev, n_cal, args.seed)).errors
         threshold = auto_threshold(cal, ev.metric)
+        fin = cal[np.isfinite(cal)]
         calibration = {
             "samples": n_cal,
             "median_error": float(np.nanmedian(cal)) if np.isfinite(cal).any() else None,
             "errors": cal.tolist(),
+            # share of the ordinary scenes the threshold would call failures (kept <= 5%)
+            "failure_rate": float((fin >= threshold).mean()) if len(fin) else None,
         }
     else:
         try:
@@ -188,12 +228,26 @@ def examine(args: argparse.Namespace) -> Path:
                 f"expected a positive finite number or 'auto', got {args.threshold!r}",
                 field="--threshold",
             ) from None
+    method = getattr(args, "method", "pg")
+    radius = getattr(args, "mode_radius", 0.5)
     cfg = SearchConfig(
         agents=args.agents, rollouts=args.rollouts, max_iters=args.max_iters,
-        threshold=threshold, region_rate=args.region_rate, seed=args.seed,
+        threshold=threshold, region_rate=args.region_rate, seed=args.seed, method=method,
+        mode_radius=radius,
     )  # fmt: skip
     _report_progress(ev, threshold, args)
+    search_budget = ev.remaining
     result = search(ev, cfg)
+    baseline: dict[str, Any] | None = None
+    if getattr(args, "baseline", "none") == "random" and method != "random":
+        bev = Evaluator(
+            adapter, scene, space, metric=args.metric, batch_size=args.batch_size,
+            budget=search_budget, reject_implausible=reject,
+        )  # fmt: skip
+        base = search(bev, dataclasses.replace(cfg, method="random"))
+        baseline = {"method": "random", "queries": base.queries, "budget": search_budget,
+                    "rejected": bev.rejected, "stats": base.stats}  # fmt: skip
+    checks = photo_checks(args, adapter, ev, result)
     info = adapter.info().to_json()
     close = getattr(adapter, "close", None)
     if callable(close):
@@ -218,6 +272,17 @@ def examine(args: argparse.Namespace) -> Path:
         space=space,
         queries=ev.queries,
         budget=args.budget,
+        baseline=baseline,
+        mode_words=checks,
+        scene_settings={
+            "backgrounds": scene.backgrounds,
+            "implausible": "reject" if reject else "keep",
+            "rejected": ev.rejected,
+            "camera_elevation": [d.lo for d in space.all_dims if d.name == "camera.elevation"]
+            + [d.hi for d in space.all_dims if d.name == "camera.elevation"],
+            "occluder": "box",
+            "space": list(space.names),
+        },
     )
     return out
 
@@ -274,6 +339,59 @@ def stop_reason(ex: dict[str, Any]) -> str:
     )
 
 
+def photo_checks(
+    args: argparse.Namespace, adapter: Any, ev: Any, result: Any
+) -> list[dict[str, Any]]:
+    """Each failure mode in words and, per dataset, the model's OKS on the real photos whose
+    annotated pose falls in the same mode vs the rest (:mod:`posebench.examiner.modes`)."""
+    from posebench.datasets import data_root, get_spec
+    from posebench.examiner.modes import dataset_oks, describe, mode_features, photo_check
+
+    modes = result.failure_modes
+    if not modes:
+        return []
+    img_h = float(ev.scene.image_size[0])
+    kp = np.array([m.keypoints for m in modes])
+    vis = np.array([m.visibility for m in modes])
+    feats = mode_features(kp, vis, img_h) if ev.scene.skeleton == "coco17" else None
+    out: list[dict[str, Any]] = []
+    for i, m in enumerate(modes):
+        row = feats.row(i) if feats is not None else {}
+        occ = max(float(feats.occluded[i]) if feats is not None else 0.0, m.occluded)
+        out.append({"features": row, "description": describe(row, occ, m.params)})
+    want = str(getattr(args, "photo_check", "none"))
+    if want == "none" or feats is None or int(ev.dims) != 2:
+        return out
+    root = data_root(getattr(args, "data_root", None))
+    names = ["coco-sample"]
+    if want == "auto":
+        for name in ("ochuman-val", "crowdpose-val", "coco-val2017"):
+            spec = get_spec(name)
+            if (
+                root is not None
+                and spec.skeleton == "coco17"
+                and (root / spec.annotations).is_file()
+            ):
+                names.append(name)
+    else:
+        names = [n.strip() for n in want.split(",") if n.strip()]
+    for name in names:
+        spec = get_spec(name)
+        if spec.skeleton != "coco17":
+            log.warning("photo check: %s is not COCO-17, skipped", name)
+            continue
+        limit = None if spec.sample is not None else getattr(args, "photo_limit", 500)
+        t0 = time.perf_counter()
+        dfeat, oks, n_img = dataset_oks(adapter, name, root, limit=limit)
+        log.info("photo check on %s: %d people, %.1f s", name, len(oks), time.perf_counter() - t0)
+        for i, rec in enumerate(out):
+            pc = photo_check(feats.row(i), dfeat, oks, dataset=name)
+            pc["images"] = n_img
+            rec.setdefault("photo_checks", []).append(pc)
+            rec.setdefault("photo_check", pc)
+    return out
+
+
 def write_failure_images(out: Path, ev: Any, result: Any) -> list[dict[str, str]]:
     """Render every failure point (keypoints drawn) and a 2x2 sheet of its region; returns the
     relative file names per failure mode. Rendering costs no adapter query."""
@@ -283,7 +401,7 @@ def write_failure_images(out: Path, ev: Any, result: Any) -> list[dict[str, str]
     folder.mkdir(parents=True, exist_ok=True)
     names: list[dict[str, str]] = []
     rng = np.random.default_rng([result.seed, 2])
-    for m in result.failure_modes:
+    for i, m in enumerate(result.failure_modes):
         img = ev.render(m.point[None]).images[0].cpu().numpy()
         pil = Image.fromarray(img)
         draw = ImageDraw.Draw(pil)
@@ -295,14 +413,14 @@ def write_failure_images(out: Path, ev: Any, result: Any) -> list[dict[str, str]
                 if not (np.isfinite(x) and np.isfinite(y)) or m.visibility[j] == 0:
                     continue
                 draw.ellipse((x - rad, y - rad, x + rad, y + rad), fill=colour)
-        point = f"failures/agent-{m.agent:02d}.png"
+        point = f"failures/mode-{i:02d}-agent-{m.agent:02d}.png"
         pil.save(out / point)
         x = m.lower + rng.uniform(size=(4, len(m.lower))) * (m.upper - m.lower)
         tiles = ev.render(x).images.cpu().numpy()
         sheet = np.concatenate(
             [np.concatenate(list(tiles[:2]), 1), np.concatenate(list(tiles[2:]), 1)], 0
         )
-        region = f"failures/agent-{m.agent:02d}-region.png"
+        region = f"failures/mode-{i:02d}-agent-{m.agent:02d}-region.png"
         Image.fromarray(sheet).save(out / region)
         names.append({"image": point, "region_image": region})
     return names
@@ -326,6 +444,9 @@ def write_examination(
     space: Any,
     queries: int,
     budget: int,
+    baseline: dict[str, Any] | None = None,
+    scene_settings: dict[str, Any] | None = None,
+    mode_words: list[dict[str, Any]] | None = None,
 ) -> None:
     """``results.json`` (runner schema + ``examiner``) and ``samples.parquet``."""
     from posebench import __version__
@@ -346,8 +467,12 @@ def write_examination(
     ex["renderer"] = renderer
     ex["image_size"] = [image_size, image_size]
     ex["calibration"] = calibration
+    ex["baseline"] = baseline
+    ex["scene"] = scene_settings
     for fm, files in zip(ex["failure_modes"], images, strict=True):
         fm.update(files)
+    for fm, words in zip(ex["failure_modes"], mode_words or [], strict=False):
+        fm.update(words)
     ex["regions"] = [
         {"agent": fm["agent"], "region": fm["region"], "norm_gap": fm["norm_gap"],
          "norm_gap_rad": fm["norm_gap_rad"], "failure_rate": fm["region_failure_rate"]}
@@ -401,27 +526,74 @@ def write_examination(
 
 
 def format_examination(res: dict[str, Any]) -> str:
-    """A short text summary of an examiner run."""
+    """A short text summary of an examiner run: the search beside the random baseline, the
+    failure modes in words and their check on real photos."""
     ex = res["examiner"]
     a = res["adapter"]
     rs = ex["region_size"]
 
-    def f(v: Any) -> str:
-        return "n/a" if v is None else f"{v:.3f}"
+    def f(v: Any, spec: str = ".3f") -> str:
+        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
+    sc = ex.get("scene") or {}
+    cal = ex.get("calibration") or {}
     lines = [
         f"adapter   {a['name']}  ({a['info']['architecture']})",
-        f"body      {ex['body']}  ({ex['image_size'][0]}x{ex['image_size'][1]}, {ex['device']})",
-        f"search    {ex['agents']} agents, {ex['queries']}/{ex['budget']} queries, seed "
-        f"{ex['seed']}, failure: {ex['metric']} error >= {ex['threshold']:.3g}",
+        f"body      {ex['body']}  ({ex['image_size'][0]}x{ex['image_size'][1]}, {ex['device']}),"
+        f" backgrounds {sc.get('backgrounds', 'plain')}, implausible bodies "
+        f"{sc.get('implausible', 'keep')} ({sc.get('rejected', 0)} rejected)",
+        f"search    {ex.get('method', 'pg')}, {ex['agents']} agents, {ex['queries']}/{ex['budget']}"
+        f" queries, seed {ex['seed']}, failure: {ex['metric']} error >= {ex['threshold']:.3g}",
         f"stopped   {stop_reason(ex)}",
-        f"success   {ex['successes']}/{ex['agents']} agents ({100 * ex['success_rate']:.0f}%)",
-        f"regions   NormGap {f(rs['norm_gap'])} (normalised)  {f(rs['norm_gap_rad'])} rad (pose)"
-        f"  mean width {f(rs['mean_width'])}",
     ]
-    for fm in ex["failure_modes"]:
+    if cal:
+        rate = cal.get("failure_rate")
+        pct = f(None if rate is None else 100 * rate, ".0f")
         lines.append(
-            f"  agent {fm['agent']:>2}: error {fm['error']:.3f}, region failure rate "
-            f"{f(fm['region_failure_rate'])}, NormGap {fm['norm_gap']:.3f}  {fm['image']}"
+            f"calibration  {cal.get('samples')} ordinary scenes, median error "
+            f"{f(cal.get('median_error'))}, {pct}% of them over the threshold"
         )
+    st = ex.get("stats") or {}
+    base = (ex.get("baseline") or {}).get("stats")
+    if st:
+        lines.append(f"{'':26}{ex.get('method', 'pg'):>10}" + (f"{'random':>10}" if base else ""))
+        rows = [
+            ("queries", "queries", "d"),
+            ("failures", "failures", "d"),
+            ("failures per query", "failures_per_query", ".4f"),
+            (f"distinct modes (r={st.get('mode_radius', 0.5):g})", "distinct_modes", "d"),
+            ("queries to first failure", "queries_to_first_failure", "d"),
+            ("agents with a failure", "agents_with_failure", "d"),
+        ]
+        for label, key, spec in rows:
+            line = f"  {label:<24}{f(st.get(key), spec):>10}"
+            if base:
+                line += f"{f(base.get(key), spec):>10}"
+            lines.append(line)
+        its = st.get("iterations_per_agent")
+        if its:
+            lines.append(f"  iterations per agent    {' '.join(str(i) for i in its)}")
+    lines.append(
+        f"success   {ex['successes']}/{ex['agents']} agents ({100 * ex['success_rate']:.0f}%)"
+    )
+    lines.append(
+        f"regions   NormGap {f(rs['norm_gap'])} (normalised)  {f(rs['norm_gap_rad'])} rad (pose)"
+        f"  mean width {f(rs['mean_width'])}  (regions with evidence only)"
+    )
+    for fm in ex["failure_modes"]:
+        ev = "evidence" if fm.get("evidence") else "no evidence"
+        fin = "finished" if fm.get("finished") else "unfinished"
+        lines.append(
+            f"  agent {fm['agent']:>2} (iteration {fm['iterations']}): error {fm['error']:.3f}, "
+            f"region failure rate {f(fm['region_failure_rate'])} ({ev}, {fin}), NormGap "
+            f"{fm['norm_gap']:.3f}  {fm['image']}"
+        )
+        if fm.get("description"):
+            lines.append(f"      {fm['description']}")
+        pc = fm.get("photo_check")
+        if pc:
+            lines.append(
+                f"      real photos ({pc['dataset']}): {pc['in_mode']} in this mode, mean OKS "
+                f"{f(pc['oks_in_mode'])} vs {f(pc['oks_rest'])} on the other {pc['rest']}"
+            )
     return "\n".join(lines) + "\n"

@@ -54,7 +54,9 @@ class Evaluation:
 
     errors: (B,) float64 (NaN where nothing was scorable: no keypoint inside the image);
     predictions: (B, K, D) the prediction paired with each image (NaN where none);
-    keypoints: (B, K, 2) ground truth in pixels; visibility: (B, K); boxes: (B, 4).
+    keypoints: (B, K, 2) ground truth in pixels; visibility: (B, K); boxes: (B, 4);
+    plausible: (B,) bool, the body stands in balance (an implausible body's error is NaN:
+    never a failure); occluded: (B,) share of the body hidden by the occluder.
     """
 
     errors: FloatArray
@@ -62,6 +64,8 @@ class Evaluation:
     keypoints: FloatArray
     visibility: FloatArray
     boxes: FloatArray
+    plausible: npt.NDArray[np.bool_] | None = None
+    occluded: FloatArray | None = None
 
 
 class Evaluator:
@@ -74,6 +78,9 @@ class Evaluator:
         metric: ``auto`` (``oks`` for 2D, ``mpjpe`` for 3D), ``oks``, ``normalized``, ``mpjpe``.
         batch_size: bodies rendered and predicted per adapter call.
         budget: most queries (scored bodies) allowed, or None.
+        reject_implausible: bodies out of balance (:func:`.scene.balanced`) are not shown to
+            the adapter: their error is NaN (never a failure), they cost no query, and
+            ``rejected`` counts them (rejection sampling of plausible scenes).
     """
 
     def __init__(
@@ -85,12 +92,20 @@ class Evaluator:
         metric: str = "auto",
         batch_size: int = 64,
         budget: int | None = None,
+        reject_implausible: bool = False,
     ) -> None:
+        self.reject_implausible = reject_implausible
         if adapter.skeleton.name != scene.skeleton:
             raise InputError(
                 f"adapter returns {adapter.skeleton.name} keypoints, scene renders "
                 f"{scene.skeleton}",
                 field="--adapter",
+            )
+        kind = getattr(scene, "kind", "smpl")
+        if space.body != kind:
+            raise InputError(
+                f"search space is for a {space.body} body, the scene renders {kind}",
+                field="space",
             )
         if space.num_betas > scene.num_betas:
             raise InputError(
@@ -127,6 +142,8 @@ class Evaluator:
         self.batch_size = batch_size
         self.budget = budget
         self.queries = 0
+        self.proposed = 0  # scenes rendered for scoring (queries + rejected)
+        self.rejected = 0  # implausible scenes not shown to the adapter
         self._next_id = 1
 
     @property
@@ -161,43 +178,65 @@ class Evaluator:
                 np.zeros((0, k, 2)),
                 np.zeros((0, k)),
                 np.zeros((0, 4)),
+                np.zeros(0, bool),
+                np.zeros(0),
             )
-        fields = ("errors", "predictions", "keypoints", "visibility", "boxes")
+        fields = ("errors", "predictions", "keypoints", "visibility", "boxes", "plausible",
+                  "occluded")  # fmt: skip
         cols = [np.concatenate([getattr(p, f) for p in parts]) for f in fields]
         return Evaluation(*cols)
 
     def _evaluate_chunk(self, x: FloatArray) -> Evaluation:
         b = len(x)
         r = self.render(x)
-        ids = np.arange(self._next_id, self._next_id + b, dtype=np.int64)
-        self._next_id += b
+        self.proposed += b
+        plausible = (
+            np.ones(b, bool) if r.plausible is None else r.plausible.cpu().numpy().astype(bool)
+        )
+        occluded = np.zeros(b) if r.occluded is None else r.occluded.double().cpu().numpy()
         kp = r.keypoints.double().cpu().numpy()
         vis = r.visibility.double().cpu().numpy()
         boxes = r.boxes.double().cpu().numpy()
         areas = r.areas.double().cpu().numpy()
         gt3 = r.joints_cam.double().cpu().numpy()
-        images = list(r.images.cpu().numpy())
+        k = self.adapter.skeleton.num_keypoints
+        err = np.full(b, np.nan)
+        paired = np.full((b, k, self.dims), np.nan)
+        rows = np.flatnonzero(plausible) if self.reject_implausible else np.arange(b)
+        self.rejected += b - len(rows)
+        if not len(rows):
+            return Evaluation(err, paired, kp, vis, boxes, plausible, occluded)
+        n = len(rows)
+        ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
+        self._next_id += n
+        kp_r, vis_r, boxes_r, areas_r, gt3_r = (
+            kp[rows],
+            vis[rows],
+            boxes[rows],
+            areas[rows],
+            gt3[rows],
+        )
+        images = list(r.images.cpu().numpy()[rows])
         prepare = getattr(self.adapter, "prepare", None)
         if callable(prepare):
             gt = PoseSet(
                 image_id=ids,
-                keypoints=gt3 if self.dims == 3 else kp,
-                visibility=vis,
-                bbox=boxes,
-                area=areas,
-                num_keypoints=np.count_nonzero(vis > 0, axis=1).astype(np.int64),
+                keypoints=gt3_r if self.dims == 3 else kp_r,
+                visibility=vis_r,
+                bbox=boxes_r,
+                area=areas_r,
+                num_keypoints=np.count_nonzero(vis_r > 0, axis=1).astype(np.int64),
             )
             prepare(gt, self.adapter.skeleton, "examiner")
         top = bool(self.adapter.top_down)
         batch = Batch(
             image_ids=ids,
             images=images,
-            boxes=[bx[None] for bx in boxes] if top else None,
-            box_scores=[np.ones(1) for _ in range(b)] if top else None,
+            boxes=[bx[None] for bx in boxes_r] if top else None,
+            box_scores=[np.ones(1) for _ in range(n)] if top else None,
         )
         pred = self.adapter.predict(batch)
-        self.queries += b
-        k = self.adapter.skeleton.num_keypoints
+        self.queries += n
         if not isinstance(pred, PoseSet):
             raise InputError(f"adapter.predict returned {type(pred).__name__}, not a PoseSet")
         if len(pred) and pred.keypoints.shape[1:] != (k, self.dims):
@@ -206,18 +245,20 @@ class Evaluator:
                 f"(N, {k}, {self.dims})",
                 field="keypoints",
             )
-        paired = select_predictions(
-            pred, ids, kp, vis, areas, self.sigmas if self.dims == 2 else None
+        pr = select_predictions(
+            pred, ids, kp_r, vis_r, areas_r, self.sigmas if self.dims == 2 else None
         )
         if self.metric == "oks":
             assert self.sigmas is not None
-            err = oks_error(paired, kp, vis, areas, self.sigmas)
+            er = oks_error(pr, kp_r, vis_r, areas_r, self.sigmas)
         elif self.metric == "normalized":
-            err = normalized_error(paired, kp, vis, boxes)
+            er = normalized_error(pr, kp_r, vis_r, boxes_r)
         else:
             root = _ROOTS.get(self.scene.skeleton, (0,))
-            err = mpjpe_error(paired, gt3, root)
-        return Evaluation(err, paired, kp, vis, boxes)
+            er = mpjpe_error(pr, gt3_r, root)
+        err[rows] = er
+        paired[rows] = pr
+        return Evaluation(err, paired, kp, vis, boxes, plausible, occluded)
 
 
 Mode = Literal["absolute", "delta"]

@@ -21,7 +21,14 @@ import torch
 
 from posebench.examiner.camera import Camera
 
-__all__ = ["DEPTH_TOLERANCE", "SKELETON_MAPS", "project_keypoints", "select_joints", "visibility"]
+__all__ = [
+    "DEPTH_TOLERANCE",
+    "SKELETON_MAPS",
+    "project_keypoints",
+    "project_points",
+    "select_joints",
+    "visibility",
+]
 
 #: Index into smplx's 45 joints for each keypoint of a skeleton (posebench.skeletons order).
 SKELETON_MAPS: dict[str, tuple[int, ...]] = {
@@ -102,7 +109,19 @@ def project_keypoints(
         keypoints (B, K, 2) pixel coordinates (pixel centres at +0.5) and visibility (B, K)
         int64 in {0, 1, 2}.
     """
-    pts = select_joints(joints, skeleton)
+    return project_points(select_joints(joints, skeleton), camera, depth, skeleton, occluder)
+
+
+def project_points(
+    points: torch.Tensor,
+    camera: Camera,
+    depth: torch.Tensor,
+    skeleton: str = "coco17",
+    occluder: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`project_keypoints` for keypoints already in ``skeleton``'s order: points
+    (B, K, 3) world -> (B, K, 2) pixels and (B, K) visibility (tolerances of ``skeleton``)."""
+    pts = points
     uv, z = camera.project(pts)
     tol = torch.tensor(DEPTH_TOLERANCE[skeleton], dtype=z.dtype, device=z.device)
     return uv, visibility(uv, z, depth, tol, occluder)

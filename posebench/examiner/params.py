@@ -33,6 +33,7 @@ import torch
 from posebench.errors import InputError
 
 __all__ = [
+    "BODY_KINDS",
     "GROUPS",
     "JOINT_LIMITS",
     "SMPL_JOINTS",
@@ -73,8 +74,11 @@ JOINT_LIMITS: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[fl
 #: from the body), everything else at rest.
 DEFAULT_POSE: dict[str, float] = {"left_shoulder.z": -1.3, "right_shoulder.z": 1.3}
 
-#: Dimension groups, in vector order.
-GROUPS = ("pose", "shape", "camera", "occluder", "light")
+#: Dimension groups, in vector order. ``appearance`` exists for the anny body only.
+GROUPS = ("pose", "shape", "camera", "occluder", "light", "appearance", "background")
+
+#: Body kinds: their shape dimensions differ (SMPL betas or anny phenotypes).
+BODY_KINDS = ("smpl", "anny")
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ class Dimension:
         return 2.0 * (value - self.lo) / (self.hi - self.lo) - 1.0
 
 
-def _all_dimensions(num_betas: int) -> tuple[Dimension, ...]:
+def _all_dimensions(num_betas: int, body: str = "smpl") -> tuple[Dimension, ...]:
     dims: list[Dimension] = []
     for joint, axes in JOINT_LIMITS.items():
         for axis, (lo, hi) in zip("xyz", axes, strict=True):
@@ -104,13 +108,21 @@ def _all_dimensions(num_betas: int) -> tuple[Dimension, ...]:
                 continue
             name = f"{joint}.{axis}"
             dims.append(Dimension(name, "pose", lo, hi, DEFAULT_POSE.get(name, 0.0), "rad"))
-    dims += [Dimension(f"beta{i}", "shape", -2.0, 2.0, 0.0, "sd") for i in range(num_betas)]
+    if body == "anny":
+        from posebench.examiner.anny_body import PHENOTYPES
+
+        dims += [Dimension(f"shape.{k}", "shape", lo, hi, d, "anny")
+                 for k, (lo, hi, d) in PHENOTYPES.items()]  # fmt: skip
+    else:
+        dims += [Dimension(f"beta{i}", "shape", -2.0, 2.0, 0.0, "sd") for i in range(num_betas)]
     dims += [
         Dimension("camera.azimuth", "camera", -180.0, 180.0, 0.0, "deg"),
-        Dimension("camera.elevation", "camera", -20.0, 45.0, 5.0, "deg"),
+        # Real photos of people: eye-level to a storey up, rarely from below (COCO's cameras).
+        Dimension("camera.elevation", "camera", -10.0, 35.0, 5.0, "deg"),
         Dimension("camera.distance", "camera", 2.6, 5.0, 3.0, "m"),
-        # Occluder: a grey rectangle in front of the body; centre and size as fractions of the
-        # image side. Size 0 (the default) draws nothing.
+        # Occluder: a box standing between the camera and the body (a 3D object in the z-buffer,
+        # 30 cm deep, shaded like the body); centre and size as fractions of the image side.
+        # Size 0 (the default) draws nothing.
         Dimension("occluder.x", "occluder", 0.2, 0.8, 0.5, "image"),
         Dimension("occluder.y", "occluder", 0.15, 0.85, 0.5, "image"),
         Dimension("occluder.width", "occluder", 0.0, 0.45, 0.0, "image"),
@@ -121,6 +133,13 @@ def _all_dimensions(num_betas: int) -> tuple[Dimension, ...]:
         Dimension("light.elevation", "light", -60.0, 75.0, 25.0, "deg"),
         Dimension("light.exposure", "light", 0.2, 1.2, 1.0, "factor"),
     ]
+    if body == "anny":
+        from posebench.examiner.anny_body import APPEARANCE
+
+        dims += [Dimension(f"appearance.{k}", "appearance", 0.0, 1.0, d, "unit")
+                 for k, d in APPEARANCE.items()]  # fmt: skip
+    # Background: which image of the scene's bank (real-photo crops, then procedural textures).
+    dims.append(Dimension("background.image", "background", 0.0, 1.0, 0.0, "unit"))
     return tuple(dims)
 
 
@@ -143,6 +162,8 @@ class SceneParams:
     occluder: torch.Tensor
     light_dir: torch.Tensor
     exposure: torch.Tensor
+    appearance: torch.Tensor | None = None
+    background: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.body_pose.shape[0])
@@ -159,6 +180,7 @@ class SearchSpace:
     dims: tuple[Dimension, ...]
     all_dims: tuple[Dimension, ...]
     num_betas: int
+    body: str = "smpl"
 
     @property
     def size(self) -> int:
@@ -238,7 +260,16 @@ class SearchSpace:
                 for a, (lo, hi) in zip("xyz", axes, strict=True)
             ]
             pose[:, SMPL_JOINTS[joint] - 1] = euler_to_axis_angle(torch.stack(angles, -1))
-        betas = torch.stack([get(f"beta{i}") for i in range(self.num_betas)], -1)
+        if self.body == "anny":
+            from posebench.examiner.anny_body import APPEARANCE, PHENOTYPES
+
+            betas = torch.stack([get(f"shape.{k}") for k in PHENOTYPES], -1)
+            appearance: torch.Tensor | None = torch.stack(
+                [get(f"appearance.{k}") for k in APPEARANCE], -1
+            )
+        else:
+            betas = torch.stack([get(f"beta{i}") for i in range(self.num_betas)], -1)
+            appearance = None
         la = torch.deg2rad(get("light.azimuth"))
         le = torch.deg2rad(get("light.elevation"))
         # Light from azimuth la (right of the camera) and elevation le (above): it travels
@@ -260,6 +291,8 @@ class SearchSpace:
             occluder=occ,
             light_dir=light,
             exposure=get("light.exposure"),
+            appearance=appearance,
+            background=get("background.image"),
         )
 
 
@@ -269,6 +302,7 @@ def default_space(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     num_betas: int = 4,
+    body: str = "smpl",
 ) -> SearchSpace:
     """A search space of whole groups plus/minus single dimensions.
 
@@ -276,9 +310,17 @@ def default_space(
         groups: groups of :data:`GROUPS` whose dimensions are all active.
         include: extra dimension names (or ``joint`` prefixes such as ``right_shoulder``).
         exclude: dimension names (or prefixes) to leave at their defaults.
-        num_betas: shape coefficients in the ``shape`` group (at most the body's).
+        num_betas: shape coefficients in the ``shape`` group (at most the body's; SMPL).
+        body: ``smpl`` (betas ``beta0``...) or ``anny`` (phenotypes ``shape.age``... and the
+            ``appearance`` group).
     """
-    everything = _all_dimensions(num_betas)
+    if body not in BODY_KINDS:
+        raise InputError(f"unknown body kind {body!r}; known: {BODY_KINDS}", field="body")
+    if body == "anny":
+        from posebench.examiner.anny_body import PHENOTYPES
+
+        num_betas = len(PHENOTYPES)
+    everything = _all_dimensions(num_betas, body)
     bad = [g for g in groups if g not in GROUPS]
     if bad:
         raise InputError(f"unknown group(s) {bad}; known: {', '.join(GROUPS)}", field="space")
@@ -295,7 +337,7 @@ def default_space(
     )
     if not dims:
         raise InputError("the search space has no dimension", field="space")
-    return SearchSpace(dims=dims, all_dims=everything, num_betas=num_betas)
+    return SearchSpace(dims=dims, all_dims=everything, num_betas=num_betas, body=body)
 
 
 def _quat_axis(angle: torch.Tensor, axis: int) -> torch.Tensor:

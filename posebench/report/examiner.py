@@ -89,10 +89,18 @@ class Card:
     region_image: str | None
     region_file: Path | None
     region_problem: str | None
+    description: str | None = None
+    photo_checks: list[dict[str, Any]] = field(default_factory=list)
+    evidence: bool | None = None
+    finished: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (file names as recorded; no absolute paths)."""
         return {
+            "description": self.description,
+            "photo_checks": self.photo_checks,
+            "evidence": self.evidence,
+            "finished": self.finished,
             "rank": self.rank,
             "agent": self.agent,
             "error": self.error,
@@ -144,6 +152,11 @@ class Search:
     version: str
     created: str
     notes: list[str] = field(default_factory=list)
+    method: str = "pg"
+    settings: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+    baseline: dict[str, Any] = field(default_factory=dict)
+    calibration_failure_rate: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict: the search, its summary and the gallery as data."""
@@ -329,6 +342,12 @@ def cards(run: Run) -> list[Card]:
                 region_image=region_image,
                 region_file=region_file,
                 region_problem=region_problem,
+                description=str(fm["description"]) if fm.get("description") else None,
+                photo_checks=[
+                    dict(pc) for pc in fm.get("photo_checks") or [] if isinstance(pc, dict)
+                ],
+                evidence=fm.get("evidence") if isinstance(fm.get("evidence"), bool) else None,
+                finished=fm.get("finished") if isinstance(fm.get("finished"), bool) else None,
             )
         )
     return out
@@ -337,7 +356,26 @@ def cards(run: Run) -> list[Card]:
 def _body(ex: Mapping[str, Any]) -> str:
     body = str(ex.get("body") or "?")
     # an SMPL file: its name only (the rest is the user's file system)
-    return body if body == "mannequin" else Path(body).name
+    return body if body in ("mannequin", "anny") else Path(body).name
+
+
+def _settings(ex: Mapping[str, Any]) -> str:
+    """The body and scene settings as a signature: ``body:anny|bg:photos|occ:box|...``."""
+    sc = ex.get("scene") or {}
+    cfg = ex.get("config") or {}
+    el = sc.get("camera_elevation") or []
+    parts = [
+        f"body:{_body(ex)}",
+        f"size:{_size(ex.get('image_size')).replace('×', 'x')}",
+        f"bg:{sc.get('backgrounds', 'plain')}",
+        f"occ:{sc.get('occluder', 'rect')}",
+        f"implausible:{sc.get('implausible', 'keep')}",
+        f"search:{ex.get('method', 'pg')}",
+        f"radius:{cfg.get('mode_radius', '?')}",
+    ]
+    if len(el) == 2:
+        parts.append(f"elev:{el[0]:g}..{el[1]:g}")
+    return "|".join(parts)
 
 
 def _size(v: Any) -> str:
@@ -363,8 +401,8 @@ def search(run: Run, label: str | None = None) -> Search:
     agents, successes = int(ex.get("agents") or 0), int(ex.get("successes") or 0)
     if not gallery:
         notes.append(f"no failure found: none of the {agents} agents passed the threshold")
-    elif len(gallery) != successes:
-        notes.append(f"{successes} successes recorded but {len(gallery)} failure modes listed")
+    elif successes == 0:
+        notes.append(f"no agent recorded a success but {len(gallery)} failure modes listed")
     return Search(
         label=label or model,
         model=model,
@@ -391,6 +429,11 @@ def search(run: Run, label: str | None = None) -> Search:
         version=str((r.get("posebench") or {}).get("version") or "?"),
         created=str(r.get("created") or ""),
         notes=notes,
+        method=str(ex.get("method") or "pg"),
+        settings=_settings(ex),
+        stats=dict(ex.get("stats") or {}),
+        baseline=dict((ex.get("baseline") or {}).get("stats") or {}),
+        calibration_failure_rate=_float((ex.get("calibration") or {}).get("failure_rate")),
     )
 
 

@@ -386,6 +386,12 @@ def table_blocks(t: Table) -> list[Block]:
     return blocks
 
 
+def _stat(v: Any, digits: int) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "—"
+    return f"{v:.{digits}f}" if digits else str(int(v))
+
+
 def examiner_blocks(s: exm.Search) -> list[Block]:
     """One failure search's document: heading, the search and its summary, then the gallery
     (a ``gallery`` block: one card per failure mode, worst first)."""
@@ -435,7 +441,43 @@ def examiner_blocks(s: exm.Search) -> list[Block]:
         ),
         summary,
     ]
+    blocks.append(_text(f"Settings: `{s.settings}`"))
+    if s.stats:
+        blocks.append(_heading(3, "Search beside uniform random search at the same budget"))
+        rows = []
+        radius = s.stats.get("mode_radius")
+        for label, key, digits in (
+            ("queries", "queries", 0),
+            ("failures", "failures", 0),
+            ("failures per query", "failures_per_query", 4),
+            (f"distinct failure modes (dedup radius {radius})", "distinct_modes", 0),
+            ("queries to first failure", "queries_to_first_failure", 0),
+            ("agents with a failure", "agents_with_failure", 0),
+        ):
+            rows.append([label, _stat(s.stats.get(key), digits),
+                         _stat(s.baseline.get(key), digits) if s.baseline else "—"])  # fmt: skip
+        its = s.stats.get("iterations_per_agent") or []
+        rows.append(["iterations per agent", " ".join(str(i) for i in its) or "—", "—"])
+        if s.calibration_failure_rate is not None:
+            rows.append(["calibration scenes over the threshold",
+                         f"{100 * s.calibration_failure_rate:.0f}%", "—"])  # fmt: skip
+        blocks.append(_tbl(["", s.method, "random"], rows, ["l", "r", "r"]))
     blocks += [{"type": "note", "text": n} for n in s.notes]
+    words = [c for c in s.cards if c.description]
+    if words:
+        blocks.append(_heading(3, "Failure modes in words, checked on real photos"))
+        rows = []
+        for c in words:
+            checks = "; ".join(
+                f"{pc.get('dataset')}: {pc.get('in_mode')} people in mode, OKS "
+                f"{_stat(pc.get('oks_in_mode'), 3)} vs {_stat(pc.get('oks_rest'), 3)} on "
+                f"{pc.get('rest')} others" + (" (holds)" if pc.get("holds") else "")
+                for pc in c.photo_checks
+            )
+            ev = "—" if c.evidence is None else ("yes" if c.evidence else "no")
+            rows.append([str(c.rank), c.description or "", ev, checks or "—"])
+        blocks.append(_tbl(["#", "Mode", "Region evidence", "Real photos (model's OKS)"],
+                           rows, ["r", "l", "l", "l"]))  # fmt: skip
     if s.cards:
         blocks.append(_heading(3, "Failure modes, worst first"))
         blocks.append(
