@@ -405,7 +405,9 @@ def examiner_blocks(s: exm.Search) -> list[Block]:
         rows = []
         for c in words:
             checks = "; ".join(
-                f"{pc.get('dataset')}: {pc.get('in_mode')} people in mode, OKS "
+                f"{pc.get('dataset')}: {pc.get('in_mode')} people in mode"
+                f" ({', '.join(f'{k} {v}' for k, v in (pc.get('matched_on') or {}).items())})"
+                ", OKS "
                 f"{_stat(pc.get('oks_in_mode'), 3)} vs {_stat(pc.get('oks_rest'), 3)} on "
                 f"{pc.get('rest')} others" + (" (holds)" if pc.get("holds") else "")
                 for pc in c.photo_checks
