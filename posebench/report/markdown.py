@@ -377,7 +377,7 @@ def examiner_blocks(s: exm.Search) -> list[Block]:
         ),
         summary,
     ]
-    blocks.append(_text(f"Settings: `{s.settings}`"))
+    blocks.append(_text(f"Body and scene settings: {s.settings}"))
     if s.stats:
         blocks.append(_heading(3, "Search beside uniform random search at the same budget"))
         rows = []
