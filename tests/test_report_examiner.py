@@ -421,6 +421,7 @@ def test_search_beside_random_modes_in_words_and_settings(tmp_path: Path) -> Non
     fm["description"] = "right arm raised above the head, seen from behind"
     fm["evidence"] = True
     fm["photo_checks"] = [{"dataset": "coco-sample", "in_mode": 9, "rest": 59,
+                           "matched_on": {"right_arm": "above the head"},
                            "oks_in_mode": 0.21, "oks_rest": 0.37, "holds": True}]  # fmt: skip
     run = _save(_copy(tmp_path), res)
     md = _md([run], base=tmp_path)
@@ -434,7 +435,10 @@ def test_search_beside_random_modes_in_words_and_settings(tmp_path: Path) -> Non
     assert "body:mannequin|size:" in plain
     assert "|bg:photos|occ:box|implausible:reject|search:pg|radius:0.5|elev:-10..35" in plain
     assert "right arm raised above the head, seen from behind" in md
-    assert "coco-sample: 9 people in mode, OKS 0.210 vs 0.370 on 59 others (holds)" in md
+    assert (
+        "coco-sample: 9 people in mode (right_arm above the head), OKS 0.210 vs 0.370 on 59 "
+        "others (holds)"
+    ) in md
     s = exm.sections(lb.load_runs([run]))[0]
     page = _html([run])
     assert "failures per query" in page

@@ -592,8 +592,10 @@ def format_examination(res: dict[str, Any]) -> str:
             lines.append(f"      {fm['description']}")
         pc = fm.get("photo_check")
         if pc:
+            on = ", ".join(f"{k} {v}" for k, v in (pc.get("matched_on") or {}).items())
             lines.append(
-                f"      real photos ({pc['dataset']}): {pc['in_mode']} in this mode, mean OKS "
-                f"{f(pc['oks_in_mode'])} vs {f(pc['oks_rest'])} on the other {pc['rest']}"
+                f"      real photos ({pc['dataset']}): {pc['in_mode']} people matching "
+                f"({on or 'nothing: an ordinary mode'}), mean OKS {f(pc['oks_in_mode'])} vs "
+                f"{f(pc['oks_rest'])} on the other {pc['rest']}"
             )
     return "\n".join(lines) + "\n"

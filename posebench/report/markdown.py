@@ -441,7 +441,7 @@ def examiner_blocks(s: exm.Search) -> list[Block]:
         ),
         summary,
     ]
-    blocks.append(_text(f"Settings: `{s.settings}`"))
+    blocks.append(_text(f"Body and scene settings: {s.settings}"))
     if s.stats:
         blocks.append(_heading(3, "Search beside uniform random search at the same budget"))
         rows = []
@@ -469,7 +469,9 @@ def examiner_blocks(s: exm.Search) -> list[Block]:
         rows = []
         for c in words:
             checks = "; ".join(
-                f"{pc.get('dataset')}: {pc.get('in_mode')} people in mode, OKS "
+                f"{pc.get('dataset')}: {pc.get('in_mode')} people in mode"
+                f" ({', '.join(f'{k} {v}' for k, v in (pc.get('matched_on') or {}).items())})"
+                ", OKS "
                 f"{_stat(pc.get('oks_in_mode'), 3)} vs {_stat(pc.get('oks_rest'), 3)} on "
                 f"{pc.get('rest')} others" + (" (holds)" if pc.get("holds") else "")
                 for pc in c.photo_checks
