@@ -225,12 +225,13 @@ def _default_sigmas(gt: Any, gt_path: str) -> tuple[np.ndarray | None, str]:
     """Without --sigmas, for a ground truth that is not COCO-17 or CrowdPose-14: the sigmas of
     the built-in skeleton with the file's keypoint names (by name for a subset), as ``run --gt``
     takes them; (None, "") to keep the mode's default (COCO-17 / CrowdPose-14 files)."""
-    from posebench.datasets import printable, skeleton_from_category
-    from posebench.signature import sigmas_name
-
     names = next((c[2] for c in gt.categories if c[2]), ())
     if gt.num_joints in (17, 14) or len(names) != gt.num_joints:
         return None, ""
+    # only now: posebench.datasets brings pydantic and the suite machinery (a fifth of a second)
+    from posebench.datasets import printable, skeleton_from_category
+    from posebench.signature import sigmas_name
+
     sk = skeleton_from_category(
         tuple(names), None, sigmas=None, fmt="coco", file=gt_path, record="categories"
     )
