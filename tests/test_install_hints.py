@@ -20,8 +20,9 @@ CASES = {
         "torch", ["examine", "--adapter", "oracle", "--budget", "4", "--size", "64"],
         "pip install 'posebench[examiner]'",
     ),
-    "examine without smplx": (
-        "smplx", ["examine", "--adapter", "oracle", "--budget", "4", "--size", "64"],
+    "examine without smplx": (  # the SMPL-format bodies (the default anny body needs none)
+        "smplx",
+        ["examine", "--adapter", "oracle", "--body", "mannequin", "--budget", "4", "--size", "64"],
         "pip install 'posebench[examiner]'",
     ),
     "examine without gymnasium": (
