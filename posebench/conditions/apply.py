@@ -141,6 +141,17 @@ def _jpeg75(image: Image) -> Image:
         return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
+def _protocol(params: dict[str, Any]) -> str:
+    """The corruption seeding protocol a condition's ``params`` name (:data:`PROTOCOLS`)."""
+    protocol = str(params.get("protocol", "posebench"))
+    if protocol not in PROTOCOLS:
+        raise InputError(
+            f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}",
+            field="conditions.params.protocol",
+        )
+    return protocol
+
+
 def apply_condition(
     image: Image,
     image_id: int,
@@ -166,12 +177,7 @@ def apply_condition(
     if kind == "corruption":
         from posebench.conditions.corruptions import corrupt
 
-        protocol = params.get("protocol", "posebench")
-        if protocol not in PROTOCOLS:
-            raise InputError(
-                f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}",
-                field="conditions.params.protocol",
-            )
+        protocol = _protocol(params)
         if protocol == "advmix":
             out = corrupt(image, name, severity, condition_seed(0, name, severity, 1))
             return Applied(_jpeg75(out))
@@ -234,12 +240,7 @@ def apply_batch(
     if kind == "corruption":
         from posebench.conditions.corruptions_torch import corrupt_batch
 
-        protocol = params.get("protocol", "posebench")
-        if protocol not in PROTOCOLS:
-            raise InputError(
-                f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}",
-                field="conditions.params.protocol",
-            )
+        protocol = _protocol(params)
         if protocol == "advmix":
             seeds = [condition_seed(0, name, severity, 1)] * len(images)
         else:
