@@ -127,3 +127,23 @@ def test_lowlight_cuda_matches_cpu(images: list[np.ndarray]) -> None:
             a = lowlight_batch(x, s, keys, method=method).numpy()
             b = lowlight_batch(x.cuda(), s, keys.cuda(), method=method).cpu().numpy()
             _close(a, b, (method, s))
+
+
+@pytest.mark.parametrize("backend", ["per-image", "numpy", "torch"])
+def test_unknown_corruption_protocol_is_refused_by_name(
+    images: list[np.ndarray], backend: str
+) -> None:
+    """A suite's ``params.protocol`` outside PROTOCOLS is an input error naming the field, on
+    the per-image path and both batch backends."""
+    params = {"protocol": "imagenet-c"}
+
+    def call() -> object:
+        if backend == "per-image":
+            return apply_condition(images[0], 1, "corruption", "fog", 2, 0, params=params)
+        return apply_batch(
+            images, [1, 2, 3], "corruption", "fog", 2, 0, params=params, backend=backend
+        )
+
+    with pytest.raises(InputError, match="unknown protocol 'imagenet-c'") as e:
+        call()
+    assert e.value.field == "conditions.params.protocol"
