@@ -311,6 +311,7 @@ def score_oks(args: argparse.Namespace, gt_path: str, pred_path: str) -> int:
     table, JSON or the COCO summary block and returns the exit code."""
     from posebench.formats import coco, rules
     from posebench.metrics import cocoeval
+    from posebench.metrics import table as metric_table
 
     t0 = time.perf_counter()
 
@@ -450,7 +451,8 @@ def score_oks(args: argparse.Namespace, gt_path: str, pred_path: str) -> int:
     if crowd:
         parts["buckets"] = args.crowd_buckets
         parts["bucketap"] = args.crowd_ap
-    signature = make_signature("oks", parts)
+    row = metric_table.for_score_name(args.metric, {"mode": args.mode})
+    signature = make_signature(row.signature_name, parts)
     timings = {
         "load_gt": t1 - t0,
         "load_pred": t2 - t1,
@@ -504,6 +506,7 @@ def _run_wholebody(args: argparse.Namespace, gt_path: str, pred_path: str, t0: f
     """``--metric wholebody``: the six COCO-WholeBody evaluations, keys ``<part>/<stat>``."""
     from posebench.formats import coco_wholebody
     from posebench.metrics import cocoeval
+    from posebench.metrics import table as metric_table
     from posebench.skeletons import COCO_WHOLEBODY133
 
     for flag, used in (
@@ -540,7 +543,7 @@ def _run_wholebody(args: argparse.Namespace, gt_path: str, pred_path: str, t0: f
     t3 = time.perf_counter()
     stats = {f"{part}/{k}": v for part, ev in evs.items() for k, v in ev.stats.items()}
     signature = make_signature(
-        "oks-wholebody",
+        metric_table.for_score_name(args.metric).signature_name,
         {
             "sigmas": sig_name,
             "scale": "area",

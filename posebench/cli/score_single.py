@@ -214,7 +214,7 @@ def score_pdj(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[st
     cols = pckm.symmetric_columns(100 * curve_p.per_joint[idx], sk)
     metrics.update({f"{label}/{c}": v for c, v in cols.items()})
     extra["curve"] = {"thresholds": curve_p.thresholds.tolist(),
-                      "pdj": [_num(v) for v in curve_p.overall.tolist()]}  # fmt: skip
+                      args.metric: [_num(v) for v in curve_p.overall.tolist()]}  # fmt: skip
     parts = {"gt": kind, "cmp": compare}
     return _payload(args, metrics, sk, parts, vis, extra)
 

@@ -169,6 +169,12 @@ class MetricDef:
         return fn
 
     @property
+    def signature_name(self) -> str:
+        """The metric part of its signatures (``oks|mode:coco|...``): its suite family, else its
+        name (``oks-wholebody``)."""
+        return self.family or self.name
+
+    @property
     def key_families(self) -> tuple[str, ...]:
         """The families of its results keys (``oks`` for ``oks/crowdpose``)."""
         return tuple(dict.fromkeys(key_family(k) for k in self.result_keys))
