@@ -84,13 +84,19 @@ def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
 
 def _load_2d(
     args: argparse.Namespace, gt_path: str, pred_path: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Skeleton, str, np.ndarray]:
-    """(gt, scored joints, headboxes or None, skeleton, kind, predictions) of a 2D benchmark."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Skeleton, str, np.ndarray, float]:
+    """(gt, scored joints, headboxes or None, skeleton, kind, predictions, threshold) of a 2D
+    benchmark; the threshold is ``--threshold``, else the metric table's default."""
+    from posebench.metrics import table as metric_table
+
     gt, vis, headboxes, sk, kind = _gt_2d(
         gt_path, getattr(args, "lsp_annotation", "person-centric")
     )
     pred = _preds(pred_path, args.pred_key, sk.num_keypoints, 2, len(gt))
-    return gt, vis, headboxes, sk, kind, pred
+    thr = args.threshold
+    if thr is None:
+        thr = float(metric_table.for_score_name(args.metric).defaults["threshold"])
+    return gt, vis, headboxes, sk, kind, pred, thr
 
 
 def _payload(
@@ -115,12 +121,10 @@ def score_pckh(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[s
     """MPII PCKh (official evaluation), its curve, and intervals of both means."""
     from posebench.metrics import pck as pckm
 
-    gt, vis, headboxes, sk, kind, pred = _load_2d(args, gt_path, pred_path)
-    compare = args.compare
-    extra: dict[str, Any] = {}
+    gt, vis, headboxes, sk, kind, pred, thr = _load_2d(args, gt_path, pred_path)
+    compare, extra = args.compare, {}
     if headboxes is None:
         raise InputError("PCKh needs MPII head boxes ('headboxes_src')", file=gt_path)
-    thr = args.threshold if args.threshold is not None else 0.5
     metrics = pckm.mpii_pckh(pred, gt, vis, headboxes, threshold=thr, compare=compare,
                              head=args.head)  # fmt: skip
     curve = pckm.mpii_pckh_curve(pred, gt, vis, headboxes, compare=compare)
@@ -153,10 +157,9 @@ def score_pck(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[st
     """PCK at ``--threshold`` with eval_pck.m's table (symmetric columns, AUC)."""
     from posebench.metrics import pck as pckm
 
-    gt, vis, headboxes, sk, kind, pred = _load_2d(args, gt_path, pred_path)
-    compare = args.compare
-    extra: dict[str, Any] = {}
-    alpha = args.threshold if args.threshold is not None else 0.2
+    gt, vis, headboxes, sk, kind, pred, thr = _load_2d(args, gt_path, pred_path)
+    compare, extra = args.compare, {}
+    alpha = thr
     norm_kind = args.norm or ("head" if headboxes is not None else "torso")
     bbox = None
     if norm_kind == "bbox":  # the box of the visible GT joints
@@ -185,10 +188,9 @@ def score_pcp(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[st
     """PCP (strict or loose) with its per-limb table."""
     from posebench.metrics import pcp as pcpm
 
-    gt, vis, _, sk, kind, pred = _load_2d(args, gt_path, pred_path)
-    compare = args.compare
-    extra: dict[str, Any] = {}
-    alpha = args.threshold if args.threshold is not None else 0.5
+    gt, vis, _, sk, kind, pred, thr = _load_2d(args, gt_path, pred_path)
+    compare, extra = args.compare, {}
+    alpha = thr
     res_p = pcpm.pcp(pred, gt, vis, sk, alpha=alpha, mode=args.pcp_mode, compare=compare)
     metrics = {k: v for k, v in pcpm.pcp_table(res_p).items()}
     if args.ci:
@@ -202,11 +204,10 @@ def score_pdj(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[st
     from posebench.metrics import pck as pckm
     from posebench.metrics import pcp as pcpm
 
-    gt, vis, _, sk, kind, pred = _load_2d(args, gt_path, pred_path)
-    compare = args.compare
-    extra: dict[str, Any] = {}
+    gt, vis, _, sk, kind, pred, thr = _load_2d(args, gt_path, pred_path)
+    compare, extra = args.compare, {}
     curve_p = pcpm.pdj(pred, gt, vis, sk, compare=compare)
-    at = args.threshold if args.threshold is not None else 0.2
+    at = thr
     idx = int(np.argmin(np.abs(curve_p.thresholds - at)))
     label = f"PDJ@{curve_p.thresholds[idx]:.2f}"
     metrics = {label: 100 * float(curve_p.overall[idx]), "AUC": 100 * float(curve_p.auc)}
