@@ -68,10 +68,6 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     "report/examiner.py": (frozenset({"oks", "mpjpe"}), "labels of the examiner's error measures"),
     "cli/examine.py": (frozenset({"oks", "mpjpe"}), "--metric: the examiner's error measures"),
     # Left to do (issue 18): these still dispatch on names.
-    "evaluate.py": (
-        frozenset({"oks", "pckh", "pck", "pdj", "mpjpe", "keypoints/occluded"}),
-        "TO DO: the evaluate stage dispatches on the suite family (results keys, signatures)",
-    ),
     "engine/evaluation.py": (
         frozenset({"oks"}),
         "TO DO: breakdowns and error analysis of OKS blocks (the engine's owners)",
