@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -687,6 +688,9 @@ def compare_runs(
                         low, high = delta - z * se, delta + z * se
                 tol_d = _tolerance(drops, metric, stat, "--max-drop", used_d)
                 tol_c = _tolerance(changes, metric, stat, "--max-change", used_c)
+                # the parts a drop check and a change check of this statistic share
+                make = partial(Check, suite, cond, metric, stat, new=vn, paired=paired,
+                               higher_is_better=hib, status="")  # fmt: skip
                 if tol_d is not None or stat == head:
                     ref, d_ref, lo_ref, hi_ref, spread = vb, delta, low, high, math.nan
                     if extra:
@@ -695,49 +699,14 @@ def compare_runs(
                             vn, vals, low, high, delta, confidence=confidence
                         )
                         spread = float(np.std(vals, ddof=1))
-                    out.checks.append(
-                        _judge(
-                            Check(
-                                suite,
-                                cond,
-                                metric,
-                                stat,
-                                ref,
-                                vn,
-                                d_ref,
-                                lo_ref,
-                                hi_ref,
-                                paired,
-                                tol_d or 0.0,
-                                hib,
-                                "",
-                                "drop",
-                                1 + len(extra),
-                                spread,
-                            )
-                        )
-                    )
+                    drop = make(base=ref, delta=d_ref, low=lo_ref, high=hi_ref,
+                                tolerance=tol_d or 0.0, mode="drop", base_runs=1 + len(extra),
+                                run_spread=spread)  # fmt: skip
+                    out.checks.append(_judge(drop))
                 if tol_c is not None:
-                    out.checks.append(
-                        _judge(
-                            Check(
-                                suite,
-                                cond,
-                                metric,
-                                stat,
-                                vb,
-                                vn,
-                                delta,
-                                low,
-                                high,
-                                paired,
-                                tol_c,
-                                hib,
-                                "",
-                                "change",
-                            )
-                        )
-                    )
+                    change = make(base=vb, delta=delta, low=low, high=high, tolerance=tol_c,
+                                  mode="change")  # fmt: skip
+                    out.checks.append(_judge(change))
     for used, tols, flag in ((used_d, drops, "--max-drop"), (used_c, changes, "--max-change")):
         unused = [k for k in tols if k not in used]
         if unused:
