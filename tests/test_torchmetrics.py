@@ -27,8 +27,9 @@ import pytest
 import posebench
 from posebench.metrics import cocoeval
 from posebench.samples import sample_path
+from posebench.skeletons import CROWDPOSE14
 from tests import torchmetrics_checks as checks
-from tests.refeval import pycocotools_eval
+from tests.refeval import pycocotools_eval, xtcocotools_crowd_eval
 
 ROOT = Path(__file__).resolve().parent.parent
 HIDE = Path(__file__).resolve().parent / "no_torchvision"
@@ -107,6 +108,14 @@ def test_torchmetrics_classes_in_random_batches(
     out = tmp_path / "batches.json"
     _child("batches", out, timeout=240)
     got = json.loads(out.read_text())
+    # CrowdPose: xtcocotools' keypoints_crowd on the predictions the child scored
+    crowd = xtcocotools_crowd_eval(
+        checks.CROWDPOSE_GT, tmp_path / "crowdpose-res.json", CROWDPOSE14.oks_sigmas()
+    )
+    reference = {
+        **reference,
+        "oks-crowdpose": dict(zip(cocoeval.CROWDPOSE_STATS, crowd.stats.tolist(), strict=True)),
+    }
     for name, ref in reference.items():
         assert len(got[name]) == len(checks.SEEDS)
         for seed, values in zip(checks.SEEDS, got[name], strict=True):

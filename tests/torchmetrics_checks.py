@@ -24,14 +24,29 @@ import numpy as np
 SEEDS = (0, 1, 2)
 
 
-def oks_updates() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+CROWDPOSE_GT = Path(__file__).resolve().parent / "data" / "crowdpose" / "test_crowdpose.json"
+
+
+def oks_updates(
+    gt_path: Path | None = None, res_path: Path | None = None
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Per-image updates of a COCO-format pair (default: the embedded 4-image sample)."""
     from posebench.formats import coco
     from posebench.metrics.stateful import coco_updates
     from posebench.samples import sample_path
 
-    gt = coco.read_gt(sample_path("coco-val2017-4"))
-    res = coco.read_results(sample_path("coco-val2017-4-results"), gt)
+    gt = coco.read_gt(gt_path or sample_path("coco-val2017-4"))
+    res = coco.read_results(res_path or sample_path("coco-val2017-4-results"), gt)
     return list(coco_updates(res, gt.poses, gt.images))
+
+
+def crowdpose_results(folder: Path) -> Path:
+    """Noisy predictions for tests/data/crowdpose (seed 5), written to ``folder``."""
+    from tests.predgen import noisy_predictions
+
+    res = folder / "crowdpose-res.json"
+    res.write_text(json.dumps(noisy_predictions(json.loads(CROWDPOSE_GT.read_text()), 5)))
+    return res
 
 
 def mpii() -> dict[str, np.ndarray]:
@@ -75,12 +90,17 @@ def batches(out: Path) -> None:
     res: dict[str, Any] = {"torchmetrics": torchmetrics.__version__}
     ups = oks_updates()
     m_oks = tmi.OKSAveragePrecision()
-    res["oks-coco"] = []
-    for seed in SEEDS:
-        for rows in _batches(len(ups), seed):
-            m_oks.update([ups[j][0] for j in rows], [ups[j][1] for j in rows])
-        res["oks-coco"].append(m_oks.compute())
-        m_oks.reset()
+    crowd = oks_updates(CROWDPOSE_GT, crowdpose_results(out.parent))
+    for name, m, updates in (
+        ("oks-coco", m_oks, ups),
+        ("oks-crowdpose", tmi.OKSAveragePrecision(metric_kwargs={"mode": "crowdpose"}), crowd),
+    ):
+        res[name] = []
+        for seed in SEEDS:
+            for rows in _batches(len(updates), seed):
+                m.update([updates[j][0] for j in rows], [updates[j][1] for j in rows])
+            res[name].append(m.compute())
+            m.reset()
     d = mpii()
     ids = np.arange(len(d["gt"]))
     single: list[tuple[str, Any, tuple[str, ...]]] = [
