@@ -121,6 +121,12 @@ def test_what_compare_report_and_score_read_is_consistent(name: str) -> None:
     if m.scorer is not None:
         assert callable(m.resolve_scorer())
         assert m.score_name in table.score_choices()
+    if m.batch is not None:
+        assert callable(m.resolve_batch())
+    else:  # only a run computes it
+        with pytest.raises(InputError, match="computed inside a run"):
+            m.resolve_batch()
+    assert set(m.file_statistics) <= set(m.statistics)
     assert m.robustness == ("accuracy" if m.higher_is_better else "error")
     assert (m.gate_statistic or m.headline) in m.statistics
     for key in m.result_keys:

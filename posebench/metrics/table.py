@@ -98,6 +98,16 @@ class MetricDef:
         scorer: ``module:attr`` of what ``posebench score`` runs for it:
             ``(args, gt_path, pred_path) -> dict | int``, the JSON payload of a single-person
             score (printed by the CLI) or the exit code after printing itself.
+        batch: ``module:attr`` of :func:`posebench.score`'s implementation for it, called as
+            ``(row, preds, gt, **options)``; None when only a run computes it.
+        call_options: keyword arguments its batch function is always called with
+            (``root=0``: root-relative MPJPE).
+        signature_metric: the metric part of its signatures when neither its family nor its
+            name (``mpjpe`` for ``n-mpjpe``, one alignment of the MPJPE signatures).
+        file_statistics: statistic -> the key of the ``posebench score`` output that holds it
+            (``PCP`` is the ``Total`` of PCP's table), for :func:`posebench.score` on files; a
+            key ending in ``@`` names the first output key that starts with it
+            (``PDJ@0.20``).
     """
 
     name: str
@@ -126,6 +136,10 @@ class MetricDef:
     per_joint_title: str = "Per joint"
     score_name: str | None = None
     scorer: str | None = None
+    batch: str | None = None
+    call_options: Mapping[str, Any] = field(default_factory=dict)
+    file_statistics: Mapping[str, str] = field(default_factory=dict)
+    signature_metric: str | None = None
 
     def resolve(self) -> Callable[..., Any]:
         """The batch function (imported now)."""
@@ -161,6 +175,15 @@ class MetricDef:
         fn: Callable[..., Any] = _import(self.params)
         return fn
 
+    def resolve_batch(self) -> Callable[..., Any]:
+        """:func:`posebench.score`'s implementation for it (imported now)."""
+        if self.batch is None:
+            raise InputError(
+                f"{self.name} is computed inside a run, not by score()", field="metric"
+            )
+        fn: Callable[..., Any] = _import(self.batch)
+        return fn
+
     def resolve_scorer(self) -> Callable[..., Any]:
         """What ``posebench score`` runs for it (imported now)."""
         if self.scorer is None:
@@ -170,9 +193,9 @@ class MetricDef:
 
     @property
     def signature_name(self) -> str:
-        """The metric part of its signatures (``oks|mode:coco|...``): its suite family, else its
-        name (``oks-wholebody``)."""
-        return self.family or self.name
+        """The metric part of its signatures (``oks|mode:coco|...``): ``signature_metric``, else
+        its suite family, else its name (``oks-wholebody``)."""
+        return self.signature_metric or self.family or self.name
 
     @property
     def key_families(self) -> tuple[str, ...]:
@@ -193,6 +216,7 @@ def _import(path: str) -> Any:
 
 
 _OKS_PER_JOINT = "Per-joint AP (OKS of each keypoint alone)"
+_SINGLE_BATCH = "posebench.api:_single_batch"
 _COCO_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 _CROWD_STATS = ("AP", "AP50", "AP75", "AR", "AR50", "AR75", "APeasy", "APmedium", "APhard")
 _OKS_PARTS = ("mode", "sigmas", "scale", "maxdets", "gtignore", "gtid0", "gtneg", "zerodets")
@@ -213,6 +237,7 @@ _ROWS = (
         result_keys=("oks",), report_statistics=_COCO_STATS, records="matches",
         params="posebench.metrics.cocoeval:coco_params", label_upper=True,
         per_joint_title=_OKS_PER_JOINT, score_name="oks", scorer="posebench.cli.score:score_oks",
+        batch="posebench.api:_oks_batch",
     ),
     MetricDef(
         name="oks-crowdpose",
@@ -230,6 +255,7 @@ _ROWS = (
         result_keys=("oks/crowdpose",), report_statistics=_COCO_STATS, records="matches",
         params="posebench.metrics.cocoeval:crowdpose_params", label_upper=True,
         per_joint_title=_OKS_PER_JOINT, score_name="oks", scorer="posebench.cli.score:score_oks",
+        batch="posebench.api:_oks_batch",
     ),
     MetricDef(
         name="oks-wholebody",
@@ -247,6 +273,7 @@ _ROWS = (
         higher_is_better=True, unit="fraction",
         defaults={"max_dets": 20, "sigmas": "coco_wholebody133"},
         label_upper=True, score_name="wholebody", scorer="posebench.cli.score:score_wholebody",
+        batch="posebench.api:_wholebody_batch",
     ),
     MetricDef(
         name="pckh",
@@ -258,8 +285,10 @@ _ROWS = (
         signature_parts=("skeleton", "thr", "norm", "cmp"), headline="PCKh_joint_avg",
         statistics=("PCKh_joint_avg", "PCKh_pooled", *_PCKH_STATS), higher_is_better=True,
         unit="percent",
-        defaults={"threshold": 0.5}, result_keys=("pckh",), gate_statistic="PCKh_pooled",
-        records="samples", score_name="pckh", scorer="posebench.cli.score_single:score_pckh",
+        defaults={"threshold": 0.5, "skeleton": "mpii16"}, result_keys=("pckh",),
+        gate_statistic="PCKh_pooled", records="samples", score_name="pckh",
+        scorer="posebench.cli.score_single:score_pckh", batch=_SINGLE_BATCH,
+        file_statistics={"PCKh_joint_avg": "Mean_joint_avg", "PCKh_pooled": "Mean_pooled"},
     ),
     MetricDef(
         name="pck",
@@ -272,6 +301,7 @@ _ROWS = (
         statistics=("PCK",), higher_is_better=True, unit="percent",
         defaults={"threshold": 0.2, "normalizer": "bbox"}, result_keys=("pck",),
         records="samples", score_name="pck", scorer="posebench.cli.score_single:score_pck",
+        batch=_SINGLE_BATCH,
     ),
     MetricDef(
         name="pcp",
@@ -282,7 +312,8 @@ _ROWS = (
         signature_parts=("skeleton", "thr", "mode", "cmp"), headline="PCP",
         statistics=("PCP",), higher_is_better=True, unit="percent",
         defaults={"threshold": 0.5}, result_keys=("pcp",), records="samples", score_name="pcp",
-        scorer="posebench.cli.score_single:score_pcp",
+        scorer="posebench.cli.score_single:score_pcp", batch=_SINGLE_BATCH,
+        file_statistics={"PCP": "Total"},
     ),
     MetricDef(
         name="pdj",
@@ -293,7 +324,8 @@ _ROWS = (
         signature_parts=("skeleton", "thr", "norm", "cmp"), headline="PDJ",
         statistics=("PDJ",), higher_is_better=True, unit="percent",
         defaults={"threshold": 0.2}, result_keys=("pdj",), records="samples", score_name="pdj",
-        scorer="posebench.cli.score_single:score_pdj",
+        scorer="posebench.cli.score_single:score_pdj", batch=_SINGLE_BATCH,
+        file_statistics={"PDJ": "PDJ@"},
     ),
     MetricDef(
         name="mpjpe",
@@ -305,7 +337,8 @@ _ROWS = (
         signature_parts=("align", "unit"), headline="MPJPE", statistics=("MPJPE",),
         higher_is_better=False, unit="mm", result_keys=("mpjpe", "mpjpe/root"),
         records="samples", robustness="error", score_name="mpjpe",
-        scorer="posebench.cli.score_single:score_mpjpe",
+        scorer="posebench.cli.score_single:score_mpjpe", batch=_SINGLE_BATCH,
+        call_options={"root": 0},
     ),
     MetricDef(
         name="mpjpe-abs",
@@ -316,7 +349,7 @@ _ROWS = (
         stateful="posebench.metrics.stateful:MPJPE",
         signature_parts=("align", "unit"), headline="MPJPE-abs", statistics=("MPJPE-abs",),
         higher_is_better=False, unit="mm", result_keys=("mpjpe/none",), records="samples",
-        robustness="error",
+        robustness="error", batch=_SINGLE_BATCH, call_options={"root": None},
     ),
     MetricDef(
         name="pa-mpjpe",
@@ -328,17 +361,20 @@ _ROWS = (
         stateful="posebench.metrics.stateful:PAMPJPE",
         signature_parts=("align", "unit"), headline="PA-MPJPE", statistics=("PA-MPJPE",),
         higher_is_better=False, unit="mm", result_keys=("mpjpe/procrustes",), records="samples",
-        robustness="error",
+        robustness="error", batch=_SINGLE_BATCH,
     ),
     MetricDef(
         name="n-mpjpe",
         description="MPJPE after optimal scaling of the root-relative prediction "
         "(VideoPose3D n_mpjpe), mm",
-        family=None, options={}, dims=3, persons="single", needs=("keypoints3d",),
+        # (no suite family: its options only name its alignment in signatures)
+        family=None, options={"align": "scale"}, dims=3, persons="single",
+        needs=("keypoints3d",),
         function="posebench.metrics.mpjpe:n_mpjpe", argument_order=("pred", "gt"),
         stateful="posebench.metrics.stateful:NMPJPE",
         signature_parts=("align", "unit"), headline="N-MPJPE", statistics=("N-MPJPE",),
-        higher_is_better=False, unit="mm", robustness="error",
+        higher_is_better=False, unit="mm", robustness="error", batch=_SINGLE_BATCH,
+        call_options={"root": 0}, signature_metric="mpjpe",
     ),
     MetricDef(
         name="keypoints-occluded",
