@@ -35,6 +35,9 @@ def test_functions_resolve_and_take_the_declared_arguments(name: str) -> None:
         assert cls.higher_is_better is m.higher_is_better
         for method in ("update", "compute", "reset", "merge", "sync"):
             assert callable(getattr(cls, method))
+        # the class computes the rows that name it (the table, not the class, spells them)
+        rows = [r.name for r in table.METRIC_TABLE.values() if r.stateful == m.stateful]
+        assert cls.metric == rows[0]
 
 
 def test_suite_entries_pick_rows() -> None:
@@ -139,6 +142,14 @@ def test_what_compare_report_and_score_read_is_consistent(name: str) -> None:
         params = m.resolve_params()(SKELETONS[m.defaults["sigmas"]].oks_sigmas())
         # COCO scales by segment area, CrowdPose (xtcocotools use_area=False) by the GT box
         assert params.use_area is (m.options["mode"] == "coco")
+
+
+def test_streaming_instances_name_their_rows() -> None:
+    from posebench.metrics import stateful
+
+    assert stateful.OKSAveragePrecision(mode="crowdpose").metric == "oks-crowdpose"
+    assert stateful.MPJPE(root=None).metric == "mpjpe-abs"
+    assert stateful.MPJPE().metric == "mpjpe"
 
 
 def test_results_keys_are_unique_and_unknown_keys_have_no_row() -> None:
