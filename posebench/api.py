@@ -169,74 +169,20 @@ def score(
     return result
 
 
-def _oks_batch(
-    m: metric_table.MetricDef,
-    preds: Any,
-    gt: Any,
-    *,
-    images: ImageTable | None,
-    sigmas: Any,
-    max_dets: int,
-    scale: Literal["area", "bbox"] | None,
-    gt_ignore: Literal["num_keypoints", "visible"],
-    gt_id0: Literal["match", "pycocotools"],
-    gt_negative_id: Literal["match", "xtcocotools"] | None,
-    zero_score_dets: Literal["keep", "drop"] | None,
-    crowd_buckets: str | tuple[float, float],
-    crowd_ap: Literal["xtcocotools", "valid"],
-    **_: Any,
-) -> Score:
-    """:func:`score` of the OKS rows (their ``mode`` option: coco or crowdpose)."""
-    return _score_oks(
-        preds, gt, mode=m.options["mode"], images=images, sigmas=sigmas, max_dets=max_dets,
-        scale=scale, gt_ignore=gt_ignore, gt_id0=gt_id0, gt_negative_id=gt_negative_id,
-        zero_score_dets=zero_score_dets, crowd_buckets=crowd_buckets, crowd_ap=crowd_ap,
-    )  # fmt: skip
-
-
-def _wholebody_batch(
-    m: metric_table.MetricDef, preds: Any, gt: Any, *, sigmas: Any, max_dets: int, **_: Any
-) -> Score:
-    """:func:`score` of COCO-WholeBody."""
-    return _score_wholebody(m, preds, gt, sigmas=sigmas, max_dets=max_dets)
-
-
-def _single_batch(
-    m: metric_table.MetricDef,
-    preds: Any,
-    gt: Any,
-    *,
-    visible: Any,
-    headboxes: Any,
-    boxes: Any,
-    mask: Any,
-    actions: Any,
-    skeleton: str | None,
-    threshold: float | None,
-    normalizer: Literal["bbox", "torso"] | None,
-    compare: Literal["<=", "<"],
-    head: Literal["head_top", "head_neck_mean"],
-    pcp_mode: Literal["strict", "loose"],
-    average: Literal["micro", "macro"] | None,
-    pred_key: str | None,
-    unit: Literal["m", "mm"],
-    **_: Any,
-) -> Score:
-    """:func:`score` of the single-person rows: files through ``posebench score``'s code, 3D
-    or 2D arrays here."""
+def _single_batch(m: metric_table.MetricDef, preds: Any, gt: Any, **o: Any) -> Score:
+    """:func:`score` of the single-person rows (``o``: every option of :func:`score`): files
+    through ``posebench score``'s code, 3D or 2D arrays here."""
     if isinstance(preds, (str, Path)) or isinstance(gt, (str, Path)):
         return _score_single_files(
-            m, preds, gt, threshold=threshold, normalizer=normalizer, compare=compare,
-            head=head, pcp_mode=pcp_mode, average=average or "macro", pred_key=pred_key,
-            unit=unit,
+            m, preds, gt, threshold=o["threshold"], normalizer=o["normalizer"],
+            compare=o["compare"], head=o["head"], pcp_mode=o["pcp_mode"],
+            average=o["average"] or "macro", pred_key=o["pred_key"], unit=o["unit"],
         )  # fmt: skip
     if m.dims == 3:
-        return _score_3d(m, preds, gt, mask=mask, actions=actions, average=average or "micro")
-    return _score_2d(
-        m, preds, gt, visible=visible, headboxes=headboxes, boxes=boxes, skeleton=skeleton,
-        threshold=threshold, normalizer=normalizer, compare=compare, head=head,
-        pcp_mode=pcp_mode,
-    )  # fmt: skip
+        return _score_3d(
+            m, preds, gt, mask=o["mask"], actions=o["actions"], average=o["average"] or "micro"
+        )
+    return _score_2d(m, preds, gt, **o)
 
 
 def _resolve(p: PathLike) -> str:
@@ -265,10 +211,10 @@ def _sigmas(value: Any, default: str, k: int) -> tuple[np.ndarray, str]:
 
 
 def _score_oks(
+    m: metric_table.MetricDef,
     preds: Any,
     gt: Any,
     *,
-    mode: Literal["coco", "crowdpose"],
     images: ImageTable | None,
     sigmas: Any,
     max_dets: int,
@@ -279,7 +225,9 @@ def _score_oks(
     zero_score_dets: Literal["keep", "drop"] | None,
     crowd_buckets: str | tuple[float, float],
     crowd_ap: Literal["xtcocotools", "valid"],
+    **_: Any,
 ) -> Score:
+    """:func:`score` of the OKS rows (their ``mode`` option: coco or crowdpose)."""
     from posebench.formats import coco
 
     gt_file = pred_file = None
@@ -310,7 +258,7 @@ def _score_oks(
     if imgs is None:
         imgs = ImageTable.from_ids(np.unique(np.concatenate([gt_poses.image_id, dt.image_id])))
     return score_posesets(
-        dt, gt_poses, imgs, mode=mode, sigmas=sigmas, max_dets=max_dets, scale=scale,
+        dt, gt_poses, imgs, mode=m.options["mode"], sigmas=sigmas, max_dets=max_dets, scale=scale,
         gt_ignore=gt_ignore, gt_id0=gt_id0, gt_negative_id=gt_negative_id,
         zero_score_dets=zero_score_dets, crowd_buckets=crowd_buckets, crowd_ap=crowd_ap,
         category_ids=cats, gt_file=gt_file, pred_file=pred_file,
@@ -394,8 +342,9 @@ def score_posesets(
 
 
 def _score_wholebody(
-    m: metric_table.MetricDef, preds: Any, gt: Any, *, sigmas: Any, max_dets: int
+    m: metric_table.MetricDef, preds: Any, gt: Any, *, sigmas: Any, max_dets: int, **_: Any
 ) -> Score:
+    """:func:`score` of COCO-WholeBody."""
     from posebench.formats import coco, coco_wholebody
     from posebench.metrics import cocoeval
     from posebench.signature import make_signature
@@ -514,6 +463,7 @@ def _score_2d(
     compare: Literal["<=", "<"],
     head: Literal["head_top", "head_neck_mean"],
     pcp_mode: Literal["strict", "loose"],
+    **_: Any,
 ) -> Score:
     from posebench.metrics import pck as pckm
     from posebench.metrics import pcp as pcpm

@@ -237,7 +237,7 @@ _ROWS = (
         result_keys=("oks",), report_statistics=_COCO_STATS, records="matches",
         params="posebench.metrics.cocoeval:coco_params", label_upper=True,
         per_joint_title=_OKS_PER_JOINT, score_name="oks", scorer="posebench.cli.score:score_oks",
-        batch="posebench.api:_oks_batch",
+        batch="posebench.api:_score_oks",
     ),
     MetricDef(
         name="oks-crowdpose",
@@ -255,7 +255,7 @@ _ROWS = (
         result_keys=("oks/crowdpose",), report_statistics=_COCO_STATS, records="matches",
         params="posebench.metrics.cocoeval:crowdpose_params", label_upper=True,
         per_joint_title=_OKS_PER_JOINT, score_name="oks", scorer="posebench.cli.score:score_oks",
-        batch="posebench.api:_oks_batch",
+        batch="posebench.api:_score_oks",
     ),
     MetricDef(
         name="oks-wholebody",
@@ -273,7 +273,7 @@ _ROWS = (
         higher_is_better=True, unit="fraction",
         defaults={"max_dets": 20, "sigmas": "coco_wholebody133"},
         label_upper=True, score_name="wholebody", scorer="posebench.cli.score:score_wholebody",
-        batch="posebench.api:_wholebody_batch",
+        batch="posebench.api:_score_wholebody",
     ),
     MetricDef(
         name="pckh",
