@@ -295,7 +295,11 @@ def score_posesets(
     from posebench.metrics import cocoeval
     from posebench.signature import make_signature
 
-    row = metric_table.get(f"oks-{mode}")
+    # the OKS row of this mode
+    rows = metric_table.METRIC_TABLE.values()
+    row = next((r for r in rows if r.params and r.options.get("mode") == mode), None)
+    if row is None:
+        raise InputError(f"no OKS metric has mode {mode!r}", field="mode")
     crowd = "crowd_index" in row.needs  # CrowdPose: crowd buckets, its own defaults
     if max_dets < 1:
         raise InputError("must be at least 1", field="max_dets")
