@@ -156,30 +156,33 @@ def score(
         InputError: an unknown metric, a bad file, record or field, or arrays of the wrong shape.
     """
     m = metric_table.get(metric)
-    if m.name in ("oks-coco", "oks-crowdpose"):
-        return _score_oks(
-            preds, gt, mode="coco" if m.name == "oks-coco" else "crowdpose", images=images,
-            sigmas=sigmas, max_dets=max_dets, scale=scale, gt_ignore=gt_ignore, gt_id0=gt_id0,
-            gt_negative_id=gt_negative_id, zero_score_dets=zero_score_dets,
-            crowd_buckets=crowd_buckets, crowd_ap=crowd_ap,
-        )  # fmt: skip
-    if m.name == "oks-wholebody":
-        return _score_wholebody(preds, gt, sigmas=sigmas, max_dets=max_dets)
-    if m.persons != "single":
-        raise InputError(f"{m.name} is computed inside a run, not by score()", field="metric")
+    # the row names the implementation; each takes the options it uses
+    score_row: Any = m.resolve_batch()
+    result: Score = score_row(
+        m, preds, gt, images=images, sigmas=sigmas, max_dets=max_dets, scale=scale,
+        gt_ignore=gt_ignore, gt_id0=gt_id0, gt_negative_id=gt_negative_id,
+        zero_score_dets=zero_score_dets, crowd_buckets=crowd_buckets, crowd_ap=crowd_ap,
+        visible=visible, headboxes=headboxes, boxes=boxes, mask=mask, actions=actions,
+        skeleton=skeleton, threshold=threshold, normalizer=normalizer, compare=compare,
+        head=head, pcp_mode=pcp_mode, average=average, pred_key=pred_key, unit=unit,
+    )  # fmt: skip
+    return result
+
+
+def _single_batch(m: metric_table.MetricDef, preds: Any, gt: Any, **o: Any) -> Score:
+    """:func:`score` of the single-person rows (``o``: every option of :func:`score`): files
+    through ``posebench score``'s code, 3D or 2D arrays here."""
     if isinstance(preds, (str, Path)) or isinstance(gt, (str, Path)):
         return _score_single_files(
-            m, preds, gt, threshold=threshold, normalizer=normalizer, compare=compare,
-            head=head, pcp_mode=pcp_mode, average=average or "macro", pred_key=pred_key,
-            unit=unit,
+            m, preds, gt, threshold=o["threshold"], normalizer=o["normalizer"],
+            compare=o["compare"], head=o["head"], pcp_mode=o["pcp_mode"],
+            average=o["average"] or "macro", pred_key=o["pred_key"], unit=o["unit"],
         )  # fmt: skip
     if m.dims == 3:
-        return _score_3d(m, preds, gt, mask=mask, actions=actions, average=average or "micro")
-    return _score_2d(
-        m, preds, gt, visible=visible, headboxes=headboxes, boxes=boxes, skeleton=skeleton,
-        threshold=threshold, normalizer=normalizer, compare=compare, head=head,
-        pcp_mode=pcp_mode,
-    )  # fmt: skip
+        return _score_3d(
+            m, preds, gt, mask=o["mask"], actions=o["actions"], average=o["average"] or "micro"
+        )
+    return _score_2d(m, preds, gt, **o)
 
 
 def _resolve(p: PathLike) -> str:
@@ -208,10 +211,10 @@ def _sigmas(value: Any, default: str, k: int) -> tuple[np.ndarray, str]:
 
 
 def _score_oks(
+    m: metric_table.MetricDef,
     preds: Any,
     gt: Any,
     *,
-    mode: Literal["coco", "crowdpose"],
     images: ImageTable | None,
     sigmas: Any,
     max_dets: int,
@@ -222,7 +225,9 @@ def _score_oks(
     zero_score_dets: Literal["keep", "drop"] | None,
     crowd_buckets: str | tuple[float, float],
     crowd_ap: Literal["xtcocotools", "valid"],
+    **_: Any,
 ) -> Score:
+    """:func:`score` of the OKS rows (their ``mode`` option: coco or crowdpose)."""
     from posebench.formats import coco
 
     gt_file = pred_file = None
@@ -253,7 +258,7 @@ def _score_oks(
     if imgs is None:
         imgs = ImageTable.from_ids(np.unique(np.concatenate([gt_poses.image_id, dt.image_id])))
     return score_posesets(
-        dt, gt_poses, imgs, mode=mode, sigmas=sigmas, max_dets=max_dets, scale=scale,
+        dt, gt_poses, imgs, mode=m.options["mode"], sigmas=sigmas, max_dets=max_dets, scale=scale,
         gt_ignore=gt_ignore, gt_id0=gt_id0, gt_negative_id=gt_negative_id,
         zero_score_dets=zero_score_dets, crowd_buckets=crowd_buckets, crowd_ap=crowd_ap,
         category_ids=cats, gt_file=gt_file, pred_file=pred_file,
@@ -290,10 +295,15 @@ def score_posesets(
     from posebench.metrics import cocoeval
     from posebench.signature import make_signature
 
-    crowd = mode == "crowdpose"
+    # the OKS row of this mode
+    rows = metric_table.METRIC_TABLE.values()
+    row = next((r for r in rows if r.params and r.options.get("mode") == mode), None)
+    if row is None:
+        raise InputError(f"no OKS metric has mode {mode!r}", field="mode")
+    crowd = "crowd_index" in row.needs  # CrowdPose: crowd buckets, its own defaults
     if max_dets < 1:
         raise InputError("must be at least 1", field="max_dets")
-    sig, sig_name = _sigmas(sigmas, "crowdpose14" if crowd else "coco17", gt.num_joints)
+    sig, sig_name = _sigmas(sigmas, row.defaults["sigmas"], gt.num_joints)
     if len(preds) and preds.num_joints != gt.num_joints:
         raise InputError(
             f"predictions have {preds.num_joints} keypoints, the ground truth {gt.num_joints}",
@@ -326,17 +336,19 @@ def score_posesets(
             crowd_buckets if isinstance(crowd_buckets, str) else ",".join(map(str, crowd_buckets))
         )
         parts["bucketap"] = crowd_ap
-    row = metric_table.get(f"oks-{mode}")
     return Score(
         metric=row.name,
         values=dict(ev.stats),
-        signature=make_signature("oks", parts),
+        signature=make_signature(row.signature_name, parts),
         headline=row.headline,
         higher_is_better=row.higher_is_better,
     )
 
 
-def _score_wholebody(preds: Any, gt: Any, *, sigmas: Any, max_dets: int) -> Score:
+def _score_wholebody(
+    m: metric_table.MetricDef, preds: Any, gt: Any, *, sigmas: Any, max_dets: int, **_: Any
+) -> Score:
+    """:func:`score` of COCO-WholeBody."""
     from posebench.formats import coco, coco_wholebody
     from posebench.metrics import cocoeval
     from posebench.signature import make_signature
@@ -354,21 +366,20 @@ def _score_wholebody(preds: Any, gt: Any, *, sigmas: Any, max_dets: int) -> Scor
         raise InputError("expected a results file or a PoseSet", field="preds")
     if max_dets < 1:
         raise InputError("must be at least 1", field="max_dets")
-    sig, sig_name = _sigmas(sigmas, "coco_wholebody133", gt.num_joints)
+    sig, sig_name = _sigmas(sigmas, m.defaults["sigmas"], gt.num_joints)
     evs = cocoeval.evaluate_wholebody(
         gt.poses, preds, gt.images, sigmas=sig, max_dets=max_dets,
         category_ids=gt.category_ids, gt_file=gt_file, pred_file=pred_file,
     )  # fmt: skip
-    row = metric_table.get("oks-wholebody")
     parts = {
         "sigmas": sig_name, "scale": "area", "maxdets": str(max_dets), "gtignore": "visible",
         "zerodets": "drop", "gtneg": "xtcocotools", "detarea": "bbox-or-body",
     }  # fmt: skip
     return Score(
-        metric=row.name,
+        metric=m.name,
         values={f"{part}/{k}": v for part, ev in evs.items() for k, v in ev.stats.items()},
-        signature=make_signature("oks-wholebody", parts),
-        headline=row.headline,
+        signature=make_signature(m.signature_name, parts),
+        headline=m.headline,
         higher_is_better=True,
     )
 
@@ -379,24 +390,31 @@ def _score_single_files(m: metric_table.MetricDef, preds: Any, gt: Any, **opts: 
 
     if not isinstance(preds, (str, Path)) or not isinstance(gt, (str, Path)):
         raise InputError("give both preds and gt as files, or both as arrays", field="preds")
-    fam = {"mpjpe-abs": "mpjpe", "pa-mpjpe": "mpjpe", "n-mpjpe": "mpjpe"}.get(m.name, m.name)
-    if m.name == "mpjpe-abs":
-        raise InputError("Human3.6M files are scored root-relative; use arrays", field="metric")
-    args = argparse.Namespace(
-        metric=fam, ci=0, seed=0, norm=None if opts["normalizer"] is None else opts["normalizer"],
-        **{k: v for k, v in opts.items() if k != "normalizer"},
-    )  # fmt: skip
-    if fam == "pck" and args.norm is None:
-        args.norm = None
+    # the `posebench score --metric` choice that computes it: its own, else the one of its
+    # kind of data (Human3.6M files: `mpjpe` reports MPJPE, N-MPJPE and PA-MPJPE)
+    choice = m.score_name or next(
+        r.score_name
+        for r in metric_table.METRIC_TABLE.values()
+        if r.score_name and (r.dims, r.persons) == (m.dims, m.persons)
+    )
+    args = argparse.Namespace(metric=choice, ci=0, seed=0, norm=opts["normalizer"],
+                              **{k: v for k, v in opts.items() if k != "normalizer"})  # fmt: skip
     payload = score_single(args, _resolve(gt), _resolve(preds))
     values = {k: math.nan if v is None else float(v) for k, v in payload["metrics"].items()}
-    if m.name == "pckh":
-        values = {"PCKh_joint_avg": values["Mean_joint_avg"], "PCKh_pooled": values["Mean_pooled"],
-                  **values}  # fmt: skip
-    elif m.name == "pcp":
-        values = {"PCP": values["Total"], **values}
-    elif m.name == "pdj":
-        values = {"PDJ": next(iter(values.values())), **values}
+
+    def output(key: str) -> float:
+        if key.endswith("@"):  # the first output key with that prefix (PDJ@0.20)
+            key = next(k for k in values if k.startswith(key))
+        return values[key]
+
+    # the row's statistics under their table names first (PCP = the table's Total)
+    values = {**{stat: output(key) for stat, key in m.file_statistics.items()}, **values}
+    if m.headline not in values:  # MPJPE-abs: the files are scored root-relative
+        raise InputError(
+            f"posebench score --metric {choice} reports {', '.join(values)}, not {m.headline}; "
+            "give arrays",
+            field="metric",
+        )
     return Score(m.name, values, str(payload["signature"]), m.headline, m.higher_is_better)
 
 
@@ -413,12 +431,7 @@ def _score_3d(
             f"expected (N, K, 3) preds and gt, got {p.shape} and {g.shape}", field="preds"
         )
     try:
-        if m.name == "pa-mpjpe":
-            err = mp.pa_mpjpe(p, g, mask=mask)
-        elif m.name == "n-mpjpe":
-            err = mp.n_mpjpe(p, g, mask=mask, root=0)
-        else:
-            err = mp.mpjpe(p, g, mask=mask, root=0 if m.name == "mpjpe" else None)
+        err = m.resolve()(p, g, mask=mask, **m.call_options)
         if average not in ("micro", "macro"):
             raise InputError(f"expected 'micro' or 'macro', got {average!r}", field="average")
         value = mp.average(err, actions, protocol=average)  # type: ignore[arg-type]
@@ -426,8 +439,8 @@ def _score_3d(
         if isinstance(e, InputError):
             raise
         raise InputError(str(e), field="preds") from None
-    align = {"mpjpe": "root", "mpjpe-abs": "none", "pa-mpjpe": "procrustes", "n-mpjpe": "scale"}
-    sig = make_signature("mpjpe", {"align": align[m.name], "avg": average, "unit": "mm"})
+    parts = {"align": str(m.options["align"]), "avg": average, "unit": "mm"}
+    sig = make_signature(m.signature_name, parts)
     return Score(m.name, {m.headline: value}, sig, m.headline, m.higher_is_better)
 
 
@@ -454,6 +467,7 @@ def _score_2d(
     compare: Literal["<=", "<"],
     head: Literal["head_top", "head_neck_mean"],
     pcp_mode: Literal["strict", "loose"],
+    **_: Any,
 ) -> Score:
     from posebench.metrics import pck as pckm
     from posebench.metrics import pcp as pcpm
@@ -473,7 +487,7 @@ def _score_2d(
     )
     if vis.shape != g.shape[:2]:
         raise InputError(f"expected (N, K) = {g.shape[:2]}, got {vis.shape}", field="visible")
-    sk_name = skeleton or ("mpii16" if m.name == "pckh" else None)
+    sk_name = skeleton or m.defaults.get("skeleton")
     if sk_name is None:
         raise InputError(f"{m.name} needs skeleton= (a skeleton name)", field="skeleton")
     if sk_name not in SKELETONS:
@@ -485,19 +499,20 @@ def _score_2d(
             field="skeleton",
         )
     thr = float(m.defaults["threshold"] if threshold is None else threshold)
+    # what the row needs says which it is: head boxes (PCKh), GT boxes (PCK), limbs (PCP),
+    # else the torso (PDJ)
     try:
-        if m.name == "pckh":
+        if "head_boxes" in m.needs:
             if headboxes is None:
-                raise InputError("pckh needs headboxes (N, 2, 2)", field="headboxes")
+                raise InputError(f"{m.name} needs headboxes (N, 2, 2)", field="headboxes")
             table = pckm.mpii_pckh(p, g, vis, _arr(headboxes, "headboxes"), skeleton=sk,
                                    threshold=thr, compare=compare, head=head)  # fmt: skip
             # the published (unweighted) mean is the headline; the pooled one beside it
-            values = {"PCKh_joint_avg": table["Mean_joint_avg"],
-                      "PCKh_pooled": table["Mean_pooled"], **table}  # fmt: skip
+            values = {**{s: table[k] for s, k in m.file_statistics.items()}, **table}
             parts = {"skeleton": sk.name, "thr": str(thr), "norm": "head_box", "cmp": compare,
                      "head": head}  # fmt: skip
-        elif m.name == "pck":
-            kind = normalizer or "bbox"
+        elif "gt_boxes" in m.needs:
+            kind = normalizer or m.defaults["normalizer"]
             if kind == "bbox":
                 if boxes is None:
                     raise InputError("normalizer 'bbox' needs boxes (N, 4)", field="boxes")
@@ -515,7 +530,7 @@ def _score_2d(
                 }
             )
             parts = {"skeleton": sk.name, "thr": str(thr), "norm": kind, "cmp": compare}
-        elif m.name == "pcp":
+        elif "limbs" in m.needs:
             r = pcpm.pcp(p, g, vis, sk, alpha=thr, mode=pcp_mode, compare=compare)
             values = {"PCP": 100 * float(r.overall), **pcpm.pcp_table(r)}
             parts = {"skeleton": sk.name, "thr": str(thr), "mode": pcp_mode, "cmp": compare}
@@ -529,7 +544,7 @@ def _score_2d(
             raise
         raise InputError(str(e), field="preds") from None
     return Score(
-        m.name, {k: float(v) for k, v in values.items()}, make_signature(m.name, parts),
+        m.name, {k: float(v) for k, v in values.items()}, make_signature(m.signature_name, parts),
         m.headline, m.higher_is_better,
     )  # fmt: skip
 

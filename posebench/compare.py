@@ -44,24 +44,25 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from posebench.errors import InputError
+from posebench.metrics import table as metric_table
 from posebench.results import read_results_json
-from posebench.robustness import HEADLINE as ROBUSTNESS_HEADLINE
 from posebench.robustness import family
 from posebench.signature import parse_signature, signature_differences
 
 __all__ = [
-    "HEADLINE",
     "Check",
     "Comparison",
     "box_protocol_problem",
     "compare_runs",
     "family",
+    "gate_statistic",
     "github_annotations",
     "parse_tolerances",
     "run_noise_interval",
@@ -70,20 +71,6 @@ __all__ = [
     "to_markdown",
     "unit_of",
 ]
-
-#: the statistic checked by default for each metric family.
-# The families' headlines (posebench.robustness), except that PCKh is gated on PCKh_pooled, the
-# statistic the per-sample records (correct / evaluable per image) pair exactly; PCKh_joint_avg
-# is checked too when given a tolerance.
-HEADLINE = {
-    **{k: v for k, v in ROBUSTNESS_HEADLINE.items() if k != "keypoints"},
-    "pckh": "PCKh_pooled",
-}
-
-#: metric families whose values are stored as fractions and printed as percentages.
-FRACTION_FAMILIES = ("oks", "keypoints")
-#: metric families whose values are stored as percentages.
-PERCENT_FAMILIES = ("pckh", "pck", "pcp", "pdj")
 
 
 @dataclass(frozen=True)
@@ -103,16 +90,28 @@ class Unit:
     percent: bool
 
 
+#: the metric table's units as compare prints them.
+_UNITS = {
+    "fraction": Unit(100.0, "%", "pt", True),
+    "percent": Unit(1.0, "%", "pt", True),
+    "mm": Unit(1.0, "mm", "mm", False),
+}
+
+
 def unit_of(metric: str) -> Unit:
-    """The printing unit of a metric key (``oks``, ``pckh@0.5``, ``mpjpe/procrustes``...)."""
-    fam = family(metric)
-    if fam in FRACTION_FAMILIES:
-        return Unit(100.0, "%", "pt", True)
-    if fam in PERCENT_FAMILIES:
-        return Unit(1.0, "%", "pt", True)
-    if fam == "mpjpe":
-        return Unit(1.0, "mm", "mm", False)
-    return Unit(1.0, "", "", False)
+    """The printing unit of a metric key (``oks``, ``pckh@0.5``, ``mpjpe/procrustes``...), from
+    its metric-table row; a key no row records prints as stored."""
+    row = metric_table.row_for_key(metric)
+    return Unit(1.0, "", "", False) if row is None else _UNITS[row.unit]
+
+
+def gate_statistic(metric: str, values: Mapping[str, Any]) -> str:
+    """The statistic checked by default for a metric key: its row's ``gate_statistic`` (else
+    its headline); the block's first value for a key no row records."""
+    row = metric_table.row_for_key(metric)
+    if row is None:
+        return next(iter(values))
+    return row.gate_statistic or row.headline
 
 
 @dataclass(frozen=True)
@@ -386,10 +385,10 @@ def _value(res: Mapping[str, Any], file: str, cond: str, metric: str, stat: str)
     return f
 
 
-def _oks_params(signature: str, results: Mapping[str, Any] | None = None) -> Any:
-    """The OKS parameters a signature names; sigmas of no built-in skeleton come from the run's
-    own-data record (``dataset.source.sigmas``) when they hash to the signature's name."""
-    from posebench.metrics import cocoeval
+def _oks_params(metric: str, signature: str, results: Mapping[str, Any] | None = None) -> Any:
+    """The OKS parameters of a metric key (its row's parameter maker) with the sigmas and
+    maxdets its signature names; sigmas of no built-in skeleton come from the run's own-data
+    record (``dataset.source.sigmas``) when they hash to the signature's name."""
     from posebench.signature import sigmas_name
     from posebench.skeletons import SKELETONS
 
@@ -407,7 +406,7 @@ def _oks_params(signature: str, results: Mapping[str, Any] | None = None) -> Any
             return None
         if raw is None or sigmas.ndim != 1 or sigmas_name(sigmas) != name:
             return None
-    make = cocoeval.crowdpose_params if parts.get("mode") == "crowdpose" else cocoeval.coco_params
+    make = metric_table.for_results_key(metric).resolve_params()
     params = make(sigmas)
     md = parts.get("maxdets")
     if md and md.isdigit():
@@ -435,7 +434,7 @@ def _paired_oks(
     fa, fb = new_dir / "matches" / name, base_dir / "matches" / name
     if not (fa.exists() and fb.exists()):
         return None
-    params = _oks_params(signature, results)
+    params = _oks_params(metric, signature, results)
     if params is None:
         return None
     ma, mb = load_matches(fa), load_matches(fb)
@@ -469,7 +468,8 @@ def _paired_samples(
     if not np.array_equal(np.sort(ia), np.sort(ib)):
         raise InputError(f"condition {cond!r}: the runs have different images", file=str(fa))
     oa, ob = np.argsort(ia), np.argsort(ib)
-    scale = 100.0 if family(metric) in PERCENT_FAMILIES else 1.0
+    # per-sample records count correct / evaluable: x100 for a statistic stored in percent
+    scale = 100.0 if metric_table.for_results_key(metric).unit == "percent" else 1.0
     if f"{metric}.correct" in a and f"{metric}.correct" in b:
         return paired_bootstrap_ratio(
             a[f"{metric}.correct"][sa][oa] * scale,
@@ -649,7 +649,9 @@ def compare_runs(
                     file=fb,
                     field="signature",
                 )
-            head = HEADLINE.get(family(metric)) or next(iter(blk_a["values"]))
+            head = gate_statistic(metric, blk_a["values"])
+            row = metric_table.row_for_key(metric)
+            records = "none" if row is None else row.records
             stats = [head] + [
                 s
                 for s in dict.fromkeys([*blk_a["values"], *blk_b["values"]])
@@ -664,7 +666,7 @@ def compare_runs(
             values = {s: (_value(ra, fa, cond, metric, s), _value(rb, fb, cond, metric, s))
                       for s in stats}  # fmt: skip
             paired_oks = None
-            if family(metric) == "oks":
+            if records == "matches":
                 paired_oks = _paired_oks(
                     bdir, ndir, cond, metric, blk_a["signature"], n_boot, seed, confidence, ra
                 )
@@ -674,7 +676,7 @@ def compare_runs(
                 pb = None
                 if paired_oks is not None and stat in paired_oks:
                     pb = paired_oks[stat]
-                elif stat == head and family(metric) not in ("oks", "keypoints"):
+                elif stat == head and records == "samples":
                     pb = _paired_samples(bdir, ndir, cond, metric, n_boot, seed, confidence)
                 if pb is not None:
                     low, high, paired = pb.delta.low, pb.delta.high, True
@@ -686,6 +688,9 @@ def compare_runs(
                         low, high = delta - z * se, delta + z * se
                 tol_d = _tolerance(drops, metric, stat, "--max-drop", used_d)
                 tol_c = _tolerance(changes, metric, stat, "--max-change", used_c)
+                # the parts a drop check and a change check of this statistic share
+                make = partial(Check, suite, cond, metric, stat, new=vn, paired=paired,
+                               higher_is_better=hib, status="")  # fmt: skip
                 if tol_d is not None or stat == head:
                     ref, d_ref, lo_ref, hi_ref, spread = vb, delta, low, high, math.nan
                     if extra:
@@ -694,49 +699,14 @@ def compare_runs(
                             vn, vals, low, high, delta, confidence=confidence
                         )
                         spread = float(np.std(vals, ddof=1))
-                    out.checks.append(
-                        _judge(
-                            Check(
-                                suite,
-                                cond,
-                                metric,
-                                stat,
-                                ref,
-                                vn,
-                                d_ref,
-                                lo_ref,
-                                hi_ref,
-                                paired,
-                                tol_d or 0.0,
-                                hib,
-                                "",
-                                "drop",
-                                1 + len(extra),
-                                spread,
-                            )
-                        )
-                    )
+                    drop = make(base=ref, delta=d_ref, low=lo_ref, high=hi_ref,
+                                tolerance=tol_d or 0.0, mode="drop", base_runs=1 + len(extra),
+                                run_spread=spread)  # fmt: skip
+                    out.checks.append(_judge(drop))
                 if tol_c is not None:
-                    out.checks.append(
-                        _judge(
-                            Check(
-                                suite,
-                                cond,
-                                metric,
-                                stat,
-                                vb,
-                                vn,
-                                delta,
-                                low,
-                                high,
-                                paired,
-                                tol_c,
-                                hib,
-                                "",
-                                "change",
-                            )
-                        )
-                    )
+                    change = make(base=vb, delta=delta, low=low, high=high, tolerance=tol_c,
+                                  mode="change")  # fmt: skip
+                    out.checks.append(_judge(change))
     for used, tols, flag in ((used_d, drops, "--max-drop"), (used_c, changes, "--max-change")):
         unused = [k for k in tols if k not in used]
         if unused:

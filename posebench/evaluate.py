@@ -19,7 +19,6 @@ from posebench.errors import InputError
 from posebench.metrics import table as metric_table
 from posebench.metrics.cocoeval import OksMatches
 from posebench.poseset import ImageTable, PoseSet
-from posebench.robustness import higher_is_better
 from posebench.signature import make_signature, sigmas_name
 from posebench.skeletons import Skeleton
 
@@ -77,18 +76,15 @@ class MetricBlock:
 
 def metric_key(spec: Mapping[str, Any]) -> str:
     """The results key of a suite metric entry: ``oks``, ``pckh@0.5``, ``pck@0.2/torso``,
-    ``pcp@0.5``, ``pdj@0.2``, ``mpjpe``, ``mpjpe/procrustes``."""
-    name = str(spec["name"])
-    if name == "oks":
-        return "oks" if spec.get("mode", "coco") == "coco" else f"oks/{spec['mode']}"
-    if name == "mpjpe":
-        align = spec.get("align", "root")
-        return "mpjpe" if align == "root" else f"mpjpe/{align}"
-    thr = spec.get("threshold")
-    thr = metric_table.for_suite_entry(spec).defaults["threshold"] if thr is None else thr
-    key = f"{name}@{float(thr):g}"
-    if name == "pck":
-        key += f"/{spec.get('normalizer', 'bbox')}"
+    ``pcp@0.5``, ``pdj@0.2``, ``mpjpe``, ``mpjpe/procrustes``: the first results key of the row
+    it selects, then ``@threshold`` and ``/normalizer`` for a row with those options."""
+    row = metric_table.for_suite_entry(spec)
+    key = row.result_keys[0]
+    if "threshold" in row.defaults:
+        thr = spec.get("threshold")
+        key += f"@{float(row.defaults['threshold'] if thr is None else thr):g}"
+    if "normalizer" in row.defaults:
+        key += f"/{spec.get('normalizer') or row.defaults['normalizer']}"
     return key
 
 
@@ -130,11 +126,11 @@ def evaluate_metric(
             f"the adapter returns {pred.num_joints} keypoints, the dataset has {gt.num_joints}",
             field="--adapter",
         )
-    if name == "oks":
+    if not metric_table.family_rows(name):
+        raise InputError(f"unknown metric {name!r}", field="metrics")
+    if metric_table.for_suite_entry(spec).persons == "multi":
         return _oks(spec, gt, pred, images, skeleton, box_source, n_boot, seed, breakdowns)
-    if metric_table.family_rows(name) and metric_table.for_suite_entry(spec).persons == "single":
-        return _single(spec, gt, pred, images, skeleton, gt_rows, box_source, n_boot, seed)
-    raise InputError(f"unknown metric {name!r}", field="metrics")
+    return _single(spec, gt, pred, images, skeleton, gt_rows, box_source, n_boot, seed)
 
 
 # ----------------------------------------------------------------------------------------- OKS
@@ -154,10 +150,11 @@ def _oks(
     from posebench.metrics import breakdown as bd
     from posebench.metrics import cocoeval
 
-    mode = str(spec.get("mode", "coco"))
+    row = metric_table.for_suite_entry(spec)
+    mode = str(row.options["mode"])
     sigmas = skeleton.oks_sigmas()
-    params = (cocoeval.crowdpose_params if mode == "crowdpose" else cocoeval.coco_params)(sigmas)
-    need_crowd = "crowd" in breakdowns or mode == "crowdpose"
+    params = row.resolve_params()(sigmas)
+    need_crowd = "crowd" in breakdowns or "crowd_index" in row.needs
     if need_crowd and len(images) and np.isnan(images.crowd_index).any():
         from posebench.metrics.crowd import crowd_index
 
@@ -199,12 +196,12 @@ def _oks(
         "boxes": box_source,
     }
     return MetricBlock(
-        name="oks",
+        name=row.signature_name,
         key=metric_key(spec),
         values=dict(ev.stats),
         ci=ci,
-        signature=make_signature("oks", parts),
-        higher_is_better=higher_is_better("oks"),
+        signature=make_signature(row.signature_name, parts),
+        higher_is_better=row.higher_is_better,
         per_image=_oks_per_image(ev.per_category[0], images),
         per_joint=per_joint,
         breakdowns=tables,
@@ -334,7 +331,12 @@ def _single(
     from posebench.metrics import pck as pckm
     from posebench.metrics.bootstrap import bootstrap_mean, bootstrap_ratio
 
-    name = str(spec["name"])
+    row = metric_table.for_suite_entry(spec)
+    name = row.signature_name
+    # what the row needs says which kind of metric it is: 3D joints (MPJPE), head boxes (PCKh:
+    # two means, head-size normaliser), limbs (PCP); the rest are PCK-style (PCK, PDJ)
+    head = "head_boxes" in row.needs
+    limbs = "limbs" in row.needs
     p_all, _ = pair_with_gt(gt, pred, gt_rows)
     keep = ~gt.iscrowd
     gt = gt.take(np.flatnonzero(keep))
@@ -344,7 +346,7 @@ def _single(
     per_joint: dict[str, float] = {}
     n_img = len(images)
     img_index = np.searchsorted(images.id, gt.image_id)
-    if name == "mpjpe":
+    if row.dims == 3:
         from posebench.metrics import mpjpe as m
 
         align = str(spec.get("align", "root"))
@@ -353,7 +355,7 @@ def _single(
             err = m.pa_mpjpe(pr, gt.keypoints, mask=vis)
         else:
             err = m.mpjpe(pr, gt.keypoints, mask=vis, root=0 if align == "root" else None)
-        key = metric_table.for_suite_entry(spec).headline
+        key = row.headline
         values = {key: float(np.nanmean(err)) if len(err) else math.nan}
         # per joint: mean error of each joint over the frames where it is valid
         if align == "procrustes":
@@ -379,7 +381,7 @@ def _single(
             values=values,
             ci=ci,
             signature=make_signature(name, parts),
-            higher_is_better=higher_is_better(name),
+            higher_is_better=row.higher_is_better,
             per_joint=per_joint_err,
             per_image={
                 "image_id": images.id.astype(np.int64),
@@ -387,20 +389,19 @@ def _single(
                 **cols,
             },
         )
-    row = metric_table.for_suite_entry(spec)
     threshold = float(spec.get("threshold", row.defaults["threshold"]))
     xy = gt.keypoints[:, :, :2]
-    if name == "pckh":
+    if head:
         hb = gt.extra.get("headbox")
         kind = "head_box" if hb is not None else "head_segment"
         norm = pckm.normaliser(kind, xy, vis, skeleton, headboxes=hb)  # type: ignore[arg-type]
-    elif name == "pck":
-        kind = str(spec.get("normalizer", "bbox"))
+    elif "normalizer" in row.defaults:
+        kind = str(spec.get("normalizer") or row.defaults["normalizer"])
         norm = pckm.normaliser(kind, xy, vis, skeleton, bbox=_boxes_of(gt))  # type: ignore[arg-type]
     else:
         kind = "torso"
         norm = pckm.normaliser("torso", xy, vis, skeleton)
-    if name == "pckh":
+    if head:
         # The two MPII means over all joints but pelvis and thorax, the published one first:
         # PCKh_joint_avg (plain mean of the per-joint rates, the papers' "Mean") and
         # PCKh_pooled (correct / labelled, HRNet's and mmpose's "Mean").
@@ -422,7 +423,7 @@ def _single(
                 a: (100 * b if a in ("estimate", "low", "high", "std") else b)
                 for a, b in c.as_dict().items()
             }
-    elif name in ("pck", "pdj"):
+    elif not limbs:
         res = pckm.pck(p[:, :, :2], xy, vis, norm, threshold)
         key = row.headline
         values = {key: 100 * res.overall}
@@ -448,7 +449,7 @@ def _single(
     n_c = np.bincount(img_index, weights=correct.sum(axis=1), minlength=n_img)
     n_e = np.bincount(img_index, weights=evaluable.sum(axis=1), minlength=n_img)
     parts = {"skeleton": skeleton.name, "thr": str(threshold), "norm": kind, "boxes": box_source}
-    if name == "pckh":  # what its two means average (runs before them recorded one "PCKh")
+    if head:  # what its two means average (runs before them recorded one "PCKh")
         parts["mean"] = "joint_avg+pooled:no-pelvis-thorax"
     return MetricBlock(
         name=name,
@@ -456,7 +457,7 @@ def _single(
         values=values,
         ci=ci,
         signature=make_signature(name, parts),
-        higher_is_better=higher_is_better(name),
+        higher_is_better=row.higher_is_better,
         per_joint=per_joint,
         per_image={
             "image_id": images.id.astype(np.int64),
@@ -534,13 +535,17 @@ def occluded_keypoints(
             num[den > 0], den[den > 0], n_boot=n_boot, seed=seed
         ).as_dict()
     parts = {"sigmas": sigmas_name(sig), "pairing": "oks0.5", "boxes": box_source}
+    # this function's row of the metric table names its results key and direction
+    row = next(m for m in metric_table.METRIC_TABLE.values()
+               if m.function == f"{__name__}:{occluded_keypoints.__name__}")  # fmt: skip
+    key = row.result_keys[0]
     return MetricBlock(
-        name="keypoints",
-        key="keypoints/occluded",
+        name=metric_table.key_family(key),
+        key=key,
         values=values,
         ci=ci,
-        signature=make_signature("keypoints", parts),
-        higher_is_better=higher_is_better("keypoints"),
+        signature=make_signature(metric_table.key_family(key), parts),
+        higher_is_better=row.higher_is_better,
         per_image={"image_id": images.id.astype(np.int64), "ks_sum": num, "covered": den},
         per_joint=per_joint,
     )

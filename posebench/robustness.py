@@ -1,10 +1,10 @@
 """Robustness summaries over a run's conditions, for every metric family.
 
-Every metric family declares its headline statistic and its direction once, in :data:`FAMILIES`
-(the evaluation, the suite table, ``compare`` and the reports read it from here).
+Every metric declares its headline statistic, its direction and its summary kind once, in the
+metric table (:mod:`posebench.metrics.table`); this module reads them from there.
 
-Higher-is-better families (OKS AP, PCKh, PCK, PCP, PDJ, occluded-keypoint similarity), in the
-COCO-C conventions:
+Accuracy metrics (summary kind ``accuracy``, higher is better: OKS AP, PCKh, PCK, PCP, PDJ,
+occluded-keypoint similarity), in the COCO-C conventions:
 
 - mPC: mean of the headline metric over the scored corruptions x severities (Michaelis et al.
   2019; COCO-C scores the 15 benchmark corruptions, not the 4 extra);
@@ -15,8 +15,8 @@ COCO-C conventions:
 - per-joint drops: clean per-keypoint value minus its mean over the stressed conditions;
 - per-condition-kind means, per-severity means, and the drop of each condition from clean.
 
-Error families (MPJPE, PA-MPJPE; lower is better), in the conventions of corruption *errors*
-(Hendrycks & Dietterich 2019, ImageNet-C):
+Error metrics (summary kind ``error``, lower is better: MPJPE, PA-MPJPE), in the conventions of
+corruption *errors* (Hendrycks & Dietterich 2019, ImageNet-C):
 
 - mE: mean error over the scored corruptions x severities (the error analogue of mPC);
 - CE per corruption: ``sum_s E(c, s) / sum_s E_clean``, the corruption error of Hendrycks &
@@ -38,81 +38,76 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from posebench.metrics import table as metric_table
+
 
 @dataclass(frozen=True)
 class MetricFamily:
-    """What a metric family's numbers are.
+    """What a family of results keys' numbers are (a view of the metric table).
 
     Attributes:
         name: the family (``oks``, ``mpjpe``...), the part of a metric key before ``@``/``/``.
         headline: the value keys that can be its headline, in order; a block's headline is the
-            first one it has (``mpjpe`` blocks hold one of ``MPJPE``, ``PA-MPJPE``, ``MPJPE-abs``).
+            first one it has (``mpjpe`` blocks hold one of ``MPJPE``, ``MPJPE-abs``,
+            ``PA-MPJPE``).
         higher_is_better: the direction of every value of the family.
+        variants: metric-key variant (the part after ``/``, ``""`` for none) -> its headline,
+            where the variants of a family report different statistics.
     """
 
     name: str
     headline: tuple[str, ...]
     higher_is_better: bool
-    #: metric-key variant (the part after ``/``, ``""`` for none) -> its headline, where the
-    #: variants of a family report different statistics.
     variants: tuple[tuple[str, str], ...] = ()
 
 
-#: Every metric family, once: headline statistic and direction.
-FAMILIES: dict[str, MetricFamily] = {
-    f.name: f
-    for f in (
-        MetricFamily("oks", ("AP",), True),
-        MetricFamily("pckh", ("PCKh_joint_avg",), True),
-        MetricFamily("pck", ("PCK",), True),
-        MetricFamily("pcp", ("PCP",), True),
-        MetricFamily("pdj", ("PDJ",), True),
-        MetricFamily("keypoints", ("KS_occluded",), True),
-        MetricFamily(
-            "mpjpe",
-            ("MPJPE", "PA-MPJPE", "MPJPE-abs"),
-            False,
-            (("", "MPJPE"), ("root", "MPJPE"), ("procrustes", "PA-MPJPE"), ("none", "MPJPE-abs")),
-        ),
-    )
-}
-
-#: headline key of each family with a single headline (what tables label a family by).
-HEADLINE = {n: f.headline[0] for n, f in FAMILIES.items() if len(f.headline) == 1}
+def families() -> dict[str, MetricFamily]:
+    """Every family of results keys, from the metric table (read now, so that a row added to
+    the table is summarised too)."""
+    out: dict[str, MetricFamily] = {}
+    for row in metric_table.METRIC_TABLE.values():
+        for key in row.result_keys:
+            fam = metric_table.key_family(key)
+            old = out.get(fam)
+            variant = ((key.partition("/")[2], row.headline),)
+            if old is None:
+                out[fam] = MetricFamily(fam, (row.headline,), row.higher_is_better, variant)
+            else:
+                heads = tuple(dict.fromkeys((*old.headline, row.headline)))
+                out[fam] = MetricFamily(fam, heads, old.higher_is_better, old.variants + variant)
+    return {
+        n: f if len(f.headline) > 1 else MetricFamily(n, f.headline, f.higher_is_better)
+        for n, f in out.items()
+    }
 
 
 def family(metric_key: str) -> str:
     """``pckh@0.5`` -> ``pckh``; ``oks/crowdpose`` -> ``oks``."""
-    return metric_key.split("@")[0].split("/")[0]
+    return metric_table.key_family(metric_key)
 
 
 def higher_is_better(metric_key: str) -> bool:
     """The direction of a metric (by key or family name); KeyError names the known families."""
-    try:
-        return FAMILIES[family(metric_key)].higher_is_better
-    except KeyError:
-        raise KeyError(
-            f"unknown metric family {family(metric_key)!r}; known: {', '.join(FAMILIES)}"
-        ) from None
+    row = metric_table.row_for_key(metric_key)
+    if row is None:
+        known = ", ".join(dict.fromkeys(f for m in metric_table.METRIC_TABLE.values()
+                                        for f in m.key_families))  # fmt: skip
+        raise KeyError(f"unknown metric family {family(metric_key)!r}; known: {known}")
+    return row.higher_is_better
 
 
 def headline_for(metric_key: str) -> str | None:
     """The headline statistic of a metric key (``AP`` for ``oks``, ``PA-MPJPE`` for
     ``mpjpe/procrustes``), or None for an unknown family."""
-    fam = FAMILIES.get(family(metric_key))
-    if fam is None:
-        return None
-    variant = metric_key.split("@")[0].partition("/")[2]
-    return dict(fam.variants).get(variant, fam.headline[0])
+    row = metric_table.row_for_key(metric_key)
+    return None if row is None else row.headline
 
 
 def headline_key(metric_key: str, values: Mapping[str, Any]) -> str | None:
     """The headline value key of a block of ``metric_key`` holding ``values``."""
-    fam = FAMILIES.get(family(metric_key))
-    if fam is not None:
-        for k in fam.headline:
-            if k in values:
-                return k
+    for k in metric_table.headline_candidates(metric_key):
+        if k in values:
+            return k
     return next(iter(values), None)
 
 
@@ -125,9 +120,14 @@ def benchmark_corruptions() -> tuple[str, ...]:
 
 
 def __getattr__(name: str) -> Any:
-    # ``posebench.robustness.BENCHMARK_CORRUPTIONS`` is the corruption table's own tuple.
+    # ``posebench.robustness.BENCHMARK_CORRUPTIONS`` is the corruption table's own tuple;
+    # ``FAMILIES`` and ``HEADLINE`` are views of the metric table, made when asked for.
     if name == "BENCHMARK_CORRUPTIONS":
         return benchmark_corruptions()
+    if name == "FAMILIES":
+        return families()
+    if name == "HEADLINE":  # headline key of each family with a single headline
+        return {n: f.headline[0] for n, f in families().items() if len(f.headline) == 1}
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -167,8 +167,8 @@ def _joint_deltas(
 
 
 def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Robustness summary per metric, for every family of :data:`FAMILIES`; empty when the run
-    has only the clean condition.
+    """Robustness summary per metric, for every results key of a metric-table row; empty when
+    the run has only the clean condition.
 
     Higher-is-better metrics: ``{statistic, higher_is_better, clean, mPC, rPC, mRR,
     mPC_corruptions, per_joint_drop, by_kind, by_severity, by_condition, drop}``. Error metrics:
@@ -188,8 +188,8 @@ def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     metrics = sorted({m for c in conditions.values() for m in c.get("metrics", {})})
     out: dict[str, Any] = {}
     for metric in metrics:
-        fam = FAMILIES.get(family(metric))
-        if fam is None:
+        row = metric_table.row_for_key(metric)
+        if row is None:
             continue
         c0 = _headline(clean, metric)
         by_cond: dict[str, dict[int, float]] = {}
@@ -218,7 +218,7 @@ def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
                 ),
                 None,
             ),
-            "higher_is_better": fam.higher_is_better,
+            "higher_is_better": row.higher_is_better,
             "clean": c0,
             "by_kind": {k: _mean(v) for k, v in sorted(kinds.items())},
             "by_severity": sev_means,
@@ -230,7 +230,7 @@ def summarize(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         n_scored = len(
             {c["name"] for c in stressed if c["kind"] == "corruption" and c["name"] in scored_set}
         )
-        if fam.higher_is_better:
+        if row.robustness == "accuracy":
             m_pc = _mean(scored)
             out[metric] = {
                 **common,

@@ -140,6 +140,9 @@ def test_h36m_files_equal_the_cli_and_arrays(
             actions=ann.action, average="macro",
         )  # fmt: skip
         assert arrays.value == pytest.approx(files.value, rel=1e-12)
+    # the files are scored root-relative: absolute MPJPE only from arrays
+    with pytest.raises(InputError, match="reports MPJPE, N-MPJPE, PA-MPJPE, not MPJPE-abs"):
+        posebench.score(tmp_path / "pred.npy", h36m, metric="mpjpe-abs")
 
 
 def test_wholebody_equals_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

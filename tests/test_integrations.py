@@ -1,5 +1,6 @@
-"""Training-loop glue: two real ranks (gloo), torchmetrics, the mmpose-style metric and the
-ultralytics-style callback, each against pycocotools on the embedded sample."""
+"""Training-loop glue: two real ranks (gloo), the mmpose-style metric and the ultralytics-style
+callback, each against pycocotools on the embedded sample (the torchmetrics classes:
+tests/test_torchmetrics.py)."""
 
 from __future__ import annotations
 
@@ -46,37 +47,9 @@ def test_readme_example_two_gloo_ranks_equal_pycocotools(reference: list[float])
     assert [stats[k] for k in cocoeval.COCO_STATS] == reference
 
 
-def _torchmetrics_problem() -> str | None:
-    """None when torchmetrics imports; else why not. A missing torchmetrics is a failure under
-    POSEBENCH_REQUIRE_REFERENCES=1 (it is in the [test] extra); one that cannot import because the
-    installed torchvision cannot load its compiled ops beside this torch (PyPI's torchvision with
-    the CPU build of torch, installed in CI only for ultralytics' version check) is reported as
-    such: torchmetrics itself imports torchvision when it finds it installed."""
-    try:
-        import torchmetrics  # noqa: F401
-    except ImportError as e:
-        msg = f"torchmetrics is not installed ({e}); pip install torchmetrics (the [test] extra)"
-        if os.environ.get("POSEBENCH_REQUIRE_REFERENCES") == "1":
-            pytest.fail(msg, pytrace=False)
-        return msg
-    except RuntimeError as e:
-        if "torchvision" not in str(e):
-            raise
-        return (
-            "TORCHMETRICS UNUSABLE HERE: it imports the installed torchvision, whose compiled ops "
-            f"do not load beside this torch ({e}); install the torchvision built for your torch"
-        )
-    return None
-
-
-def _need_torchmetrics() -> None:
-    problem = _torchmetrics_problem()
-    if problem is not None:
-        pytest.skip(problem)
-
-
-def _rank(rank: int, folder: str, with_tm: bool) -> None:
-    """One of two gloo ranks: ``sync()`` of the plain classes, and torchmetrics' own sync."""
+def _rank(rank: int, folder: str) -> None:
+    """One of two gloo ranks: ``sync()`` of the plain classes (torchmetrics' own sync:
+    tests/test_torchmetrics.py)."""
     import torch.distributed as dist
 
     from posebench.metrics.stateful import PAMPJPE
@@ -93,14 +66,6 @@ def _rank(rank: int, folder: str, with_tm: bool) -> None:
     pa.update(pred[rows], gt[rows], ids=rows)
     pa.sync()
     out = {"plain": plain.compute(), "pa": pa.compute()}
-    if with_tm:
-        from posebench.integrations.torchmetrics import PAMPJPE as TMPa
-        from posebench.integrations.torchmetrics import OKSAveragePrecision as TMOks
-
-        tm, tpa = TMOks(), TMPa()
-        tm.update([p for p, _ in mine], [t for _, t in mine])
-        tpa.update(pred[rows], gt[rows], ids=rows)
-        out.update(tm=tm.compute(), tpa=tpa.compute())
     Path(folder, f"rank{rank}.json").write_text(json.dumps(out))
     dist.destroy_process_group()
 
@@ -112,24 +77,18 @@ def _poses3d() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.slow
-def test_two_gloo_ranks_torchmetrics_and_sync(tmp_path: Path, reference: list[float]) -> None:
+def test_two_gloo_ranks_sync(tmp_path: Path, reference: list[float]) -> None:
     import torch.multiprocessing as mp
 
     import posebench
 
-    problem = _torchmetrics_problem()
-    mp.spawn(_rank, args=(str(tmp_path), problem is None), nprocs=2, join=True)
+    mp.spawn(_rank, args=(str(tmp_path),), nprocs=2, join=True)
     gt, pred = _poses3d()
     pa = posebench.score(pred, gt, metric="pa-mpjpe").values
     for rank in (0, 1):
         out = json.loads((tmp_path / f"rank{rank}.json").read_text())
-        for key in ("tm", "plain") if problem is None else ("plain",):
-            assert [out[key][k] for k in cocoeval.COCO_STATS] == reference, (rank, key)
+        assert [out["plain"][k] for k in cocoeval.COCO_STATS] == reference, rank
         assert out["pa"] == pa
-        if problem is None:
-            assert out["tpa"] == pa
-    if problem is not None:
-        pytest.skip(f"plain sync() checked; torchmetrics' sync not: {problem}")
 
 
 def test_readme_shows_the_example_verbatim() -> None:
@@ -141,37 +100,6 @@ def test_readme_shows_the_example_verbatim() -> None:
 def _updates() -> list[tuple[dict[str, Any], dict[str, Any]]]:
     gt = coco.read_gt(GT)
     return list(coco_updates(coco.read_results(RES, gt), gt.poses, gt.images))
-
-
-def test_torchmetrics_oks_in_random_batches(reference: list[float]) -> None:
-    _need_torchmetrics()
-    from posebench.integrations.torchmetrics import OKSAveragePrecision as TMOks
-
-    ups = _updates()
-    for seed in range(3):
-        m = TMOks()
-        order = np.random.default_rng(seed).permutation(len(ups))
-        for i in range(0, len(order), 3):
-            rows = order[i : i + 3]
-            m.update([ups[j][0] for j in rows], [ups[j][1] for j in rows])
-        stats = m.compute()
-        assert [stats[k] for k in cocoeval.COCO_STATS] == reference
-        m.reset()
-
-
-def test_torchmetrics_mpjpe_equals_batch() -> None:
-    _need_torchmetrics()
-    import posebench
-    from posebench.integrations.torchmetrics import MPJPE, NMPJPE, PAMPJPE
-
-    rng = np.random.default_rng(0)
-    gt = rng.normal(0, 300, (40, 17, 3))
-    pred = gt + rng.normal(0, 30, gt.shape)
-    for cls, name in ((PAMPJPE, "pa-mpjpe"), (NMPJPE, "n-mpjpe"), (MPJPE, "mpjpe")):
-        m = cls()
-        for rows in np.array_split(np.arange(40), 7):
-            m.update(pred[rows], gt[rows])
-        assert m.compute() == posebench.score(pred, gt, metric=name).values
 
 
 def test_mmpose_style_metric_equals_pycocotools(reference: list[float]) -> None:

@@ -35,6 +35,9 @@ def test_functions_resolve_and_take_the_declared_arguments(name: str) -> None:
         assert cls.higher_is_better is m.higher_is_better
         for method in ("update", "compute", "reset", "merge", "sync"):
             assert callable(getattr(cls, method))
+        # the class computes the rows that name it (the table, not the class, spells them)
+        rows = [r.name for r in table.METRIC_TABLE.values() if r.stateful == m.stateful]
+        assert cls.metric == rows[0]
 
 
 def test_suite_entries_pick_rows() -> None:
@@ -110,3 +113,55 @@ def test_directions_agree_with_the_robustness_families() -> None:
     for fam in table.FAMILIES:
         if fam in FAMILIES:
             assert table.family_info(fam)[1] == FAMILIES[fam].higher_is_better, fam
+
+
+@pytest.mark.parametrize("name", list(table.METRIC_TABLE))
+def test_what_compare_report_and_score_read_is_consistent(name: str) -> None:
+    """The row facts other modules read: scorer and OKS parameter maker resolve, the summary kind
+    agrees with the direction, the gated statistic is one the metric reports."""
+    m = table.get(name)
+    assert (m.score_name is None) is (m.scorer is None)
+    if m.scorer is not None:
+        assert callable(m.resolve_scorer())
+        assert m.score_name in table.score_choices()
+    if m.batch is not None:
+        assert callable(m.resolve_batch())
+    else:  # only a run computes it
+        with pytest.raises(InputError, match="computed inside a run"):
+            m.resolve_batch()
+    assert set(m.file_statistics) <= set(m.statistics)
+    assert m.robustness == ("accuracy" if m.higher_is_better else "error")
+    assert (m.gate_statistic or m.headline) in m.statistics
+    for key in m.result_keys:
+        assert table.row_for_key(key) is m
+        assert table.row_for_key(f"{key}@0.5") is m
+    assert (m.params is not None) is (m.records == "matches")
+    if m.params is not None:
+        from posebench.skeletons import SKELETONS
+
+        params = m.resolve_params()(SKELETONS[m.defaults["sigmas"]].oks_sigmas())
+        # COCO scales by segment area, CrowdPose (xtcocotools use_area=False) by the GT box
+        assert params.use_area is (m.options["mode"] == "coco")
+
+
+def test_streaming_instances_name_their_rows() -> None:
+    from posebench.metrics import stateful
+
+    assert stateful.OKSAveragePrecision(mode="crowdpose").metric == "oks-crowdpose"
+    assert stateful.MPJPE(root=None).metric == "mpjpe-abs"
+    assert stateful.MPJPE().metric == "mpjpe"
+
+
+def test_results_keys_are_unique_and_unknown_keys_have_no_row() -> None:
+    keys = [k for m in table.METRIC_TABLE.values() for k in m.result_keys]
+    assert len(keys) == len(set(keys))
+    assert table.row_for_key("nope@1") is None
+    with pytest.raises(InputError, match="unknown metric key 'nope@1'"):
+        table.for_results_key("nope@1")
+    # a variant no row lists falls back to its family's first row (as robustness always did)
+    assert table.row_for_key("mpjpe/other").name == "mpjpe"
+    assert table.headline_candidates("mpjpe/procrustes")[0] == "PA-MPJPE"
+    assert table.for_score_name("oks", {"mode": "crowdpose"}).name == "oks-crowdpose"
+    assert table.for_score_name("oks", {"mode": "coco"}).name == "oks-coco"
+    # `posebench score --metric`'s choices, in the order they had before the table held them
+    assert table.score_choices() == ("oks", "wholebody", "pckh", "pck", "pcp", "pdj", "mpjpe")

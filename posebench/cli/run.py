@@ -411,17 +411,19 @@ def format_coco(res: dict[str, Any]) -> str:
     """pycocotools' ``summarize()`` block for each condition's OKS metric (xtcocotools' for
     ``oks/crowdpose``), each after a ``[condition] metric`` line when there are several."""
     from posebench.cli.score import summarize_block
+    from posebench.metrics import table as metric_table
     from posebench.signature import parse_signature
 
     blocks = []
     for key, c in res["conditions"].items():
         for name, block in c["metrics"].items():
-            if not name.startswith("oks"):
+            row = metric_table.row_for_key(name)
+            if row is None or row.params is None:  # not an OKS metric
                 continue
             parts = parse_signature(str(block.get("signature", "")))[1]
             md = parts.get("maxdets", "20")
             text = summarize_block(
-                block["values"], "crowdpose" if parts.get("mode") == "crowdpose" else "coco",
+                block["values"], str(row.options.get("mode", "coco")),
                 int(md) if md.isdigit() else 20,
             )  # fmt: skip
             blocks.append((f"[{key}] {name}", text))

@@ -34,6 +34,13 @@ examples:
 
 
 def add_parser(sub: Any) -> None:
+    from posebench.metrics import table as metric_table
+
+    # the metric table's `posebench score` choices (its first row's is the default) and the
+    # modes its rows of one choice differ by
+    score_choices = metric_table.score_choices()
+    modes = tuple(dict.fromkeys(str(m.options["mode"]) for m in metric_table.METRIC_TABLE.values()
+                                if "mode" in m.options))  # fmt: skip
     p = sub.add_parser(
         "score",
         help="score predictions against ground truth (OKS AP/AR)",
@@ -47,15 +54,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--pred", required=True, help="predictions file or sample:NAME")
     p.add_argument(
         "--metric",
-        choices=("oks", "wholebody", "pckh", "pck", "pcp", "pdj", "mpjpe"),
-        default="oks",
+        choices=score_choices,
+        default=score_choices[0],
         help="oks: COCO-format GT and results JSON; wholebody: COCO-WholeBody GT and results "
         "(133 keypoints; body, foot, face, lefthand, righthand and wholebody AP/AR, as "
         "xtcocotools 1.14.3); pckh: MPII .mat GT (head boxes); pck, pcp, "
         "pdj: MPII or LSP .mat GT; mpjpe: Human3.6M .npz GT. Single-person predictions are "
         "(N, K, D) arrays (.npy .npz .mat .h5 .json) in the GT's order",
     )
-    p.add_argument("--mode", choices=("coco", "crowdpose"), default="coco", help="(oks)")
+    p.add_argument("--mode", choices=modes, default=modes[0], help="(oks)")
     p.add_argument(
         "--sigmas",
         help="OKS sigmas: a skeleton name (coco17, crowdpose14, halpe26, aic14, ...) or K "
@@ -271,32 +278,42 @@ def _crowd_buckets(text: str) -> str | tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from posebench.formats import coco
-    from posebench.metrics import cocoeval
+    """Score with what the metric table names for ``--metric`` (and ``--mode``)."""
+    from posebench.metrics import table as metric_table
 
     t0 = time.perf_counter()
     gt_path, pred_path = resolve(args.gt), resolve(args.pred)
-    if args.metric == "wholebody":
-        return _run_wholebody(args, gt_path, pred_path, t0)
-    if args.metric != "oks":
-        from posebench.cli.score_single import score_single
+    row = metric_table.for_score_name(args.metric, {"mode": args.mode})
+    if row.persons != "single":
+        code: int = row.resolve_scorer()(args, gt_path, pred_path)
+        return code
+    for flag, value in (
+        ("--image-ids", args.image_ids),
+        ("--per-image", args.per_image),
+        ("--format", "coco" if args.fmt == "coco" else None),
+    ):
+        if value is not None:
+            raise InputError(
+                f"{value!r} applies to the OKS metrics only, not --metric {args.metric}",
+                field=flag,
+            )
+    payload: dict[str, Any] = row.resolve_scorer()(args, gt_path, pred_path)
+    payload["timings"] = {"total": time.perf_counter() - t0}
+    if args.fmt == "json":
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_single(payload))
+    return 0
 
-        for flag, value in (
-            ("--image-ids", args.image_ids),
-            ("--per-image", args.per_image),
-            ("--format", "coco" if args.fmt == "coco" else None),
-        ):
-            if value is not None:
-                raise InputError(f"{value!r} applies to --metric oks only", field=flag)
 
-        payload = score_single(args, gt_path, pred_path)
-        payload["timings"] = {"total": time.perf_counter() - t0}
-        if args.fmt == "json":
-            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
-        else:
-            sys.stdout.write(format_single(payload))
-        return 0
-    from posebench.formats import rules
+def score_oks(args: argparse.Namespace, gt_path: str, pred_path: str) -> int:
+    """OKS AP/AR of a COCO-format results file (``--mode coco`` or ``crowdpose``); prints the
+    table, JSON or the COCO summary block and returns the exit code."""
+    from posebench.formats import coco, rules
+    from posebench.metrics import cocoeval
+    from posebench.metrics import table as metric_table
+
+    t0 = time.perf_counter()
 
     buckets = _crowd_buckets(args.crowd_buckets)  # before reading anything
     # Per-keypoint scores are read by one rule only (drop detections whose keypoint scores are
@@ -434,7 +451,8 @@ def run(args: argparse.Namespace) -> int:
     if crowd:
         parts["buckets"] = args.crowd_buckets
         parts["bucketap"] = args.crowd_ap
-    signature = make_signature("oks", parts)
+    row = metric_table.for_score_name(args.metric, {"mode": args.mode})
+    signature = make_signature(row.signature_name, parts)
     timings = {
         "load_gt": t1 - t0,
         "load_pred": t2 - t1,
@@ -479,10 +497,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def score_wholebody(args: argparse.Namespace, gt_path: str, pred_path: str) -> int:
+    """COCO-WholeBody OKS AP/AR of every part, as xtcocotools; prints and returns the exit code."""
+    return _run_wholebody(args, gt_path, pred_path, time.perf_counter())
+
+
 def _run_wholebody(args: argparse.Namespace, gt_path: str, pred_path: str, t0: float) -> int:
     """``--metric wholebody``: the six COCO-WholeBody evaluations, keys ``<part>/<stat>``."""
     from posebench.formats import coco_wholebody
     from posebench.metrics import cocoeval
+    from posebench.metrics import table as metric_table
     from posebench.skeletons import COCO_WHOLEBODY133
 
     for flag, used in (
@@ -519,7 +543,7 @@ def _run_wholebody(args: argparse.Namespace, gt_path: str, pred_path: str, t0: f
     t3 = time.perf_counter()
     stats = {f"{part}/{k}": v for part, ev in evs.items() for k, v in ev.stats.items()}
     signature = make_signature(
-        "oks-wholebody",
+        metric_table.for_score_name(args.metric).signature_name,
         {
             "sigmas": sig_name,
             "scale": "area",

@@ -72,105 +72,156 @@ def _num(v: float) -> float | None:
 
 
 def score_single(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[str, Any]:
-    """Compute the requested single-person metric; returns the JSON-ready payload."""
-    from posebench.signature import make_signature
+    """Compute the single-person metric ``args.metric`` (a ``posebench score --metric`` choice)
+    with the scorer its metric-table row names; returns the JSON-ready payload."""
+    from posebench.metrics import table as metric_table
 
-    metric = args.metric
-    if metric == "mpjpe":
-        return _score_mpjpe(args, gt_path, pred_path)
-    from posebench.metrics import pck as pckm
-    from posebench.metrics import pcp as pcpm
+    payload: dict[str, Any] = metric_table.for_score_name(args.metric).resolve_scorer()(
+        args, gt_path, pred_path
+    )
+    return payload
+
+
+def _load_2d(
+    args: argparse.Namespace, gt_path: str, pred_path: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Skeleton, str, np.ndarray, float]:
+    """(gt, scored joints, headboxes or None, skeleton, kind, predictions, threshold) of a 2D
+    benchmark; the threshold is ``--threshold``, else the metric table's default."""
+    from posebench.metrics import table as metric_table
 
     gt, vis, headboxes, sk, kind = _gt_2d(
         gt_path, getattr(args, "lsp_annotation", "person-centric")
     )
     pred = _preds(pred_path, args.pred_key, sk.num_keypoints, 2, len(gt))
-    compare = args.compare
-    extra: dict[str, Any] = {}
-    if metric == "pckh":
-        if headboxes is None:
-            raise InputError("PCKh needs MPII head boxes ('headboxes_src')", file=gt_path)
-        thr = args.threshold if args.threshold is not None else 0.5
-        metrics = pckm.mpii_pckh(pred, gt, vis, headboxes, threshold=thr, compare=compare,
-                                 head=args.head)  # fmt: skip
-        curve = pckm.mpii_pckh_curve(pred, gt, vis, headboxes, compare=compare)
-        extra["curve"] = {"thresholds": curve.thresholds.tolist(),
-                          "mean": [_num(v) for v in curve.overall.tolist()],
-                          "auc": _num(curve.auc)}  # fmt: skip
-        if args.ci:
-            # Both means over the 14 joints without pelvis and thorax: the plain mean of the
-            # per-joint rates (published tables) and the pooled correct / labelled.
-            joints = pckm.mean_joints(sk)
-            keep = np.zeros(sk.num_keypoints, bool)
-            keep[joints] = True
-            norm = pckm.normaliser("head_box", gt, vis, sk, headboxes=headboxes)
-            r = pckm.pck(pred, gt, vis & keep[None, :], norm, thr, compare=compare)
-            avg = pckm.bootstrap_joint_average(
-                r.correct, r.evaluable, joints, n_boot=args.ci, seed=args.seed
-            ).as_dict()
-            extra["ci"] = {
-                "Mean_joint_avg": {
-                    k: (v * 100.0 if k in ("estimate", "low", "high", "std") else v)
-                    for k, v in avg.items()
-                },
-                "Mean_pooled": _ratio_ci(r.correct, r.evaluable, args, scale=100.0),
-            }
-        parts = {"gt": kind, "thr": str(thr), "cmp": compare, "head": args.head}
-    elif metric == "pck":
-        alpha = args.threshold if args.threshold is not None else 0.2
-        norm_kind = args.norm or ("head" if headboxes is not None else "torso")
-        bbox = None
-        if norm_kind == "bbox":  # the box of the visible GT joints
-            xy = np.where(vis[:, :, None], gt, np.nan)
-            lo, hi = np.nanmin(xy, axis=1), np.nanmax(xy, axis=1)
-            bbox = np.concatenate([lo, hi - lo], axis=1)
-        kinds = {"bbox": "bbox", "torso": "torso"}
-        kinds["head"] = "head_box" if headboxes is not None else "head_segment"
-        norm = pckm.normaliser(kinds[norm_kind], gt, vis, sk, bbox=bbox, headboxes=headboxes)  # type: ignore[arg-type]
-        res = pckm.pck(pred, gt, vis, norm, alpha, compare=compare)
-        metrics = {"PCK": 100 * res.overall}
-        # eval_pck.m's table: symmetric columns, then the AUC of the mean curve over 0:0.01:alpha
-        metrics.update(pckm.symmetric_columns(100 * res.per_joint, sk))
-        upto = pckm.hundredths(alpha)
-        if upto is not None:
-            err, ev = pckm.normalized_errors(pred, gt, vis, norm)
-            metrics["AUC"] = 100 * pckm.pck_curve_from_errors(err, ev, upto, compare=compare).auc
-        metrics.update(
-            {f"PCK/{n}": 100 * v for n, v in zip(sk.keypoints, res.per_joint, strict=True)}
-        )
-        if args.ci:
-            extra["ci"] = {"PCK": _ratio_ci(res.correct, res.evaluable, args, scale=100.0)}
-        parts = {"gt": kind, "alpha": str(alpha), "norm": norm_kind, "cmp": compare}
-    elif metric == "pcp":
-        alpha = args.threshold if args.threshold is not None else 0.5
-        res_p = pcpm.pcp(pred, gt, vis, sk, alpha=alpha, mode=args.pcp_mode, compare=compare)
-        metrics = {k: v for k, v in pcpm.pcp_table(res_p).items()}
-        if args.ci:
-            extra["ci"] = {"Total": _ratio_ci(res_p.correct, res_p.evaluable, args, scale=100.0)}
-        parts = {"gt": kind, "alpha": str(alpha), "mode": args.pcp_mode, "cmp": compare}
-    elif metric == "pdj":
-        curve_p = pcpm.pdj(pred, gt, vis, sk, compare=compare)
-        at = args.threshold if args.threshold is not None else 0.2
-        idx = int(np.argmin(np.abs(curve_p.thresholds - at)))
-        label = f"PDJ@{curve_p.thresholds[idx]:.2f}"
-        metrics = {label: 100 * float(curve_p.overall[idx]), "AUC": 100 * float(curve_p.auc)}
-        # eval_pdj.m's rows: symmetric columns at the reported fraction
-        cols = pckm.symmetric_columns(100 * curve_p.per_joint[idx], sk)
-        metrics.update({f"{label}/{c}": v for c, v in cols.items()})
-        extra["curve"] = {"thresholds": curve_p.thresholds.tolist(),
-                          "pdj": [_num(v) for v in curve_p.overall.tolist()]}  # fmt: skip
-        parts = {"gt": kind, "cmp": compare}
-    else:
-        raise InputError(f"unknown metric {metric!r}", field="--metric")
+    thr = args.threshold
+    if thr is None:
+        thr = float(metric_table.for_score_name(args.metric).defaults["threshold"])
+    return gt, vis, headboxes, sk, kind, pred, thr
+
+
+def _payload(
+    args: argparse.Namespace,
+    metrics: dict[str, float],
+    sk: Skeleton,
+    parts: dict[str, str],
+    vis: np.ndarray,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    from posebench.signature import make_signature
+
     return {
         "metrics": {k: _num(v) for k, v in metrics.items()},
-        "signature": make_signature(metric, {"skeleton": sk.name, **parts}),
-        "counts": {"samples": len(gt), "scored_joints": int(np.count_nonzero(vis))},
+        "signature": make_signature(args.metric, {"skeleton": sk.name, **parts}),
+        "counts": {"samples": len(vis), "scored_joints": int(np.count_nonzero(vis))},
         **extra,
     }
 
 
-def _score_mpjpe(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[str, Any]:
+def score_pckh(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[str, Any]:
+    """MPII PCKh (official evaluation), its curve, and intervals of both means."""
+    from posebench.metrics import pck as pckm
+
+    gt, vis, headboxes, sk, kind, pred, thr = _load_2d(args, gt_path, pred_path)
+    compare, extra = args.compare, {}
+    if headboxes is None:
+        raise InputError("PCKh needs MPII head boxes ('headboxes_src')", file=gt_path)
+    metrics = pckm.mpii_pckh(pred, gt, vis, headboxes, threshold=thr, compare=compare,
+                             head=args.head)  # fmt: skip
+    curve = pckm.mpii_pckh_curve(pred, gt, vis, headboxes, compare=compare)
+    extra["curve"] = {"thresholds": curve.thresholds.tolist(),
+                      "mean": [_num(v) for v in curve.overall.tolist()],
+                      "auc": _num(curve.auc)}  # fmt: skip
+    if args.ci:
+        # Both means over the 14 joints without pelvis and thorax: the plain mean of the
+        # per-joint rates (published tables) and the pooled correct / labelled.
+        joints = pckm.mean_joints(sk)
+        keep = np.zeros(sk.num_keypoints, bool)
+        keep[joints] = True
+        norm = pckm.normaliser("head_box", gt, vis, sk, headboxes=headboxes)
+        r = pckm.pck(pred, gt, vis & keep[None, :], norm, thr, compare=compare)
+        avg = pckm.bootstrap_joint_average(
+            r.correct, r.evaluable, joints, n_boot=args.ci, seed=args.seed
+        ).as_dict()
+        extra["ci"] = {
+            "Mean_joint_avg": {
+                k: (v * 100.0 if k in ("estimate", "low", "high", "std") else v)
+                for k, v in avg.items()
+            },
+            "Mean_pooled": _ratio_ci(r.correct, r.evaluable, args, scale=100.0),
+        }
+    parts = {"gt": kind, "thr": str(thr), "cmp": compare, "head": args.head}
+    return _payload(args, metrics, sk, parts, vis, extra)
+
+
+def score_pck(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[str, Any]:
+    """PCK at ``--threshold`` with eval_pck.m's table (symmetric columns, AUC)."""
+    from posebench.metrics import pck as pckm
+
+    gt, vis, headboxes, sk, kind, pred, thr = _load_2d(args, gt_path, pred_path)
+    compare, extra = args.compare, {}
+    alpha = thr
+    norm_kind = args.norm or ("head" if headboxes is not None else "torso")
+    bbox = None
+    if norm_kind == "bbox":  # the box of the visible GT joints
+        xy = np.where(vis[:, :, None], gt, np.nan)
+        lo, hi = np.nanmin(xy, axis=1), np.nanmax(xy, axis=1)
+        bbox = np.concatenate([lo, hi - lo], axis=1)
+    kinds = {"bbox": "bbox", "torso": "torso"}
+    kinds["head"] = "head_box" if headboxes is not None else "head_segment"
+    norm = pckm.normaliser(kinds[norm_kind], gt, vis, sk, bbox=bbox, headboxes=headboxes)  # type: ignore[arg-type]
+    res = pckm.pck(pred, gt, vis, norm, alpha, compare=compare)
+    metrics = {"PCK": 100 * res.overall}
+    # eval_pck.m's table: symmetric columns, then the AUC of the mean curve over 0:0.01:alpha
+    metrics.update(pckm.symmetric_columns(100 * res.per_joint, sk))
+    upto = pckm.hundredths(alpha)
+    if upto is not None:
+        err, ev = pckm.normalized_errors(pred, gt, vis, norm)
+        metrics["AUC"] = 100 * pckm.pck_curve_from_errors(err, ev, upto, compare=compare).auc
+    metrics.update({f"PCK/{n}": 100 * v for n, v in zip(sk.keypoints, res.per_joint, strict=True)})
+    if args.ci:
+        extra["ci"] = {"PCK": _ratio_ci(res.correct, res.evaluable, args, scale=100.0)}
+    parts = {"gt": kind, "alpha": str(alpha), "norm": norm_kind, "cmp": compare}
+    return _payload(args, metrics, sk, parts, vis, extra)
+
+
+def score_pcp(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[str, Any]:
+    """PCP (strict or loose) with its per-limb table."""
+    from posebench.metrics import pcp as pcpm
+
+    gt, vis, _, sk, kind, pred, thr = _load_2d(args, gt_path, pred_path)
+    compare, extra = args.compare, {}
+    alpha = thr
+    res_p = pcpm.pcp(pred, gt, vis, sk, alpha=alpha, mode=args.pcp_mode, compare=compare)
+    metrics = {k: v for k, v in pcpm.pcp_table(res_p).items()}
+    if args.ci:
+        extra["ci"] = {"Total": _ratio_ci(res_p.correct, res_p.evaluable, args, scale=100.0)}
+    parts = {"gt": kind, "alpha": str(alpha), "mode": args.pcp_mode, "cmp": compare}
+    return _payload(args, metrics, sk, parts, vis, extra)
+
+
+def score_pdj(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[str, Any]:
+    """PDJ at ``--threshold``, its AUC and curve (eval_pdj.m's rows)."""
+    from posebench.metrics import pck as pckm
+    from posebench.metrics import pcp as pcpm
+
+    gt, vis, _, sk, kind, pred, thr = _load_2d(args, gt_path, pred_path)
+    compare, extra = args.compare, {}
+    curve_p = pcpm.pdj(pred, gt, vis, sk, compare=compare)
+    at = thr
+    idx = int(np.argmin(np.abs(curve_p.thresholds - at)))
+    label = f"PDJ@{curve_p.thresholds[idx]:.2f}"
+    metrics = {label: 100 * float(curve_p.overall[idx]), "AUC": 100 * float(curve_p.auc)}
+    # eval_pdj.m's rows: symmetric columns at the reported fraction
+    cols = pckm.symmetric_columns(100 * curve_p.per_joint[idx], sk)
+    metrics.update({f"{label}/{c}": v for c, v in cols.items()})
+    extra["curve"] = {"thresholds": curve_p.thresholds.tolist(),
+                      args.metric: [_num(v) for v in curve_p.overall.tolist()]}  # fmt: skip
+    parts = {"gt": kind, "cmp": compare}
+    return _payload(args, metrics, sk, parts, vis, extra)
+
+
+def score_mpjpe(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict[str, Any]:
+    """Human3.6M MPJPE, N-MPJPE and PA-MPJPE (per action and averaged) of a ``.npz`` GT."""
     from posebench.formats.h36m import load_h36m_npz
     from posebench.metrics import mpjpe as m
     from posebench.signature import make_signature
@@ -214,7 +265,8 @@ def _score_mpjpe(args: argparse.Namespace, gt_path: str, pred_path: str) -> dict
         **extra,
         "metrics": {k: _num(v) for k, v in metrics.items()},
         "signature": make_signature(
-            "mpjpe", {"skeleton": "h36m17", "root": "pelvis", "avg": args.average, "unit": "mm"}
+            args.metric,
+            {"skeleton": "h36m17", "root": "pelvis", "avg": args.average, "unit": "mm"},
         ),
         "counts": {"frames": len(gt)},
         "per_action": {k: {a: _num(x) for a, x in d.items()} for k, d in by_action.items()},

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench.errors import InputError
+from posebench.metrics import table as metric_table
 from posebench.poseset import ImageTable, PoseSet
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,19 @@ def _shape(a: np.ndarray, want: tuple[int | None, ...], *, record: str, field: s
     if not ok:
         shown = "(" + ", ".join("*" if w is None else str(w) for w in want) + ")"
         raise InputError(f"expected shape {shown}, got {a.shape}", record=record, field=field)
+
+
+def _row_of(cls_name: str, **choice: Any) -> str:
+    """The metric-table row a class of this module computes: among the rows whose streaming
+    form it is, the first whose options and call options hold ``choice`` (``mode="crowdpose"``,
+    ``root=None``). The table, not the class, spells the name."""
+    rows = [m for m in metric_table.METRIC_TABLE.values()
+            if m.stateful == f"{__name__}:{cls_name}"]  # fmt: skip
+    for m in rows:
+        spec = {**m.options, **m.call_options}
+        if all(k in spec and spec[k] == v for k, v in choice.items()):
+            return m.name
+    raise InputError(f"no metric computed by {cls_name} has {choice}", field="metric")
 
 
 class StreamingMetric:
@@ -171,7 +185,7 @@ class OKSAveragePrecision(StreamingMetric):
             ``crowd_ap``), defaults per mode as there.
     """
 
-    metric = "oks-coco"
+    metric = _row_of("OKSAveragePrecision")
     higher_is_better = True
 
     def __init__(
@@ -195,7 +209,8 @@ class OKSAveragePrecision(StreamingMetric):
             raise InputError(f"expected 'coco' or 'crowdpose', got {mode!r}", field="mode")
         if max_dets < 1:
             raise InputError("must be at least 1", field="max_dets")
-        name = sigmas if sigmas is not None else ("coco17" if mode == "coco" else "crowdpose14")
+        row = metric_table.get(_row_of("OKSAveragePrecision", mode=mode))
+        name = sigmas if sigmas is not None else row.defaults["sigmas"]
         if isinstance(name, str):
             if name not in SKELETONS or SKELETONS[name].sigmas is None:
                 raise InputError(f"no skeleton with OKS sigmas called {name!r}", field="sigmas")
@@ -208,7 +223,7 @@ class OKSAveragePrecision(StreamingMetric):
         self.sigmas = sig
         self.max_dets = int(max_dets)
         self.options = dict(options)
-        self.metric = f"oks-{mode}"  # type: ignore[misc]
+        self.metric = row.name  # type: ignore[misc]
 
     def _config(self) -> tuple[Any, ...]:
         return (self.mode, tuple(self.sigmas.tolist()), self.max_dets, sorted(self.options.items()))
@@ -494,7 +509,7 @@ class PCKh(_SinglePerson):
     MPII16 order, (N, 16) bool, (N, 2, 2) head boxes.
     """
 
-    metric = "pckh"
+    metric = _row_of("PCKh")
 
     def __init__(
         self,
@@ -536,7 +551,7 @@ class PCKh(_SinglePerson):
             return {"PCKh_joint_avg": math.nan, "PCKh_pooled": math.nan}
         c = self._sorted(cols)
         return score(
-            c["pred"], c["gt"], metric="pckh", visible=c["visible"], headboxes=c["headboxes"],
+            c["pred"], c["gt"], metric=self.metric, visible=c["visible"], headboxes=c["headboxes"],
             threshold=self.threshold, compare=self.compare, head=self.head,
         ).values  # fmt: skip
 
@@ -552,7 +567,7 @@ class PCK(_SinglePerson):
         normalizer: ``bbox`` or ``torso``.
     """
 
-    metric = "pck"
+    metric = _row_of("PCK")
 
     def __init__(
         self,
@@ -594,7 +609,7 @@ class PCK(_SinglePerson):
             return {"PCK": math.nan}
         c = self._sorted(cols)
         return score(
-            c["pred"], c["gt"], metric="pck", visible=c["visible"], boxes=c.get("boxes"),
+            c["pred"], c["gt"], metric=self.metric, visible=c["visible"], boxes=c.get("boxes"),
             skeleton=self.skeleton, threshold=self.threshold, normalizer=self.normalizer,
             compare=self.compare,
         ).values  # fmt: skip
@@ -631,9 +646,7 @@ class _Mpjpe(_SinglePerson):
         from posebench.api import score
 
         if not cols:
-            from posebench.metrics.table import get
-
-            return {get(self.metric).headline: math.nan}
+            return {metric_table.get(self.metric).headline: math.nan}
         c = self._sorted(cols)
         return score(
             c["pred"], c["gt"], metric=self.metric, mask=c["mask"], actions=c.get("actions"),
@@ -645,7 +658,7 @@ class MPJPE(_Mpjpe):
     """MPJPE in millimetres, root-relative (``root=0``, Human3.6M protocol #1) or absolute
     (``root=None``)."""
 
-    metric = "mpjpe"
+    metric = _row_of("MPJPE")
 
     def __init__(
         self, *, root: int | None = 0, average: Literal["micro", "macro"] = "micro"
@@ -653,19 +666,19 @@ class MPJPE(_Mpjpe):
         super().__init__(average=average)
         if root not in (0, None):
             raise InputError("root is 0 (the first joint) or None", field="root")
-        self.metric = "mpjpe" if root == 0 else "mpjpe-abs"  # type: ignore[misc]
+        self.metric = _row_of("MPJPE", root=root)  # type: ignore[misc]
 
 
 class PAMPJPE(_Mpjpe):
     """PA-MPJPE in millimetres (similarity Procrustes per frame, VideoPose3D ``p_mpjpe``)."""
 
-    metric = "pa-mpjpe"
+    metric = _row_of("PAMPJPE")
 
 
 class NMPJPE(_Mpjpe):
     """N-MPJPE in millimetres (VideoPose3D ``n_mpjpe``, root-relative)."""
 
-    metric = "n-mpjpe"
+    metric = _row_of("NMPJPE")
 
 
 __all__ = [

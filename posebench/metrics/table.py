@@ -31,6 +31,7 @@ from typing import Any, Literal
 from posebench.errors import InputError
 
 Unit = Literal["fraction", "percent", "mm"]
+Records = Literal["matches", "samples", "none"]
 
 #: what a metric may need, in words a user reads in ``posebench ls metrics``.
 NEEDS = {
@@ -75,6 +76,38 @@ class MetricDef:
         higher_is_better: the direction of the headline statistic.
         unit: ``fraction`` (0-1, shown x100), ``percent`` (0-100) or ``mm``.
         defaults: option defaults (``{"threshold": 0.5}``).
+        result_keys: the results keys of a run folder that hold this metric, before any
+            ``@threshold`` (``oks/crowdpose``, ``pckh``, ``mpjpe/procrustes``); empty when runs
+            never record it. The part before ``/`` is the key's family (:func:`key_family`).
+        gate_statistic: the statistic ``posebench compare`` checks by default (None: the
+            headline). PCKh is gated on ``PCKh_pooled``, the statistic its per-sample records
+            (correct / evaluable per image) pair exactly.
+        report_statistics: the statistics reports list (interval section, model index), in
+            order, where a block has them; empty: every value (interval section) and the
+            headline (model index).
+        records: what a run keeps for a paired bootstrap of the headline: ``matches`` (OKS
+            match records, ``matches/*.npz``), ``samples`` (``samples.parquet`` columns) or
+            ``none``.
+        params: ``module:attr`` of the OKS parameter maker (sigmas -> parameters) of OKS rows.
+        robustness: the robustness summary kind: ``accuracy`` (mPC, rPC, mRR; COCO-C) or
+            ``error`` (mE, CE, rE; ImageNet-C corruption errors).
+        label_upper: reports name the metric by its results key in capitals (``OKS``).
+        per_joint_title: the title of the per-joint section of reports.
+        score_name: its ``posebench score --metric`` choice (rows of one choice differ by
+            options, e.g. ``--mode``), or None when ``posebench score`` cannot compute it.
+        scorer: ``module:attr`` of what ``posebench score`` runs for it:
+            ``(args, gt_path, pred_path) -> dict | int``, the JSON payload of a single-person
+            score (printed by the CLI) or the exit code after printing itself.
+        batch: ``module:attr`` of :func:`posebench.score`'s implementation for it, called as
+            ``(row, preds, gt, **options)``; None when only a run computes it.
+        call_options: keyword arguments its batch function is always called with
+            (``root=0``: root-relative MPJPE).
+        signature_metric: the metric part of its signatures when neither its family nor its
+            name (``mpjpe`` for ``n-mpjpe``, one alignment of the MPJPE signatures).
+        file_statistics: statistic -> the key of the ``posebench score`` output that holds it
+            (``PCP`` is the ``Total`` of PCP's table), for :func:`posebench.score` on files; a
+            key ending in ``@`` names the first output key that starts with it
+            (``PDJ@0.20``).
     """
 
     name: str
@@ -93,6 +126,20 @@ class MetricDef:
     higher_is_better: bool
     unit: Unit
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    result_keys: tuple[str, ...] = ()
+    gate_statistic: str | None = None
+    report_statistics: tuple[str, ...] = ()
+    records: Records = "none"
+    params: str | None = None
+    robustness: Literal["accuracy", "error"] = "accuracy"
+    label_upper: bool = False
+    per_joint_title: str = "Per joint"
+    score_name: str | None = None
+    scorer: str | None = None
+    batch: str | None = None
+    call_options: Mapping[str, Any] = field(default_factory=dict)
+    file_statistics: Mapping[str, str] = field(default_factory=dict)
+    signature_metric: str | None = None
 
     def resolve(self) -> Callable[..., Any]:
         """The batch function (imported now)."""
@@ -121,6 +168,40 @@ class MetricDef:
         """Factor that brings a value of this metric to percent (1 for millimetres)."""
         return 100.0 if self.unit == "fraction" else 1.0
 
+    def resolve_params(self) -> Callable[..., Any]:
+        """The OKS parameter maker (imported now); InputError for a row without one."""
+        if self.params is None:
+            raise InputError(f"metric {self.name!r} has no OKS parameters", field="metric")
+        fn: Callable[..., Any] = _import(self.params)
+        return fn
+
+    def resolve_batch(self) -> Callable[..., Any]:
+        """:func:`posebench.score`'s implementation for it (imported now)."""
+        if self.batch is None:
+            raise InputError(
+                f"{self.name} is computed inside a run, not by score()", field="metric"
+            )
+        fn: Callable[..., Any] = _import(self.batch)
+        return fn
+
+    def resolve_scorer(self) -> Callable[..., Any]:
+        """What ``posebench score`` runs for it (imported now)."""
+        if self.scorer is None:
+            raise InputError(f"posebench score cannot compute {self.name!r}", field="--metric")
+        fn: Callable[..., Any] = _import(self.scorer)
+        return fn
+
+    @property
+    def signature_name(self) -> str:
+        """The metric part of its signatures (``oks|mode:coco|...``): ``signature_metric``, else
+        its suite family, else its name (``oks-wholebody``)."""
+        return self.signature_metric or self.family or self.name
+
+    @property
+    def key_families(self) -> tuple[str, ...]:
+        """The families of its results keys (``oks`` for ``oks/crowdpose``)."""
+        return tuple(dict.fromkeys(key_family(k) for k in self.result_keys))
+
     def needs_text(self) -> str:
         """The requirements in words, ``; ``-separated."""
         return "; ".join(NEEDS[n] for n in self.needs)
@@ -134,6 +215,8 @@ def _import(path: str) -> Any:
     return obj
 
 
+_OKS_PER_JOINT = "Per-joint AP (OKS of each keypoint alone)"
+_SINGLE_BATCH = "posebench.api:_single_batch"
 _COCO_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 _CROWD_STATS = ("AP", "AP50", "AP75", "AR", "AR50", "AR75", "APeasy", "APmedium", "APhard")
 _OKS_PARTS = ("mode", "sigmas", "scale", "maxdets", "gtignore", "gtid0", "gtneg", "zerodets")
@@ -151,6 +234,10 @@ _ROWS = (
         stateful="posebench.metrics.stateful:OKSAveragePrecision",
         signature_parts=_OKS_PARTS, headline="AP", statistics=_COCO_STATS,
         higher_is_better=True, unit="fraction", defaults={"max_dets": 20, "sigmas": "coco17"},
+        result_keys=("oks",), report_statistics=_COCO_STATS, records="matches",
+        params="posebench.metrics.cocoeval:coco_params", label_upper=True,
+        per_joint_title=_OKS_PER_JOINT, score_name="oks", scorer="posebench.cli.score:score_oks",
+        batch="posebench.api:_score_oks",
     ),
     MetricDef(
         name="oks-crowdpose",
@@ -164,6 +251,11 @@ _ROWS = (
         signature_parts=(*_OKS_PARTS, "buckets", "bucketap"), headline="AP",
         statistics=_CROWD_STATS, higher_is_better=True, unit="fraction",
         defaults={"max_dets": 20, "sigmas": "crowdpose14"},
+        # reports list the COCO statistics it has (not the crowd buckets)
+        result_keys=("oks/crowdpose",), report_statistics=_COCO_STATS, records="matches",
+        params="posebench.metrics.cocoeval:crowdpose_params", label_upper=True,
+        per_joint_title=_OKS_PER_JOINT, score_name="oks", scorer="posebench.cli.score:score_oks",
+        batch="posebench.api:_score_oks",
     ),
     MetricDef(
         name="oks-wholebody",
@@ -180,6 +272,8 @@ _ROWS = (
                                               "wholebody") for s in _COCO_STATS),
         higher_is_better=True, unit="fraction",
         defaults={"max_dets": 20, "sigmas": "coco_wholebody133"},
+        label_upper=True, score_name="wholebody", scorer="posebench.cli.score:score_wholebody",
+        batch="posebench.api:_score_wholebody",
     ),
     MetricDef(
         name="pckh",
@@ -191,7 +285,10 @@ _ROWS = (
         signature_parts=("skeleton", "thr", "norm", "cmp"), headline="PCKh_joint_avg",
         statistics=("PCKh_joint_avg", "PCKh_pooled", *_PCKH_STATS), higher_is_better=True,
         unit="percent",
-        defaults={"threshold": 0.5},
+        defaults={"threshold": 0.5, "skeleton": "mpii16"}, result_keys=("pckh",),
+        gate_statistic="PCKh_pooled", records="samples", score_name="pckh",
+        scorer="posebench.cli.score_single:score_pckh", batch=_SINGLE_BATCH,
+        file_statistics={"PCKh_joint_avg": "Mean_joint_avg", "PCKh_pooled": "Mean_pooled"},
     ),
     MetricDef(
         name="pck",
@@ -202,7 +299,9 @@ _ROWS = (
         stateful="posebench.metrics.stateful:PCK",
         signature_parts=("skeleton", "thr", "norm", "cmp"), headline="PCK",
         statistics=("PCK",), higher_is_better=True, unit="percent",
-        defaults={"threshold": 0.2, "normalizer": "bbox"},
+        defaults={"threshold": 0.2, "normalizer": "bbox"}, result_keys=("pck",),
+        records="samples", score_name="pck", scorer="posebench.cli.score_single:score_pck",
+        batch=_SINGLE_BATCH,
     ),
     MetricDef(
         name="pcp",
@@ -212,7 +311,9 @@ _ROWS = (
         function="posebench.metrics.pcp:pcp", argument_order=("pred", "gt"), stateful=None,
         signature_parts=("skeleton", "thr", "mode", "cmp"), headline="PCP",
         statistics=("PCP",), higher_is_better=True, unit="percent",
-        defaults={"threshold": 0.5},
+        defaults={"threshold": 0.5}, result_keys=("pcp",), records="samples", score_name="pcp",
+        scorer="posebench.cli.score_single:score_pcp", batch=_SINGLE_BATCH,
+        file_statistics={"PCP": "Total"},
     ),
     MetricDef(
         name="pdj",
@@ -222,7 +323,9 @@ _ROWS = (
         function="posebench.metrics.pcp:pdj", argument_order=("pred", "gt"), stateful=None,
         signature_parts=("skeleton", "thr", "norm", "cmp"), headline="PDJ",
         statistics=("PDJ",), higher_is_better=True, unit="percent",
-        defaults={"threshold": 0.2},
+        defaults={"threshold": 0.2}, result_keys=("pdj",), records="samples", score_name="pdj",
+        scorer="posebench.cli.score_single:score_pdj", batch=_SINGLE_BATCH,
+        file_statistics={"PDJ": "PDJ@"},
     ),
     MetricDef(
         name="mpjpe",
@@ -232,7 +335,10 @@ _ROWS = (
         function="posebench.metrics.mpjpe:mpjpe", argument_order=("pred", "gt"),
         stateful="posebench.metrics.stateful:MPJPE",
         signature_parts=("align", "unit"), headline="MPJPE", statistics=("MPJPE",),
-        higher_is_better=False, unit="mm",
+        higher_is_better=False, unit="mm", result_keys=("mpjpe", "mpjpe/root"),
+        records="samples", robustness="error", score_name="mpjpe",
+        scorer="posebench.cli.score_single:score_mpjpe", batch=_SINGLE_BATCH,
+        call_options={"root": 0},
     ),
     MetricDef(
         name="mpjpe-abs",
@@ -242,7 +348,8 @@ _ROWS = (
         function="posebench.metrics.mpjpe:mpjpe", argument_order=("pred", "gt"),
         stateful="posebench.metrics.stateful:MPJPE",
         signature_parts=("align", "unit"), headline="MPJPE-abs", statistics=("MPJPE-abs",),
-        higher_is_better=False, unit="mm",
+        higher_is_better=False, unit="mm", result_keys=("mpjpe/none",), records="samples",
+        robustness="error", batch=_SINGLE_BATCH, call_options={"root": None},
     ),
     MetricDef(
         name="pa-mpjpe",
@@ -253,17 +360,21 @@ _ROWS = (
         function="posebench.metrics.mpjpe:pa_mpjpe", argument_order=("pred", "gt"),
         stateful="posebench.metrics.stateful:PAMPJPE",
         signature_parts=("align", "unit"), headline="PA-MPJPE", statistics=("PA-MPJPE",),
-        higher_is_better=False, unit="mm",
+        higher_is_better=False, unit="mm", result_keys=("mpjpe/procrustes",), records="samples",
+        robustness="error", batch=_SINGLE_BATCH,
     ),
     MetricDef(
         name="n-mpjpe",
         description="MPJPE after optimal scaling of the root-relative prediction "
         "(VideoPose3D n_mpjpe), mm",
-        family=None, options={}, dims=3, persons="single", needs=("keypoints3d",),
+        # (no suite family: its options only name its alignment in signatures)
+        family=None, options={"align": "scale"}, dims=3, persons="single",
+        needs=("keypoints3d",),
         function="posebench.metrics.mpjpe:n_mpjpe", argument_order=("pred", "gt"),
         stateful="posebench.metrics.stateful:NMPJPE",
         signature_parts=("align", "unit"), headline="N-MPJPE", statistics=("N-MPJPE",),
-        higher_is_better=False, unit="mm",
+        higher_is_better=False, unit="mm", robustness="error", batch=_SINGLE_BATCH,
+        call_options={"root": 0}, signature_metric="mpjpe",
     ),
     MetricDef(
         name="keypoints-occluded",
@@ -275,7 +386,7 @@ _ROWS = (
         stateful=None, signature_parts=("sigmas", "pairing", "boxes"),
         headline="KS_occluded",
         statistics=("KS_occluded", "PCK_occluded", "KS_other", "covered_keypoints"),
-        higher_is_better=True, unit="fraction",
+        higher_is_better=True, unit="fraction", result_keys=("keypoints/occluded",),
     ),
 )  # fmt: skip
 
@@ -329,22 +440,72 @@ def for_suite_entry(entry: Mapping[str, Any]) -> MetricDef:
     raise InputError(f"no metric of family {fam!r} matches {dict(entry)}", field="metrics")
 
 
+def key_family(key: str) -> str:
+    """The family of a results key: ``pckh@0.5`` -> ``pckh``, ``oks/crowdpose`` -> ``oks``."""
+    return key.split("@")[0].split("/")[0]
+
+
+def row_for_key(key: str) -> MetricDef | None:
+    """The row of a run's results key, or None for a key no row records: the row that lists
+    the key's stem (the part before ``@``) in ``result_keys``, else the first row of the
+    key's family (``mpjpe/other`` -> ``mpjpe``).
+
+    >>> row_for_key("pck@0.2/torso").name, row_for_key("mpjpe/procrustes").name
+    ('pck', 'pa-mpjpe')
+    """
+    stem = key.split("@")[0]
+    rows = METRIC_TABLE.values()
+    for row in rows:
+        if stem in row.result_keys:
+            return row
+    fam = key_family(key)
+    return next((row for row in rows if fam in row.key_families), None)
+
+
 def for_results_key(key: str) -> MetricDef:
     """The row of a run's results key (``oks``, ``oks/crowdpose``, ``pckh@0.5``,
-    ``pck@0.2/torso``, ``mpjpe/procrustes``, ``keypoints/occluded``).
+    ``pck@0.2/torso``, ``mpjpe/procrustes``, ``keypoints/occluded``); InputError for a key no
+    row records.
 
     >>> for_results_key("oks/crowdpose").name, for_results_key("pck@0.2/torso").unit
     ('oks-crowdpose', 'percent')
     """
-    fam = key.partition("@")[0]
-    fam, _, sub = fam.partition("/")
-    if fam == "keypoints":
-        return METRIC_TABLE["keypoints-occluded"]
-    if fam == "oks" and sub:
-        return for_suite_entry({"name": "oks", "mode": sub})
-    if fam == "mpjpe" and sub:
-        return for_suite_entry({"name": "mpjpe", "align": sub})
-    return for_suite_entry({"name": fam})
+    row = row_for_key(key)
+    if row is None:
+        known = ", ".join(k for m in METRIC_TABLE.values() for k in m.result_keys)
+        raise InputError(f"unknown metric key {key!r} (known: {known})", field="metrics")
+    return row
+
+
+def headline_candidates(key: str) -> tuple[str, ...]:
+    """The statistics that can be the headline of a block of results key ``key``: its row's
+    headline, then those of the other rows of its family (a block holds one of them)."""
+    row = row_for_key(key)
+    if row is None:
+        return ()
+    fam = key_family(key)
+    others = (m.headline for m in METRIC_TABLE.values() if fam in m.key_families)
+    return tuple(dict.fromkeys((row.headline, *others)))
+
+
+def score_choices() -> tuple[str, ...]:
+    """The ``posebench score --metric`` choices, in table order (the first is the default)."""
+    return tuple(dict.fromkeys(m.score_name for m in METRIC_TABLE.values() if m.score_name))
+
+
+def for_score_name(name: str, options: Mapping[str, Any] | None = None) -> MetricDef:
+    """The row ``posebench score --metric NAME`` computes: among the rows of that choice, the
+    first whose options all equal ``options`` (``{"mode": "crowdpose"}``), else the first."""
+    rows = [m for m in METRIC_TABLE.values() if m.score_name == name]
+    if not rows:
+        raise InputError(
+            f"unknown metric {name!r} (known: {', '.join(score_choices())})", field="--metric"
+        )
+    opts = options or {}
+    for row in rows:
+        if all(opts.get(k) == v for k, v in row.options.items()):
+            return row
+    return rows[0]
 
 
 def family_info(family: str) -> tuple[str, bool, int, str, str]:
@@ -366,6 +527,11 @@ __all__ = [
     "family_info",
     "family_rows",
     "for_results_key",
+    "for_score_name",
     "for_suite_entry",
     "get",
+    "headline_candidates",
+    "key_family",
+    "row_for_key",
+    "score_choices",
 ]

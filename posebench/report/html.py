@@ -35,11 +35,11 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench.errors import InputError
+from posebench.metrics import table as metric_table
 from posebench.report import examiner as exm
 from posebench.report import plots
 from posebench.report.leaderboard import Run, Table, headline_stat, scale_of, unit_of
 from posebench.report.markdown import Block, examiner_blocks, intro, table_blocks
-from posebench.robustness import family
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,8 @@ def pr_curve(run: Run, metric: str) -> dict[str, np.ndarray] | None:
     from posebench.signature import parse_signature
     from posebench.skeletons import SKELETONS
 
-    if family(metric) != "oks":
+    row = metric_table.row_for_key(metric)
+    if row is None or row.records != "matches":
         return None
     path = run.path / "matches" / f"clean.{metric.replace('/', '-')}.npz"
     if not path.is_file():
@@ -147,7 +148,7 @@ def pr_curve(run: Run, metric: str) -> dict[str, np.ndarray] | None:
     sk = SKELETONS.get(parts.get("sigmas", ""))
     if sk is None or sk.sigmas is None:
         return None
-    make = cocoeval.crowdpose_params if parts.get("mode") == "crowdpose" else cocoeval.coco_params
+    make = row.resolve_params()
     over: dict[str, object] = {}
     if parts.get("maxdets", "").isdigit():
         over["max_dets"] = (int(parts["maxdets"]),)
@@ -170,6 +171,12 @@ def pr_curve(run: Run, metric: str) -> dict[str, np.ndarray] | None:
     return out
 
 
+def _has_matches(metric: str) -> bool:
+    """Whether a run records OKS match records for ``metric`` (per-image OKS, PR curves)."""
+    row = metric_table.row_for_key(metric)
+    return row is not None and row.records == "matches"
+
+
 def worst_images(run: Run, metric: str, n: int) -> list[tuple[int, float]]:
     """The ``n`` clean images with the lowest mean OKS (ties by image id): (image id, mean OKS).
 
@@ -178,7 +185,7 @@ def worst_images(run: Run, metric: str, n: int) -> list[tuple[int, float]]:
     from posebench.results import read_samples
 
     path = run.path / "samples.parquet"
-    if n <= 0 or not path.is_file() or family(metric) != "oks":
+    if n <= 0 or not path.is_file() or not _has_matches(metric):
         return []
     s = read_samples(path)
     col = f"{metric}.mean_oks"
@@ -442,7 +449,7 @@ def render(
             figures = examples(run, t.metric, n_examples, data_root, cache)
             if figures:
                 ex.append({"label": row.label, "figures": figures})
-            elif n_examples > 0 and family(t.metric) == "oks":
+            elif n_examples > 0 and _has_matches(t.metric):
                 missing.append(row.label)
         sections.append({"table": t, "blocks": blocks, "plots": figs, "examples": ex})
     for search in examiner:

@@ -45,14 +45,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from posebench.errors import InputError
-from posebench.robustness import HEADLINE, family, headline_for
+from posebench.metrics import table as metric_table
+from posebench.robustness import headline_for
 from posebench.signature import parse_signature, signature_differences
 
 if TYPE_CHECKING:
     from posebench.report.examiner import Search
-
-#: statistics shown, in this order, in the confidence-interval section of OKS tables.
-OKS_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 
 #: adapters whose "predictions" are the ground truth, perturbed: shown in their own tables.
 FAKE_ADAPTERS = frozenset({"oracle", "jitter"})
@@ -311,8 +309,9 @@ def headline_key(results: Mapping[str, Any]) -> str:
 
 
 def headline_stat(metric: str, block: Mapping[str, Any] | None) -> str:
-    """``AP`` for OKS, ``PCKh`` for PCKh...; a metric without a known one: its first value."""
-    stat = HEADLINE.get(family(metric)) or headline_for(metric)
+    """``AP`` for OKS, ``PCKh_joint_avg`` for PCKh... (the metric table's headline); a metric
+    without a known one: its first value."""
+    stat = headline_for(metric)
     if stat:
         return stat
     values = (block or {}).get("values") or {}
@@ -324,21 +323,26 @@ def metric_label(metric: str) -> str:
     return f"{metric} {headline_stat(metric, None)}"
 
 
-#: metric families whose values are fractions, shown as percentages (OKS AP/AR; the keypoint
-#: similarity and PCK of occluded keypoints). PCK-family values are stored as percentages already.
-FRACTION_FAMILIES = ("oks", "keypoints")
-
-
 def scale_of(metric: str) -> float:
-    """Display factor: fractions (:data:`FRACTION_FAMILIES`) shown as percentages; others as
-    stored."""
-    return 100.0 if family(metric) in FRACTION_FAMILIES else 1.0
+    """Display factor: fractions (the metric table's unit ``fraction``: OKS AP/AR, the keypoint
+    similarity of occluded keypoints) shown as percentages; others as stored."""
+    row = metric_table.row_for_key(metric)
+    return 100.0 if row is not None and row.unit == "fraction" else 1.0
 
 
 def unit_of(metric: str) -> str:
-    """Unit of the displayed value."""
-    fam = family(metric)
-    return "mm" if fam == "mpjpe" else "%"
+    """Unit of the displayed value (``mm`` for the table's millimetre metrics, else ``%``)."""
+    row = metric_table.row_for_key(metric)
+    return "mm" if row is not None and row.unit == "mm" else "%"
+
+
+def report_statistics(metric: str, values: Mapping[str, Any]) -> list[str] | None:
+    """The statistics reports list for a block of ``metric`` holding ``values``: its row's
+    ``report_statistics`` that the block has, in that order; None when the row names none."""
+    row = metric_table.row_for_key(metric)
+    if row is None or not row.report_statistics:
+        return None
+    return [s for s in row.report_statistics if s in values]
 
 
 def _clean_condition(results: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -415,8 +419,8 @@ def _reported(
         for key in (f"{metric}:{stat}", stat):
             v = _float(table.get(key))
             if v is not None:
-                if family(metric) == "oks" and v > 1.0:
-                    v = v / 100.0  # a percentage, as papers print it
+                if scale_of(metric) == 100.0 and v > 1.0:
+                    v = v / 100.0  # a fraction given as a percentage, as papers print AP
                 return v, source
     return None, None
 
@@ -700,7 +704,8 @@ def sections(table: Table) -> dict[str, Any]:
         block = _block(run, metric)
         values = block.get("values") or {}
         cis = block.get("ci") or {}
-        stats = [s for s in OKS_STATS if s in values] if family(metric) == "oks" else list(values)
+        stats = report_statistics(metric, values)
+        stats = list(values) if stats is None else stats
         ci[label] = {
             s: {
                 "estimate": _float(values.get(s)),

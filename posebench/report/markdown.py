@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from posebench.metrics import table as metric_table
 from posebench.report import examiner as exm
 from posebench.report.leaderboard import (
     BREAKDOWN_TITLES,
@@ -34,7 +35,6 @@ from posebench.report.leaderboard import (
     metric_label,
     unit_of,
 )
-from posebench.robustness import family
 
 
 def esc(text: object) -> str:
@@ -186,9 +186,8 @@ def _per_joint_section(t: Table) -> list[Block]:
         return []
     labels = [r.label for r in t.rows]
     rows = [[j] + [fmt_value(vals.get(lbl), t.metric) for lbl in labels] for j, vals in pj.items()]
-    title = (
-        "Per-joint AP (OKS of each keypoint alone)" if family(t.metric) == "oks" else "Per joint"
-    )
+    row = metric_table.row_for_key(t.metric)
+    title = "Per joint" if row is None else row.per_joint_title
     return [
         _heading(3, title),
         {"type": "plot", "plot": "per_joint"},
@@ -294,7 +293,7 @@ def _error_section(t: Table) -> list[Block]:
     rows = [
         [label]
         + [fmt_ratio((e.get("shares") or {}).get(k)) for k in types]
-        + [fmt_value((e.get("AP_gain") or {}).get(k), "oks") for k in gains]
+        + [fmt_value((e.get("AP_gain") or {}).get(k), t.metric) for k in gains]
         for label, e in errs.items()
     ]
     head = ["Model", *(f"{k} (%)" for k in types), *(f"AP gain: {k}" for k in gains)]

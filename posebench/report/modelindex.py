@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from posebench.report.leaderboard import OKS_STATS, Table, scale_of
-from posebench.robustness import family
+from posebench.metrics import table as metric_table
+from posebench.report.leaderboard import Table, report_statistics, scale_of
 
 #: dataset name prefix -> (Hub dataset type, readable name, split).
 DATASETS = {
@@ -67,8 +67,10 @@ def model_index(tables: Sequence[Table]) -> dict[str, Any]:
             block = (cond.get("metrics") or {}).get(t.metric) or {}
             values = block.get("values") or {}
             boxes = BOXES.get(row.box_source, f"{row.box_source} boxes")
-            what = f"{t.metric.upper() if family(t.metric) == 'oks' else t.metric}"
-            stats = [s for s in OKS_STATS if s in values] if family(t.metric) == "oks" else [t.stat]
+            mdef = metric_table.row_for_key(t.metric)
+            what = t.metric.upper() if mdef is not None and mdef.label_upper else t.metric
+            listed = report_statistics(t.metric, values)
+            stats = [t.stat] if listed is None else listed
             metrics: list[dict[str, Any]] = []
             for s in stats:
                 v = values.get(s)
