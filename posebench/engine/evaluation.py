@@ -17,6 +17,7 @@ from posebench.adapter import concat_posesets
 from posebench.engine.plan import Condition
 from posebench.engine.store import UnitOutput
 from posebench.evaluate import MetricBlock, evaluate_metric
+from posebench.metrics import table as metric_table
 from posebench.poseset import PoseSet
 
 IntArray = npt.NDArray[np.int64]
@@ -113,6 +114,7 @@ def evaluate_condition(
     out = []
     for spec in suite.metrics:
         s = spec.model_dump() if hasattr(spec, "model_dump") else dict(spec)
+        matched = metric_table.for_suite_entry(s).records == "matches"  # OKS: people matched
         block = evaluate_metric(
             s,
             gt_sub,
@@ -123,10 +125,10 @@ def evaluate_condition(
             box_source=source,
             n_boot=n_boot,
             seed=seed,
-            breakdowns=tuple(getattr(suite, "breakdowns", ()) or ()) if s["name"] == "oks" else (),
+            breakdowns=tuple(getattr(suite, "breakdowns", ()) or ()) if matched else (),
         )
         out.append(block)
-        if flags is not None and block.name == "oks" and block.matches:
+        if flags is not None and matched and block.matches:
             out.append(
                 occluded_keypoints(
                     gt_sub,
