@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from posebench.cli import argtypes
+from posebench.cli.run import add_executor_arguments
 from posebench.errors import InputError, escape_control
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ def add_parser(sub: Any) -> None:
         "--batch-size", type=argtypes.population, default=64, help="bodies per adapter call"
     )
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
+    add_executor_arguments(p, "the rendering and the model")
     p.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
@@ -154,12 +156,34 @@ def examine_cmd(args: argparse.Namespace) -> int:
 
 
 def examine(args: argparse.Namespace) -> Path:
-    """Run the search described by the parsed arguments; returns the output folder."""
+    """Run the search described by the parsed arguments; returns the output folder.
+
+    With ``--executor ray`` the bodies are rendered and scored on Ray actors
+    (:mod:`posebench.examiner.ray_eval`), in the same chunks as locally: the same results."""
+    from posebench.runner import check_executor_options
+
+    kind = getattr(args, "executor", "local")
+    address, workers = getattr(args, "address", None), getattr(args, "workers", None)
+    gpus = float(getattr(args, "gpus_per_worker", 0.0) or 0.0)
+    check_executor_options(kind, address, workers, gpus)
+    if kind == "local":
+        return _examine(args, None)
+    from posebench.engine.ray_executor import RayExecutor
+
+    executor = RayExecutor(address=address, workers=workers, gpus_per_worker=gpus)
+    try:
+        return _examine(args, executor)
+    finally:
+        executor.close()
+
+
+def _examine(args: argparse.Namespace, executor: Any) -> Path:
     import torch
 
     from posebench.adapters import adapter_factory, load_adapter, parse_adapter_args
     from posebench.examiner.env import Evaluator
     from posebench.examiner.params import default_space
+    from posebench.examiner.ray_eval import ExaminerSpec, RayEvaluator, start_workers
     from posebench.examiner.scene import Scene
     from posebench.examiner.search import (
         DEFAULT_THRESHOLDS,
@@ -201,10 +225,29 @@ def examine(args: argparse.Namespace) -> Path:
         num_betas=min(4, scene.num_betas), body=scene.kind,
     )  # fmt: skip
     reject = getattr(args, "implausible", "keep") == "reject"
-    ev = Evaluator(
-        adapter, scene, space, metric=args.metric, batch_size=args.batch_size, budget=args.budget,
-        reject_implausible=reject,
-    )  # fmt: skip
+
+    def evaluator(budget: int | None) -> Evaluator:
+        kw: dict[str, Any] = {"metric": args.metric, "batch_size": args.batch_size,
+                              "budget": budget, "reject_implausible": reject}  # fmt: skip
+        if executor is None:
+            return Evaluator(adapter, scene, space, **kw)
+        return RayEvaluator(adapter, scene, space, executor=executor, **kw)
+
+    ev = evaluator(args.budget)
+    if executor is not None:
+        spec = ExaminerSpec(
+            adapter=args.adapter, adapter_args=adapter_args, body=body_src, image_size=args.size,
+            device=args.device, renderer=args.renderer, backgrounds=scene.backgrounds,
+            space=space, metric=ev.metric, batch_size=args.batch_size,
+            reject_implausible=reject, torch_threads=torch.get_num_threads(),
+        )  # fmt: skip
+        start_workers(executor, spec, adapter)
+        if args.batch_size >= args.agents * args.rollouts:
+            log.warning(
+                "examine on Ray: a round of %d agents x %d rollouts is one chunk of --batch-size "
+                "%d bodies, scored by one worker at a time; a smaller --batch-size spreads it",
+                args.agents, args.rollouts, args.batch_size,
+            )  # fmt: skip
     calibration: dict[str, Any] | None = None
     if args.threshold is None:
         threshold = DEFAULT_THRESHOLDS[ev.metric]
@@ -240,10 +283,7 @@ def examine(args: argparse.Namespace) -> Path:
     result = search(ev, cfg)
     baseline: dict[str, Any] | None = None
     if getattr(args, "baseline", "none") == "random" and method != "random":
-        bev = Evaluator(
-            adapter, scene, space, metric=args.metric, batch_size=args.batch_size,
-            budget=search_budget, reject_implausible=reject,
-        )  # fmt: skip
+        bev = evaluator(search_budget)
         base = search(bev, dataclasses.replace(cfg, method="random"))
         baseline = {"method": "random", "queries": base.queries, "budget": search_budget,
                     "rejected": bev.rejected, "stats": base.stats}  # fmt: skip
@@ -274,6 +314,7 @@ def examine(args: argparse.Namespace) -> Path:
         budget=args.budget,
         baseline=baseline,
         mode_words=checks,
+        executor="local" if executor is None else "ray",
         scene_settings={
             "backgrounds": scene.backgrounds,
             "implausible": "reject" if reject else "keep",
@@ -447,6 +488,7 @@ def write_examination(
     baseline: dict[str, Any] | None = None,
     scene_settings: dict[str, Any] | None = None,
     mode_words: list[dict[str, Any]] | None = None,
+    executor: str = "local",
 ) -> None:
     """``results.json`` (runner schema + ``examiner``) and ``samples.parquet``."""
     from posebench import __version__
@@ -505,6 +547,7 @@ def write_examination(
         "conditions": {},
         "summary": {},
         "timings": {"total_seconds": seconds},
+        "executor": executor,
         "throughput": {
             "predicted_images": queries,
             "images_per_second": queries / seconds if seconds > 0 else None,
