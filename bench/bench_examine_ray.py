@@ -3,13 +3,14 @@
     python bench/bench_examine_ray.py                  # mediapipe on the mannequin, 2 workers
     python bench/bench_examine_ray.py --adapter jitter --budget 400 --size 96
 
-Runs ``posebench.examine`` twice with the same seed into fresh folders — in-process, then with
-``executor="ray"`` on a local cluster of ``--workers`` actors (started first and timed apart) —
-and prints the wall time of each, their ratio, the time per scored body and whether the two
-results files are identical (``results.json`` less timing and executor fields, and every scored
-body of ``samples.parquet``; exit 1 if not). Every round of the search is one batch of
-agents x rollouts bodies, split into chunks of ``--batch-size`` (one chunk per agent's rollouts
-by default), which the Ray workers score in parallel; the search itself runs on the driver.
+Runs ``posebench.examine`` twice with the same seed and ``--torch-threads`` (default 1: two
+one-thread workers on two cores) into fresh folders — in-process, then with ``executor="ray"``
+on a local cluster of ``--workers`` actors (started first and timed apart) — and prints the
+wall time of each, their ratio, the time per scored body and whether the two results files are
+identical (``results.json`` less timing and executor fields, and every scored body of
+``samples.parquet``; exit 1 if not). Every round of the search is one batch of agents x
+rollouts bodies, split into chunks of ``--batch-size`` (one chunk per agent's rollouts by
+default), which the Ray workers score in parallel; the search itself runs on the driver.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--torch-threads", type=int, default=1, help="torch threads of both runs")
     ap.add_argument("--json", type=Path, help="also write the measurements here")
     args = ap.parse_args()
 
@@ -51,6 +53,7 @@ def main() -> int:
         "adapter": args.adapter, "body": args.body, "budget": args.budget, "size": args.size,
         "agents": args.agents, "rollouts": args.rollouts, "max_iters": 50, "seed": args.seed,
         "batch_size": args.batch_size, "space": ("pose", "camera", "occluder", "light"),
+        "torch_threads": args.torch_threads,
     }  # fmt: skip
     t0 = time.perf_counter()
     local = posebench.examine(output=tmp / "local", **kw)
@@ -78,8 +81,8 @@ def main() -> int:
         for k in sa
     )
     ex = local["examiner"]
-    bodies = len(sa["error"])  # proposed bodies of the search (the baseline's are not kept)
-    scored = int(ex["queries"]) + int((ex.get("baseline") or {}).get("queries") or 0)
+    bodies = len(sa["error"])  # proposed bodies (queries + rejected ones)
+    scored = int(ex["queries"])
     out = {
         "adapter": args.adapter,
         "body": args.body,
@@ -89,6 +92,7 @@ def main() -> int:
         "rollouts": args.rollouts,
         "batch_size": args.batch_size,
         "workers": args.workers,
+        "torch_threads": args.torch_threads,
         "cpus": os.cpu_count(),
         "scored_bodies": scored,
         "local_wall_s": wall_local,
@@ -101,11 +105,12 @@ def main() -> int:
         "successes": ex["successes"],
         "samples_rows": bodies,
     }
-    print(f"examine {args.adapter} on {args.body} {args.size}px: budget {args.budget} (+ the "
-          f"random baseline), {args.agents} agents x {args.rollouts} rollouts in chunks of "
-          f"{args.batch_size}; {args.workers} Ray workers, {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"examine {args.adapter} on {args.body} {args.size}px: budget {args.budget}, "
+          f"{args.agents} agents x {args.rollouts} rollouts in chunks of {args.batch_size}; "
+          f"{args.workers} Ray workers, {os.cpu_count()} CPUs, torch threads "
+          f"{args.torch_threads}")  # fmt: skip
     print(f"local  wall {wall_local:7.1f} s  ({out['local_ms_per_body']:.0f} ms per scored body, "
-          f"{scored} bodies)")  # fmt: skip
+          f"{scored} bodies; adapter and body loading, images and files included)")  # fmt: skip
     print(f"ray    wall {wall_ray:7.1f} s  ({out['ray_ms_per_body']:.0f} ms per scored body; "
           f"+ cluster start {start_cluster:.1f} s)")  # fmt: skip
     print(f"local / ray = x{out['speedup']:.2f}")

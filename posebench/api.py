@@ -642,6 +642,7 @@ def examine(
     address: str | None = None,
     workers: int | None = None,
     gpus_per_worker: float = 0.0,
+    torch_threads: int | None = None,
 ) -> dict[str, Any]:
     """Search rendered bodies for poses where a model fails (as ``posebench examine``) and
     return the run's ``results.json`` (its ``examiner`` section holds the failure modes).
@@ -659,6 +660,8 @@ def examine(
             Ray actors (``pip install 'posebench[ray]'``), with the same results as locally.
         address, workers, gpus_per_worker: the Ray cluster to join (default: start a local
             one), the actors and the GPUs each reserves, as ``posebench run``.
+        torch_threads: torch threads for rendering, here and on every Ray worker (default:
+            torch's own here); a Ray run equals a local one made with the same count.
         Other options: as the CLI flags of the same names.
     """
     from posebench.cli.examine import examine as run_examiner
@@ -672,7 +675,7 @@ def examine(
         space=",".join(space), include=",".join(include), exclude=",".join(exclude),
         metric=metric, threshold=None if threshold is None else str(threshold),
         region_rate=region_rate, batch_size=batch_size, executor=executor, address=address,
-        workers=workers, gpus_per_worker=gpus_per_worker,
+        workers=workers, gpus_per_worker=gpus_per_worker, torch_threads=torch_threads,
     )  # fmt: skip
     out = run_examiner(args)
     res: dict[str, Any] = read_results_json(out)

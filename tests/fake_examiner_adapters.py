@@ -145,11 +145,11 @@ class RaisedRightArmFromBehind(_Planted):
 
 
 class KilledOnceRaisedRightArmBlind(RaisedRightArmBlind):
-    """RaisedRightArmBlind for the Ray examiner tests: appends ``pid id id ...`` per predicted
-    chunk to ``$POSEBENCH_TEST_LOG`` and, when ``$POSEBENCH_TEST_KILL_MARKER`` is set, SIGKILLs
-    its own process inside its ``$POSEBENCH_TEST_KILL_AT``-th call if it is the first process to
-    create the marker file (exactly one worker dies, mid-chunk, whatever the scheduling).
-    ``POSEBENCH_*`` variables reach Ray workers."""
+    """RaisedRightArmBlind for the Ray examiner tests: appends ``pid torch-threads id id ...``
+    per predicted chunk to ``$POSEBENCH_TEST_LOG`` and, when ``$POSEBENCH_TEST_KILL_MARKER`` is
+    set, SIGKILLs its own process inside its ``$POSEBENCH_TEST_KILL_AT``-th call if it is the
+    first process to create the marker file (exactly one worker dies, mid-chunk, whatever the
+    scheduling). ``POSEBENCH_*`` variables reach Ray workers."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -158,6 +158,8 @@ class KilledOnceRaisedRightArmBlind(RaisedRightArmBlind):
     def predict(self, batch):  # type: ignore[no-untyped-def]
         import os
         import signal
+
+        import torch
 
         self.calls += 1
         marker = os.environ.get("POSEBENCH_TEST_KILL_MARKER")
@@ -174,5 +176,6 @@ class KilledOnceRaisedRightArmBlind(RaisedRightArmBlind):
         log = os.environ.get("POSEBENCH_TEST_LOG")
         if log:
             with open(log, "a") as f:
-                f.write(f"{os.getpid()} " + " ".join(str(int(i)) for i in batch.image_ids) + "\n")
+                ids = " ".join(str(int(i)) for i in batch.image_ids)
+                f.write(f"{os.getpid()} {torch.get_num_threads()} {ids}\n")
         return out

@@ -74,11 +74,12 @@ def _same_run(a: Path, b: Path) -> None:
         assert (a / "failures" / name).read_bytes() == (b / "failures" / name).read_bytes()
 
 
-def _log(path: Path) -> list[tuple[int, tuple[int, ...]]]:
+def _log(path: Path) -> list[tuple[int, int, tuple[int, ...]]]:
+    """(pid, torch threads, image ids) per predicted chunk."""
     if not path.exists():
         return []
     rows = [[int(x) for x in line.split()] for line in path.read_text().splitlines()]
-    return [(r[0], tuple(r[1:])) for r in rows]
+    return [(r[0], r[1], tuple(r[2:])) for r in rows]
 
 
 def test_examine_on_ray_equals_local_with_a_worker_killed_mid_search(
@@ -107,17 +108,21 @@ def test_examine_on_ray_equals_local_with_a_worker_killed_mid_search(
     assert res["executor"] == "ray"
     _same_run(tmp_path / "local", tmp_path / "ray")
     done = _log(log)
-    pids = {pid for pid, _ in done}
+    pids = {pid for pid, _, _ in done}
     assert len(pids) >= 2  # the chunks were spread over the workers
     # the killed worker logged its first two chunks; its third (killed mid-predict) ran again
-    assert sum(1 for pid, _ in done if pid == killed) == 2
+    assert sum(1 for pid, _, _ in done if pid == killed) == 2
+    # every actor rendered on the driver's torch thread count (it can change float results)
+    import torch
+
+    assert {t for _, t, _ in done} == {torch.get_num_threads()}
     # every chunk was predicted exactly once: the logged bodies are the queries of the search
     # and of the random baseline (each numbers its points from 1, so an id appears at most
     # twice), none predicted twice, none lost
-    ids = [i for _, chunk in done for i in chunk]
+    ids = [i for _, _, chunk in done for i in chunk]
     assert len(ids) == ex["queries"] + ex["baseline"]["queries"]
     assert max(collections.Counter(ids).values()) == 2
-    assert collections.Counter(len(c) for _, c in done).most_common(1)[0][0] == 6
+    assert collections.Counter(len(c) for _, _, c in done).most_common(1)[0][0] == 6
 
 
 def test_library_examine_on_ray_equals_local(cluster: str, tmp_path: Path) -> None:
@@ -128,7 +133,7 @@ def test_library_examine_on_ray_equals_local(cluster: str, tmp_path: Path) -> No
     kw: dict[str, Any] = {
         "adapter": "jitter", "adapter_args": {"noise": 0.15}, "body": "anny", "budget": 60,
         "size": 64, "agents": 2, "rollouts": 5, "max_iters": 5, "seed": 3, "batch_size": 4,
-        "space": ("pose", "camera"), "threshold": "auto",
+        "space": ("pose", "camera"), "threshold": "auto", "torch_threads": 1,
     }  # fmt: skip
     a = posebench.examine(output=tmp_path / "local", **kw)
     b = posebench.examine(output=tmp_path / "ray", executor="ray", workers=2, **kw)
@@ -138,6 +143,7 @@ def test_library_examine_on_ray_equals_local(cluster: str, tmp_path: Path) -> No
     }
     ex = a["examiner"]
     assert ex["body"] == "anny"
+    assert ex["scene"]["torch_threads"] == 1
     assert ex["calibration"]["samples"] == 6
     errors = np.array(read_samples(tmp_path / "ray" / "samples.parquet")["error"], np.float64)
     assert np.isfinite(errors).sum() > 10

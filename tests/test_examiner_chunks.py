@@ -114,3 +114,24 @@ def test_examine_ray_flags_need_executor_ray(
             "--size", "64", "--output", str(tmp_path / "o"), "--workers", "2"]  # fmt: skip
     assert main(argv) == 2
     assert "need --executor ray" in capsys.readouterr().err
+
+
+def test_workers_build_their_evaluator_on_the_drivers_thread_count() -> None:
+    """The thread count can change the last float bit of a rendered keypoint, so an actor's
+    evaluator runs on the count the driver gives it (ExaminerSpec.torch_threads)."""
+    import torch
+
+    from posebench.examiner.ray_eval import ExaminerSpec, build_evaluator
+
+    space = default_space(["camera"], num_betas=4, body="smpl")
+    spec = ExaminerSpec(adapter="jitter", adapter_args={"noise": "0.1"}, body="mannequin",
+                        image_size=64, device="cpu", renderer="torch", backgrounds="plain",
+                        space=space, metric="oks", batch_size=4, reject_implausible=True,
+                        torch_threads=3)  # fmt: skip
+    before = torch.get_num_threads()
+    try:
+        ev = build_evaluator(spec)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+    assert (ev.metric, ev.batch_size, ev.budget, ev.reject_implausible) == ("oks", 4, None, True)

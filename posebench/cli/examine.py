@@ -132,6 +132,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
     add_executor_arguments(p, "the rendering and the model")
     p.add_argument(
+        "--torch-threads", type=argtypes.positive_int, default=None, metavar="N",
+        help="torch threads for rendering, here and on every Ray worker (default: torch's "
+        "own here); the thread count can change the last float bit of a rendered keypoint, so "
+        "a Ray run equals a local one made with the same N",
+    )  # fmt: skip
+    p.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
         default="auto",
@@ -166,15 +172,25 @@ def examine(args: argparse.Namespace) -> Path:
     address, workers = getattr(args, "address", None), getattr(args, "workers", None)
     gpus = float(getattr(args, "gpus_per_worker", 0.0) or 0.0)
     check_executor_options(kind, address, workers, gpus)
-    if kind == "local":
-        return _examine(args, None)
-    from posebench.engine.ray_executor import RayExecutor
+    threads = getattr(args, "torch_threads", None)
+    if threads is not None and threads < 1:
+        raise InputError("must be at least 1", field="--torch-threads")
+    executor = None
+    if kind == "ray":
+        from posebench.engine.ray_executor import RayExecutor
 
-    executor = RayExecutor(address=address, workers=workers, gpus_per_worker=gpus)
+        executor = RayExecutor(address=address, workers=workers, gpus_per_worker=gpus)
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
     try:
         return _examine(args, executor)
     finally:
-        executor.close()
+        torch.set_num_threads(before)
+        if executor is not None:
+            executor.close()
 
 
 def _examine(args: argparse.Namespace, executor: Any) -> Path:
@@ -319,6 +335,7 @@ def _examine(args: argparse.Namespace, executor: Any) -> Path:
             "backgrounds": scene.backgrounds,
             "implausible": "reject" if reject else "keep",
             "rejected": ev.rejected,
+            "torch_threads": torch.get_num_threads(),
             "camera_elevation": [d.lo for d in space.all_dims if d.name == "camera.elevation"]
             + [d.hi for d in space.all_dims if d.name == "camera.elevation"],
             "occluder": "box",

@@ -24,8 +24,14 @@ Flow of one ``evaluate(x)``::
   and a chunk's score is a pure function of (its points, the index of its first point): image
   ids are point indices, plausibility is per body, nothing is cached between chunks. So the
   same seed gives the same ``results.json`` on either executor even for a model or a renderer
-  whose output depends on its batch; torch's intra-op thread count (which can change float
-  reductions) is set on every actor to the driver's.
+  whose output depends on its batch.
+- Torch's intra-op thread count can change float results (measured here: 8 bodies of every
+  scene dimension at 256 x 256 on the mannequin, 28 of 272 rendered keypoint coordinates moved
+  by up to 1.5e-5 px between 1 and 2 threads), so every actor runs torch on the driver's
+  thread count (``--torch-threads``, default torch's own on the driver; recorded in
+  ``results.json`` under ``examiner.scene.torch_threads``; the Ray tests check the actors').
+  On one machine W workers of T threads want W x T cores: give ``--torch-threads 1`` to both
+  runs there (``bench/bench_examine_ray.py`` does).
 - A chunk whose actor died (killed, out of memory, node lost) is run again on another actor
   (:class:`~posebench.engine.ray_executor.RayExecutor`: the run's executor, its retries and its
   limits), and its result is taken once.
@@ -64,7 +70,7 @@ class ExaminerSpec:
     """What an actor needs to build its own evaluator (plain data: it travels to Ray actors).
 
     ``adapter_args`` are the driver's (device included); ``metric`` is the driver's resolved
-    metric; ``torch_threads`` the driver's intra-op thread count.
+    metric; ``torch_threads`` the driver's torch intra-op thread count (the actor's).
     """
 
     adapter: str
@@ -125,6 +131,11 @@ class ExaminerWorker:
 
     def pid(self) -> int:
         return os.getpid()
+
+    def torch_threads(self) -> int:
+        import torch
+
+        return int(torch.get_num_threads())
 
     def run(self, chunk: EvalChunk) -> ChunkScore:
         self._ready()
