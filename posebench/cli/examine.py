@@ -12,6 +12,9 @@ with an ``examiner`` section, so run tooling reads it like any run:
                             and the model's keypoints (red) drawn on it
     failures/mode-NN-agent-AA-region.png   four bodies drawn from its region (rendered only)
     samples.parquet         every scored body: agent, phase, error, failure, parameters
+
+``--executor ray`` (flags shared with ``posebench run``) renders and scores the bodies on Ray
+actors, chunk by chunk, with the local run's results (:mod:`posebench.examiner.ray_eval`).
 """
 
 from __future__ import annotations
