@@ -107,13 +107,30 @@ def test_examine_executor_ray_without_ray_gives_the_install_hint(
     assert not (tmp_path / "o").exists()
 
 
-def test_examine_ray_flags_need_executor_ray(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--workers", "2"], "need --executor ray"),
+        (["--gpus-per-worker", "1"], "need --executor ray"),
+        (["--executor", "ray", "--workers", "0"], "--workers: expected an integer from 1"),
+        (["--executor", "ray", "--device", "cuda"], "--device cuda on Ray needs --gpus-per-worker"),
+        (["--torch-threads", "0"], "--torch-threads: expected an integer from 1"),
+    ],
+)
+def test_examine_executor_flags_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
 ) -> None:
     argv = ["examine", "--adapter", "oracle", "--body", "mannequin", "--budget", "10",
-            "--size", "64", "--output", str(tmp_path / "o"), "--workers", "2"]  # fmt: skip
-    assert main(argv) == 2
-    assert "need --executor ray" in capsys.readouterr().err
+            "--size", "64", "--output", str(tmp_path / "o"), *extra]  # fmt: skip
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own usage errors
+        code = int(e.code or 0)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_workers_build_their_evaluator_on_the_drivers_thread_count() -> None:

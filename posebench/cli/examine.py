@@ -178,6 +178,13 @@ def examine(args: argparse.Namespace) -> Path:
     threads = getattr(args, "torch_threads", None)
     if threads is not None and threads < 1:
         raise InputError("must be at least 1", field="--torch-threads")
+    if kind == "ray" and getattr(args, "device", "cpu") == "cuda" and not gpus > 0:
+        # Ray hides the GPUs from an actor that reserved none (CUDA_VISIBLE_DEVICES="")
+        raise InputError(
+            "--device cuda on Ray needs --gpus-per-worker (e.g. 1): an actor sees only the GPUs "
+            "it reserves",
+            field="--gpus-per-worker",
+        )
     executor = None
     if kind == "ray":
         from posebench.engine.ray_executor import RayExecutor
@@ -264,8 +271,9 @@ def _examine(args: argparse.Namespace, executor: Any) -> Path:
         if args.batch_size >= args.agents * args.rollouts:
             log.warning(
                 "examine on Ray: a round of %d agents x %d rollouts is one chunk of --batch-size "
-                "%d bodies, scored by one worker at a time; a smaller --batch-size spreads it",
-                args.agents, args.rollouts, args.batch_size,
+                "%d bodies, scored by one worker at a time; --batch-size %d (one chunk per "
+                "agent's rollouts) spreads the agents over the workers",
+                args.agents, args.rollouts, args.batch_size, args.rollouts,
             )  # fmt: skip
     calibration: dict[str, Any] | None = None
     if args.threshold is None:
