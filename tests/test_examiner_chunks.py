@@ -95,7 +95,10 @@ def test_evaluate_scores_fixed_chunks_and_counts_them(
 
 
 def test_examine_executor_ray_without_ray_gives_the_install_hint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     argv = ["examine", "--adapter", "oracle", "--body", "mannequin", "--budget", "10",
@@ -105,6 +108,9 @@ def test_examine_executor_ray_without_ray_gives_the_install_hint(
     assert "pip install 'posebench[ray]'" in err
     assert "Traceback" not in err
     assert not (tmp_path / "o").exists()
+    # the defaults (8 agents x 8 rollouts, --batch-size 64) make a round one chunk: said first
+    assert "one chunk of --batch-size 64 bodies" in caplog.text
+    assert "--batch-size 8 (one chunk per agent's rollouts)" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -189,6 +189,14 @@ def examine(args: argparse.Namespace) -> Path:
     if kind == "ray":
         from posebench.engine.ray_executor import RayExecutor
 
+        if args.batch_size >= args.agents * args.rollouts:
+            log.warning(
+                "examine on Ray: a round of %d agents x %d rollouts is one chunk of --batch-size "
+                "%d bodies, scored by one worker at a time; --batch-size %d (one chunk per "
+                "agent's rollouts) spreads the agents over the workers",
+                args.agents, args.rollouts, args.batch_size, args.rollouts,
+            )  # fmt: skip
+
         executor = RayExecutor(address=address, workers=workers, gpus_per_worker=gpus)
     import torch
 
@@ -268,13 +276,6 @@ def _examine(args: argparse.Namespace, executor: Any) -> Path:
             reject_implausible=reject, torch_threads=torch.get_num_threads(),
         )  # fmt: skip
         start_workers(executor, spec, adapter)
-        if args.batch_size >= args.agents * args.rollouts:
-            log.warning(
-                "examine on Ray: a round of %d agents x %d rollouts is one chunk of --batch-size "
-                "%d bodies, scored by one worker at a time; --batch-size %d (one chunk per "
-                "agent's rollouts) spreads the agents over the workers",
-                args.agents, args.rollouts, args.batch_size, args.rollouts,
-            )  # fmt: skip
     calibration: dict[str, Any] | None = None
     if args.threshold is None:
         threshold = DEFAULT_THRESHOLDS[ev.metric]
