@@ -35,8 +35,10 @@ Flow of one ``evaluate(x)``::
 - A chunk whose actor died (killed, out of memory, node lost) is run again on another actor
   (:class:`~posebench.engine.ray_executor.RayExecutor`: the run's executor, its retries and its
   limits), and its result is taken once.
-- The driver keeps its own adapter and scene for what is not a query: the adapter's ``info()``,
-  the real-photo check of each failure mode, and the failure images.
+- The driver keeps its own adapter and scene for what is not a query: the adapter's ``info()``
+  (the actors' must equal it), the real-photo check of each failure mode, and the failure
+  images. They live on ``--device`` too, so a ``--device cuda`` run needs a GPU on the driver
+  as well as ``--gpus-per-worker`` for the actors.
 """
 
 from __future__ import annotations
