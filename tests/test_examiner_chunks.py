@@ -158,3 +158,10 @@ def test_workers_build_their_evaluator_on_the_drivers_thread_count() -> None:
     finally:
         torch.set_num_threads(before)
     assert (ev.metric, ev.batch_size, ev.budget, ev.reject_implausible) == ("oks", 4, None, True)
+
+
+def test_a_chunk_that_kills_its_workers_is_named_by_its_points() -> None:
+    from posebench.engine.ray_executor import _label
+    from posebench.examiner.env import EvalChunk
+
+    assert _label(EvalChunk(2, 16, np.zeros((8, 3)))) == "chunk 2 (points 16 to 23)"

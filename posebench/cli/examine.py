@@ -130,8 +130,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--region-rate", type=_RATE, default=0.9,
                    help="failure share a region must keep")  # fmt: skip
     p.add_argument(
-        "--batch-size", type=argtypes.population, default=64, help="bodies per adapter call"
-    )
+        "--batch-size", type=argtypes.population, default=64,
+        help="bodies per adapter call; with --executor ray, the chunk one worker scores",
+    )  # fmt: skip
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
     add_executor_arguments(p, "the rendering and the model")
     p.add_argument(
