@@ -653,6 +653,11 @@ def examine(
     threshold: float | Literal["auto"] | None = None,
     region_rate: float = 0.9,
     batch_size: int = 64,
+    executor: Literal["local", "ray"] = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float = 0.0,
+    torch_threads: int | None = None,
 ) -> dict[str, Any]:
     """Search rendered bodies for poses where a model fails (as ``posebench examine``) and
     return the run's ``results.json`` (its ``examiner`` section holds the failure modes).
@@ -665,6 +670,13 @@ def examine(
         space, include, exclude: dimension groups to search, extra and held dimensions.
         threshold: failure threshold on the error, ``"auto"`` (calibrated), or None (default
             per metric).
+        batch_size: bodies per adapter call; also the chunk a Ray worker scores.
+        executor: ``local`` (in this process) or ``ray``: the bodies rendered and scored on
+            Ray actors (``pip install 'posebench[ray]'``), with the same results as locally.
+        address, workers, gpus_per_worker: the Ray cluster to join (default: start a local
+            one), the actors and the GPUs each reserves, as ``posebench run``.
+        torch_threads: torch threads for rendering, here and on every Ray worker (default:
+            torch's own here); a Ray run equals a local one made with the same count.
         Other options: as the CLI flags of the same names.
     """
     from posebench.cli.examine import examine as run_examiner
@@ -677,7 +689,8 @@ def examine(
         agents=agents, rollouts=rollouts, max_iters=max_iters, seed=seed, size=size,
         space=",".join(space), include=",".join(include), exclude=",".join(exclude),
         metric=metric, threshold=None if threshold is None else str(threshold),
-        region_rate=region_rate, batch_size=batch_size,
+        region_rate=region_rate, batch_size=batch_size, executor=executor, address=address,
+        workers=workers, gpus_per_worker=gpus_per_worker, torch_threads=torch_threads,
     )  # fmt: skip
     out = run_examiner(args)
     res: dict[str, Any] = read_results_json(out)

@@ -176,20 +176,27 @@ def _check_options(options: RunOptions) -> None:
 
         if not torch.cuda.is_available():
             raise InputError("CUDA is not available to torch on this machine", field="--device")
-    if options.executor not in EXECUTORS:
+    check_executor_options(
+        options.executor, options.address, options.workers, options.gpus_per_worker
+    )
+
+
+def check_executor_options(
+    executor: str, address: str | None, workers: int | None, gpus_per_worker: float
+) -> None:
+    """The executor flags of ``run`` and ``examine`` (``--executor``, ``--address``,
+    ``--workers``, ``--gpus-per-worker``): known executor, Ray flags only with Ray."""
+    if executor not in EXECUTORS:
         raise InputError(
-            f"unknown executor {options.executor!r}; known: {', '.join(EXECUTORS)}",
-            field="--executor",
+            f"unknown executor {executor!r}; known: {', '.join(EXECUTORS)}", field="--executor"
         )
-    if options.executor == "local" and (
-        options.address or options.workers or options.gpus_per_worker
-    ):
+    if executor == "local" and (address or workers or gpus_per_worker):
         raise InputError(
             "--address, --workers and --gpus-per-worker need --executor ray", field="--executor"
         )
-    if options.workers is not None and options.workers < 1:
+    if workers is not None and workers < 1:
         raise InputError("must be at least 1", field="--workers")
-    if not options.gpus_per_worker >= 0:
+    if not gpus_per_worker >= 0:
         raise InputError("must be >= 0", field="--gpus-per-worker")
 
 

@@ -142,3 +142,40 @@ class RaisedRightArmFromBehind(_Planted):
 
     def _name(self) -> str:
         return "raised-right-arm-from-behind"
+
+
+class KilledOnceRaisedRightArmBlind(RaisedRightArmBlind):
+    """RaisedRightArmBlind for the Ray examiner tests: appends ``pid torch-threads id id ...``
+    per predicted chunk to ``$POSEBENCH_TEST_LOG`` and, when ``$POSEBENCH_TEST_KILL_MARKER`` is
+    set, SIGKILLs its own process inside its ``$POSEBENCH_TEST_KILL_AT``-th call if it is the
+    first process to create the marker file (exactly one worker dies, mid-chunk, whatever the
+    scheduling). ``POSEBENCH_*`` variables reach Ray workers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def predict(self, batch):  # type: ignore[no-untyped-def]
+        import os
+        import signal
+
+        import torch
+
+        self.calls += 1
+        marker = os.environ.get("POSEBENCH_TEST_KILL_MARKER")
+        if marker and self.calls == int(os.environ.get("POSEBENCH_TEST_KILL_AT", "2")):
+            try:
+                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pass
+            else:
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                os.kill(os.getpid(), signal.SIGKILL)
+        out = super().predict(batch)
+        log = os.environ.get("POSEBENCH_TEST_LOG")
+        if log:
+            with open(log, "a") as f:
+                ids = " ".join(str(int(i)) for i in batch.image_ids)
+                f.write(f"{os.getpid()} {torch.get_num_threads()} {ids}\n")
+        return out

@@ -31,6 +31,9 @@ NOT_RUN = {
     ),
     "posebench examine --adapter jitter --adapter-arg noise=0.02 --space pose,camera --budget 500 "
     "--size 128 --output runs/jitter-exam --threshold auto": "30 s of rendering on two cores",
+    "posebench examine --adapter mediapipe --body mannequin --budget 1024 --size 128 --agents 4 "
+    "--rollouts 8 --batch-size 8 --torch-threads 1 --output runs/mp-exam-ray --executor ray "
+    "--workers 2": "a Ray cluster and 1024 mediapipe queries (tests/test_examine_ray.py runs Ray)",
 }
 
 OUTPUT_OPTIONS = ("--output", "--per-image")

@@ -12,6 +12,9 @@ with an ``examiner`` section, so run tooling reads it like any run:
                             and the model's keypoints (red) drawn on it
     failures/mode-NN-agent-AA-region.png   four bodies drawn from its region (rendered only)
     samples.parquet         every scored body: agent, phase, error, failure, parameters
+
+``--executor ray`` (flags shared with ``posebench run``) renders and scores the bodies on Ray
+actors, chunk by chunk, with the local run's results (:mod:`posebench.examiner.ray_eval`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from posebench.cli import argtypes
+from posebench.cli.run import add_executor_arguments
 from posebench.errors import InputError, escape_control
 
 log = logging.getLogger(__name__)
@@ -126,9 +130,17 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--region-rate", type=_RATE, default=0.9,
                    help="failure share a region must keep")  # fmt: skip
     p.add_argument(
-        "--batch-size", type=argtypes.population, default=64, help="bodies per adapter call"
-    )
+        "--batch-size", type=argtypes.population, default=64,
+        help="bodies per adapter call; with --executor ray, the chunk one worker scores",
+    )  # fmt: skip
     p.add_argument("--format", choices=("table", "json"), default="table", dest="fmt")
+    add_executor_arguments(p, "the rendering and the model")
+    p.add_argument(
+        "--torch-threads", type=argtypes.positive_int, default=None, metavar="N",
+        help="torch threads for rendering, here and on every Ray worker (default: torch's "
+        "own here); the thread count can change the last float bit of a rendered keypoint, so "
+        "a Ray run equals a local one made with the same N",
+    )  # fmt: skip
     p.add_argument(
         "--progress",
         choices=("auto", "always", "never"),
@@ -154,12 +166,59 @@ def examine_cmd(args: argparse.Namespace) -> int:
 
 
 def examine(args: argparse.Namespace) -> Path:
-    """Run the search described by the parsed arguments; returns the output folder."""
+    """Run the search described by the parsed arguments; returns the output folder.
+
+    With ``--executor ray`` the bodies are rendered and scored on Ray actors
+    (:mod:`posebench.examiner.ray_eval`), in the same chunks as locally: the same results."""
+    from posebench.runner import check_executor_options
+
+    kind = getattr(args, "executor", "local")
+    address, workers = getattr(args, "address", None), getattr(args, "workers", None)
+    gpus = float(getattr(args, "gpus_per_worker", 0.0) or 0.0)
+    check_executor_options(kind, address, workers, gpus)
+    threads = getattr(args, "torch_threads", None)
+    if threads is not None and threads < 1:
+        raise InputError("must be at least 1", field="--torch-threads")
+    if kind == "ray" and getattr(args, "device", "cpu") == "cuda" and not gpus > 0:
+        # Ray hides the GPUs from an actor that reserved none (CUDA_VISIBLE_DEVICES="")
+        raise InputError(
+            "--device cuda on Ray needs --gpus-per-worker (e.g. 1): an actor sees only the GPUs "
+            "it reserves",
+            field="--gpus-per-worker",
+        )
+    executor = None
+    if kind == "ray":
+        from posebench.engine.ray_executor import RayExecutor
+
+        if args.batch_size >= args.agents * args.rollouts:
+            log.warning(
+                "examine on Ray: a round of %d agents x %d rollouts is one chunk of --batch-size "
+                "%d bodies, scored by one worker at a time; --batch-size %d (one chunk per "
+                "agent's rollouts) spreads the agents over the workers",
+                args.agents, args.rollouts, args.batch_size, args.rollouts,
+            )  # fmt: skip
+
+        executor = RayExecutor(address=address, workers=workers, gpus_per_worker=gpus)
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _examine(args, executor)
+    finally:
+        torch.set_num_threads(before)
+        if executor is not None:
+            executor.close()
+
+
+def _examine(args: argparse.Namespace, executor: Any) -> Path:
     import torch
 
     from posebench.adapters import adapter_factory, load_adapter, parse_adapter_args
     from posebench.examiner.env import Evaluator
     from posebench.examiner.params import default_space
+    from posebench.examiner.ray_eval import ExaminerSpec, RayEvaluator, start_workers
     from posebench.examiner.scene import Scene
     from posebench.examiner.search import (
         DEFAULT_THRESHOLDS,
@@ -201,10 +260,23 @@ def examine(args: argparse.Namespace) -> Path:
         num_betas=min(4, scene.num_betas), body=scene.kind,
     )  # fmt: skip
     reject = getattr(args, "implausible", "keep") == "reject"
-    ev = Evaluator(
-        adapter, scene, space, metric=args.metric, batch_size=args.batch_size, budget=args.budget,
-        reject_implausible=reject,
-    )  # fmt: skip
+
+    def evaluator(budget: int | None) -> Evaluator:
+        kw: dict[str, Any] = {"metric": args.metric, "batch_size": args.batch_size,
+                              "budget": budget, "reject_implausible": reject}  # fmt: skip
+        if executor is None:
+            return Evaluator(adapter, scene, space, **kw)
+        return RayEvaluator(adapter, scene, space, executor=executor, **kw)
+
+    ev = evaluator(args.budget)
+    if executor is not None:
+        spec = ExaminerSpec(
+            adapter=args.adapter, adapter_args=adapter_args, body=body_src, image_size=args.size,
+            device=args.device, renderer=args.renderer, backgrounds=scene.backgrounds,
+            space=space, metric=ev.metric, batch_size=args.batch_size,
+            reject_implausible=reject, torch_threads=torch.get_num_threads(),
+        )  # fmt: skip
+        start_workers(executor, spec, adapter)
     calibration: dict[str, Any] | None = None
     if args.threshold is None:
         threshold = DEFAULT_THRESHOLDS[ev.metric]
@@ -240,10 +312,7 @@ def examine(args: argparse.Namespace) -> Path:
     result = search(ev, cfg)
     baseline: dict[str, Any] | None = None
     if getattr(args, "baseline", "none") == "random" and method != "random":
-        bev = Evaluator(
-            adapter, scene, space, metric=args.metric, batch_size=args.batch_size,
-            budget=search_budget, reject_implausible=reject,
-        )  # fmt: skip
+        bev = evaluator(search_budget)
         base = search(bev, dataclasses.replace(cfg, method="random"))
         baseline = {"method": "random", "queries": base.queries, "budget": search_budget,
                     "rejected": bev.rejected, "stats": base.stats}  # fmt: skip
@@ -274,10 +343,12 @@ def examine(args: argparse.Namespace) -> Path:
         budget=args.budget,
         baseline=baseline,
         mode_words=checks,
+        executor="local" if executor is None else "ray",
         scene_settings={
             "backgrounds": scene.backgrounds,
             "implausible": "reject" if reject else "keep",
             "rejected": ev.rejected,
+            "torch_threads": torch.get_num_threads(),
             "camera_elevation": [d.lo for d in space.all_dims if d.name == "camera.elevation"]
             + [d.hi for d in space.all_dims if d.name == "camera.elevation"],
             "occluder": "box",
@@ -447,6 +518,7 @@ def write_examination(
     baseline: dict[str, Any] | None = None,
     scene_settings: dict[str, Any] | None = None,
     mode_words: list[dict[str, Any]] | None = None,
+    executor: str = "local",
 ) -> None:
     """``results.json`` (runner schema + ``examiner``) and ``samples.parquet``."""
     from posebench import __version__
@@ -505,6 +577,7 @@ def write_examination(
         "conditions": {},
         "summary": {},
         "timings": {"total_seconds": seconds},
+        "executor": executor,
         "throughput": {
             "predicted_images": queries,
             "images_per_second": queries / seconds if seconds > 0 else None,

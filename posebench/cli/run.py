@@ -113,22 +113,7 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         help="replace another run held in OUTPUT (without it, such a folder is refused)",
     )
-    p.add_argument(
-        "--executor",
-        choices=("local", "ray"),
-        default="local",
-        help="where work units run: in this process (default) or on Ray actors "
-        "(pip install 'posebench[ray]')",
-    )
-    p.add_argument(
-        "--address", help="Ray cluster to join: auto or HOST:PORT (default: start a local one)"
-    )
-    p.add_argument(
-        "--workers", type=argtypes.positive_int, help="Ray actors, one adapter each (default: CPUs)"
-    )
-    p.add_argument(
-        "--gpus-per-worker", type=float, default=0.0, metavar="N", help="GPUs per Ray actor (0)"
-    )
+    add_executor_arguments(p, "work units")
     p.set_defaults(func=run_cmd)
 
     m = sub.add_parser(
@@ -293,6 +278,27 @@ def _options(args: argparse.Namespace, output: Path) -> Any:
         workers=args.workers,
         gpus_per_worker=args.gpus_per_worker,
         image_ids=image_ids,
+    )
+
+
+def add_executor_arguments(p: argparse.ArgumentParser, what: str) -> None:
+    """``--executor local|ray``, ``--address``, ``--workers``, ``--gpus-per-worker``: the
+    executor flags of ``run`` and ``examine`` (``what`` runs there: "work units", ...)."""
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help=f"where {what} run: in this process (default) or on Ray actors "
+        "(pip install 'posebench[ray]')",
+    )
+    p.add_argument(
+        "--address", help="Ray cluster to join: auto or HOST:PORT (default: start a local one)"
+    )
+    p.add_argument(
+        "--workers", type=argtypes.positive_int, help="Ray actors, one adapter each (default: CPUs)"
+    )
+    p.add_argument(
+        "--gpus-per-worker", type=float, default=0.0, metavar="N", help="GPUs per Ray actor (0)"
     )
 
 

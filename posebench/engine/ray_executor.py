@@ -15,6 +15,9 @@
   successful task, and at most once. A unit that kills its worker :data:`MAX_UNIT_FAILURES` times
   stops the run (a poison input, not a flaky worker).
 - Evaluation stays on the driver (:mod:`posebench.engine.evaluation`).
+- ``posebench examine --executor ray`` uses the same executor with another actor body
+  (:class:`~posebench.examiner.ray_eval.ExaminerWorker`: body model, renderer, scene and adapter
+  per actor) and chunks of a batch of scene points as units (:mod:`posebench.examiner.ray_eval`).
 
 Without ``--address`` a local cluster is started (``ray.init()``) and shut down at the end; with
 it, the driver joins that cluster, whose workers must see the dataset at the same path. The
@@ -23,11 +26,12 @@ driver's ``POSEBENCH_*`` environment variables and working directory are given t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from posebench.engine.execute import (
@@ -123,7 +127,11 @@ class RayExecutor:
         self.own_cluster = False
         self.failures = 0  # worker deaths seen (tests, logs)
 
-    def start(self, spec: WorkerSpec) -> AdapterDescription:
+    def start(self, spec: Any, *, worker: type = UnitWorker) -> AdapterDescription:
+        """Start (or join) the cluster and one actor per worker, each ``worker(spec, cwd)``
+        (default :class:`UnitWorker` from a :class:`WorkerSpec`; the examiner's
+        :class:`~posebench.examiner.ray_eval.ExaminerWorker` from its own spec: a dataclass
+        with an ``env`` field); returns the first actor's ``describe()``."""
         ray = self.ray
         if not ray.is_initialized():
             kw: dict[str, Any] = {}
@@ -161,9 +169,9 @@ class RayExecutor:
                 field="--workers",
             )
         env = {k: v for k, v in os.environ.items() if k.startswith("POSEBENCH_")}
-        spec = WorkerSpec(**{**spec.__dict__, "env": {**env, **spec.env}})
+        spec = dataclasses.replace(spec, env={**env, **spec.env})
         actor_cls = ray.remote(num_cpus=1, num_gpus=self.gpus, max_restarts=-1, max_task_retries=0)(
-            UnitWorker
+            worker
         )
         self.actors = [actor_cls.remote(spec, os.getcwd()) for _ in range(self.n_workers)]
         log.info("ray: %d workers (%g GPUs each)", self.n_workers, self.gpus)
@@ -175,7 +183,9 @@ class RayExecutor:
             raise _cause(e) from None
         return desc
 
-    def execute(self, units: Sequence[WorkUnit], on_done: OnDone) -> None:
+    def execute(self, units: Sequence[Any], on_done: OnDone | Callable[[Any, Any], None]) -> None:
+        """Run every unit (anything with a distinct ``index``, given to the actors' ``run``)
+        and hand each result to ``on_done(unit, result)`` once, in the order they finish."""
         ray = self.ray
         if not units:
             return
@@ -215,9 +225,7 @@ class RayExecutor:
                                 a, u.index, type(e).__name__)  # fmt: skip
                     if failures[u.index] >= MAX_UNIT_FAILURES:
                         raise InputError(
-                            f"work unit {u.index} ({u.condition.key}, images "
-                            f"{list(u.image_ids)[:4]}...) killed its worker "
-                            f"{failures[u.index]} times",
+                            f"{_label(u)} killed its worker {failures[u.index]} times",
                             field="--executor",
                         ) from None
                     avoid[u.index] = a
@@ -243,6 +251,14 @@ class RayExecutor:
         self.actors = []
         if self.own_cluster and ray.is_initialized():
             ray.shutdown()
+
+
+def _label(u: Any) -> str:
+    """A work unit (condition and images) or an examiner chunk (its points), for messages."""
+    if isinstance(u, WorkUnit):
+        return f"work unit {u.index} ({u.condition.key}, images {list(u.image_ids)[:4]}...)"
+    n = len(getattr(u, "x", ()))
+    return f"chunk {u.index} (points {u.start} to {u.start + n - 1})"
 
 
 def _cause(e: Any) -> BaseException:

@@ -9,6 +9,17 @@ per-sample errors; every scored body counts as one query against an optional bud
 ``gymnasium.utils.env_checker.check_env``): observation = the current normalised parameter
 vector, action = absolute parameters or a delta in ``[-1, 1]^D``, reward = the error.
 
+Every batch that :meth:`Evaluator.evaluate` receives is split into fixed chunks of
+``batch_size`` consecutive rows (:func:`chunk_batch`), and each chunk is scored by
+:meth:`Evaluator.score_chunk`, a pure function of (the chunk's points, the index of its first
+point among every point this evaluator was asked to score): the image ids the adapter sees are
+those indices (not a counter of earlier queries), plausibility is decided per body, nothing is
+cached between chunks. The counters (``queries``, ``proposed``, ``rejected``) are updated from
+the chunks' results, in order, after scoring. So a chunk gives the same result whatever ran
+before it in the same process, and an executor that scores the chunks elsewhere
+(:mod:`posebench.examiner.ray_eval`: Ray actors) gives the local run's results, even for a model
+or renderer whose output depends on the batch it is in.
+
 Adapters that replay ground truth (``oracle``, ``jitter``, the planted-weakness test adapters)
 receive each batch's rendered ground truth through the runner's ``prepare(gt, skeleton, name)``
 hook before ``predict``, exactly as the runner shows them a dataset. Real models ignore it.
@@ -36,7 +47,16 @@ from posebench.examiner.params import SearchSpace
 from posebench.examiner.scene import RenderedBatch, Scene
 from posebench.poseset import PoseSet
 
-__all__ = ["BudgetExhausted", "Evaluation", "Evaluator", "ExaminerEnv"]
+__all__ = [
+    "BudgetExhausted",
+    "ChunkScore",
+    "EvalChunk",
+    "Evaluation",
+    "Evaluator",
+    "ExaminerEnv",
+    "chunk_batch",
+    "concat_evaluations",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -66,6 +86,56 @@ class Evaluation:
     boxes: FloatArray
     plausible: npt.NDArray[np.bool_] | None = None
     occluded: FloatArray | None = None
+
+
+_FIELDS = ("errors", "predictions", "keypoints", "visibility", "boxes", "plausible", "occluded")
+
+
+def concat_evaluations(parts: list[Evaluation], num_keypoints: int, dims: int) -> Evaluation:
+    """The rows of several :class:`Evaluation` one after the other (an empty one for none)."""
+    if not parts:
+        k = num_keypoints
+        return Evaluation(
+            np.zeros(0),
+            np.zeros((0, k, dims)),
+            np.zeros((0, k, 2)),
+            np.zeros((0, k)),
+            np.zeros((0, 4)),
+            np.zeros(0, bool),
+            np.zeros(0),
+        )
+    return Evaluation(*[np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS])
+
+
+@dataclass(frozen=True)
+class EvalChunk:
+    """One chunk of a batch: ``x`` (b, D) normalised points; ``start`` the index of its first
+    point among every point the evaluator was asked to score (its image ids are ``start + 1``
+    onwards); ``index`` its position in the batch."""
+
+    index: int
+    start: int
+    x: FloatArray
+
+
+@dataclass(frozen=True)
+class ChunkScore:
+    """What scoring one chunk gives: its rows, and the counts the evaluator adds up
+    (``queries`` bodies shown to the adapter, ``rejected`` implausible ones not shown)."""
+
+    evaluation: Evaluation
+    queries: int
+    rejected: int
+
+
+def chunk_batch(x: FloatArray, batch_size: int, start: int) -> list[EvalChunk]:
+    """Split (B, D) points into chunks of ``batch_size`` consecutive rows (the last one
+    shorter); ``start`` is the index of the first point. The split depends on nothing else, so
+    every executor scores the same chunks."""
+    return [
+        EvalChunk(i, start + s, x[s : s + batch_size])
+        for i, s in enumerate(range(0, len(x), batch_size))
+    ]
 
 
 class Evaluator:
@@ -144,7 +214,6 @@ class Evaluator:
         self.queries = 0
         self.proposed = 0  # scenes rendered for scoring (queries + rejected)
         self.rejected = 0  # implausible scenes not shown to the adapter
-        self._next_id = 1
 
     @property
     def remaining(self) -> int | None:
@@ -156,7 +225,9 @@ class Evaluator:
         return self.scene.render(self.space.decode(x, self.scene.device))
 
     def evaluate(self, x: npt.ArrayLike) -> Evaluation:
-        """Render and score (B, D) normalised vectors; B queries.
+        """Render and score (B, D) normalised vectors; B queries (fewer when implausible
+        bodies are rejected). The batch is scored in chunks of ``batch_size`` rows
+        (:func:`chunk_batch`) by :meth:`score_chunks`.
 
         Raises:
             BudgetExhausted: when B exceeds the queries left.
@@ -167,29 +238,32 @@ class Evaluator:
         n = len(xa)
         if self.budget is not None and self.queries + n > self.budget:
             raise BudgetExhausted(f"{n} queries asked, {self.remaining} left of {self.budget}")
-        parts = [
-            self._evaluate_chunk(xa[s : s + self.batch_size]) for s in range(0, n, self.batch_size)
-        ]
-        if not parts:
-            k = self.adapter.skeleton.num_keypoints
-            return Evaluation(
-                np.zeros(0),
-                np.zeros((0, k, self.dims)),
-                np.zeros((0, k, 2)),
-                np.zeros((0, k)),
-                np.zeros((0, 4)),
-                np.zeros(0, bool),
-                np.zeros(0),
-            )
-        fields = ("errors", "predictions", "keypoints", "visibility", "boxes", "plausible",
-                  "occluded")  # fmt: skip
-        cols = [np.concatenate([getattr(p, f) for p in parts]) for f in fields]
-        return Evaluation(*cols)
+        chunks = chunk_batch(xa, self.batch_size, self.proposed)
+        scores = self.score_chunks(chunks) if chunks else []
+        if len(scores) != len(chunks):
+            raise RuntimeError(f"{len(chunks)} chunks scored as {len(scores)}")
+        for c, sc in zip(chunks, scores, strict=True):
+            if len(sc.evaluation.errors) != len(c.x):
+                raise RuntimeError(
+                    f"chunk {c.index}: {len(c.x)} points, {len(sc.evaluation.errors)} scores"
+                )
+            self.proposed += len(c.x)
+            self.queries += sc.queries
+            self.rejected += sc.rejected
+        k = self.adapter.skeleton.num_keypoints
+        return concat_evaluations([sc.evaluation for sc in scores], k, self.dims)
 
-    def _evaluate_chunk(self, x: FloatArray) -> Evaluation:
+    def score_chunks(self, chunks: list[EvalChunk]) -> list[ChunkScore]:
+        """Score chunks in order, in this process (an executor overrides this to score them
+        elsewhere; the results must come back in the chunks' order)."""
+        return [self.score_chunk(c.x, c.start) for c in chunks]
+
+    def score_chunk(self, x: FloatArray, start: int) -> ChunkScore:
+        """Render and score one chunk (b, D); a pure function of ``(x, start)`` (``start``:
+        the index of its first point, which numbers the images the adapter sees
+        ``start + 1 + row``). Changes no counter of the evaluator."""
         b = len(x)
         r = self.render(x)
-        self.proposed += b
         plausible = (
             np.ones(b, bool) if r.plausible is None else r.plausible.cpu().numpy().astype(bool)
         )
@@ -203,12 +277,13 @@ class Evaluator:
         err = np.full(b, np.nan)
         paired = np.full((b, k, self.dims), np.nan)
         rows = np.flatnonzero(plausible) if self.reject_implausible else np.arange(b)
-        self.rejected += b - len(rows)
+        rejected = b - len(rows)
         if not len(rows):
-            return Evaluation(err, paired, kp, vis, boxes, plausible, occluded)
+            return ChunkScore(Evaluation(err, paired, kp, vis, boxes, plausible, occluded), 0, b)
         n = len(rows)
-        ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
-        self._next_id += n
+        # The image id of a body is its point's index (+1), whatever was rejected before it:
+        # adapters that seed by image id (jitter) see the same id on any executor.
+        ids = (start + 1 + rows).astype(np.int64)
         kp_r, vis_r, boxes_r, areas_r, gt3_r = (
             kp[rows],
             vis[rows],
@@ -236,7 +311,6 @@ class Evaluator:
             box_scores=[np.ones(1) for _ in range(n)] if top else None,
         )
         pred = self.adapter.predict(batch)
-        self.queries += n
         if not isinstance(pred, PoseSet):
             raise InputError(f"adapter.predict returned {type(pred).__name__}, not a PoseSet")
         if len(pred) and pred.keypoints.shape[1:] != (k, self.dims):
@@ -258,7 +332,7 @@ class Evaluator:
             er = mpjpe_error(pr, gt3_r, root)
         err[rows] = er
         paired[rows] = pr
-        return Evaluation(err, paired, kp, vis, boxes, plausible, occluded)
+        return ChunkScore(Evaluation(err, paired, kp, vis, boxes, plausible, occluded), n, rejected)
 
 
 Mode = Literal["absolute", "delta"]
