@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 import time
 from dataclasses import replace
@@ -14,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from posebench import parallel
 from posebench.cli import argtypes
 from posebench.errors import InputError
 from posebench.samples import resolve
@@ -200,6 +202,13 @@ def add_parser(sub: Any) -> None:
         help="parse the GT file even if a columnar copy is cached ($POSEBENCH_CACHE or "
         "~/.cache/posebench; POSEBENCH_CACHE=off disables)",
     )
+    p.add_argument(
+        "--threads",
+        type=argtypes.int_range(0, 256, "thread count"),
+        metavar="N",
+        help="threads for reading, matching and bootstrap (default: $POSEBENCH_THREADS, else "
+        "the CPUs this process may use; 0 = that default); the numbers never depend on it",
+    )
     p.set_defaults(func=run)
 
 
@@ -271,6 +280,8 @@ def _crowd_buckets(text: str) -> str | tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "threads", None):  # before the readers and kernels ask for it
+        os.environ[parallel.ENV] = str(args.threads)
     from posebench.formats import coco
     from posebench.metrics import cocoeval
 

@@ -356,20 +356,22 @@ static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const
 }
 
 PyDoc_STRVAR(parse_doc,
-"parse(data, start, state, row, final, k3, xy, ks, img, cat, score, bbox, has_bbox)\n"
+"parse(data, start, state, row, final, k3, xy, ks, img, cat, score, bbox, has_bbox[, end_state])\n"
 "    -> (status, consumed, state, rows)\n\n"
 "Parse records from data[start:], writing rows from `row` on into the column buffers\n"
 "(xy: K*2 doubles a row; ks: K doubles a row, or None to drop the keypoint scores).\n"
-"status: 0 finished (closing bracket seen, final chunk), 1 needs more data (consumed: bytes up\n"
-"to the end of the last complete record), 2 irregular (take the validating path).");
+"status: 0 finished (final chunk, ending in end_state: by default 4, after the closing bracket;\n"
+"3, after a comma, for a piece of the file that ends where the next record begins), 1 needs more\n"
+"data (consumed: bytes up to the end of the last complete record), 2 irregular (take the\n"
+"validating path).");
 
 static PyObject *parse(PyObject *self, PyObject *args) {
     Py_buffer data;
     Py_ssize_t start, row, k3;
-    int state, final;
+    int state, final, end_state = ST_DONE;
     PyObject *o_kp, *o_ks, *o_img, *o_cat, *o_score, *o_bbox, *o_has;
-    if (!PyArg_ParseTuple(args, "y*nininOOOOOOO", &data, &start, &state, &row, &final, &k3, &o_kp,
-                          &o_ks, &o_img, &o_cat, &o_score, &o_bbox, &o_has))
+    if (!PyArg_ParseTuple(args, "y*nininOOOOOOO|i", &data, &start, &state, &row, &final, &k3,
+                          &o_kp, &o_ks, &o_img, &o_cat, &o_score, &o_bbox, &o_has, &end_state))
         return NULL;
     Py_buffer b_kp, b_ks, b_img, b_cat, b_score, b_bbox, b_has;
     int got = 0, have_ks = 0;
@@ -420,7 +422,7 @@ static PyObject *parse(PyObject *self, PyObject *args) {
         skip_ws(&c);
         if (c.p >= c.end) {
             committed = c.p;
-            status = (final ? (state == ST_DONE ? 0 : 2) : 1);
+            status = (final ? (state == end_state ? 0 : 2) : 1);
             break;
         }
         if (state == ST_DONE) { status = 2; break; } /* bytes after the closing bracket */
@@ -987,7 +989,26 @@ static PyObject *parse_float(PyObject *self, PyObject *args) {
     return PyFloat_FromDouble(v);
 }
 
+PyDoc_STRVAR(count_byte_doc,
+"count_byte(data, byte) -> int: how many times `byte` (0..255) occurs in data (GIL released).");
+
+static PyObject *count_byte(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer data;
+    int ch;
+    if (!PyArg_ParseTuple(args, "y*i", &data, &ch)) return NULL;
+    Py_ssize_t n = 0;
+    const unsigned char *p = data.buf;
+    const Py_ssize_t len = data.len;
+    const unsigned char c = (unsigned char)ch;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < len; i++) n += (p[i] == c);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    return PyLong_FromSsize_t(n);
+}
+
 static PyMethodDef methods[] = {
+    {"count_byte", count_byte, METH_VARARGS, count_byte_doc},
     {"parse", parse, METH_VARARGS, parse_doc},
     {"parse_float", parse_float, METH_VARARGS, parse_float_doc},
     {"scan_top", scan_top, METH_VARARGS, scan_top_doc},

@@ -19,14 +19,19 @@ pages that are never written are never touched, so the over-allocation costs add
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from posebench import parallel
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +44,15 @@ except ImportError:  # no C compiler at install time: the validating reader does
 CHUNK_BYTES = 1 << 20
 
 _FINISHED, _MORE, _IRREGULAR = 0, 1, 2
-_ST_START = 0
+_ST_START, _ST_AFTER_COMMA, _ST_DONE = 0, 3, 4
+
+#: Files at least this large are parsed in pieces, one thread each (see :func:`read_columns`).
+PARALLEL_MIN_BYTES = 8 << 20
+#: Bytes searched after each cut point for the start of a record.
+_BOUNDARY_WINDOW = 1 << 16
+#: A record boundary as the regular shape writes it: the end of one record, the comma, the
+#: opening brace of the next (whitespace allowed); the match ends at that brace.
+_BOUNDARY = re.compile(rb"\}[ \t\r\n]*,[ \t\r\n]*\{")
 
 
 def available() -> bool:
@@ -74,12 +87,13 @@ def _parse(
     final: bool,
     k: int,
     cols: dict[str, np.ndarray],
+    end_state: int = _ST_DONE,
 ) -> tuple[int, int, int, int]:
     assert _fastjson is not None
     status, consumed, state, rows = _fastjson.parse(
         data, start, state, row, int(final), 3 * k, cols["keypoints"],
         cols.get("keypoint_scores"), cols["image_id"],
-        cols["category_id"], cols["score"], cols["bbox"], cols["has_bbox"],
+        cols["category_id"], cols["score"], cols["bbox"], cols["has_bbox"], end_state,
     )  # fmt: skip
     return int(status), int(consumed), int(state), int(rows)
 
@@ -142,7 +156,12 @@ def peek_k(path: str | Path, limit: int = 1 << 16) -> int | None:
 
 
 def read_columns(
-    path: str | Path, k: int, stop: threading.Event | None = None, scores: bool = True
+    path: str | Path,
+    k: int,
+    stop: threading.Event | None = None,
+    scores: bool = True,
+    *,
+    threads: int | None = None,
 ) -> dict[str, np.ndarray] | None:
     """Columns of a plain (uncompressed) results file read in chunks, or None.
 
@@ -152,6 +171,11 @@ def read_columns(
     None when the extension is missing, the file is gzip-compressed or unreadable, anything in it
     is not of the regular shape, or ``stop`` is set (the caller lost interest, e.g. because its
     ground truth failed to load).
+
+    A file of at least :data:`PARALLEL_MIN_BYTES` is parsed in ``threads`` pieces at once
+    (default :func:`posebench.parallel.threads`), see :func:`_read_pieces`; the columns are the
+    same whatever the number of threads, and where the pieces cannot be used the file is read
+    in one piece.
     """
     if _fastjson is None or k < 1:
         return None
@@ -168,34 +192,154 @@ def read_columns(
         head = f.read(2)
         if head == b"\x1f\x8b" or not p.is_file():
             return None
-        cap = size // min_record_bytes(k) + 1
-        cols = _columns(cap, k, scores)
-        # One reusable buffer: the unparsed tail of the last chunk is moved to its front and the
-        # next chunk read in behind it (no per-chunk allocation).
-        buf = bytearray(max(2 * CHUNK_BYTES, 4))
-        buf[: len(head)] = head
-        have, state, row = len(head), _ST_START, 0
-        while True:
+        n_threads = parallel.threads() if threads is None else threads
+        if n_threads > 1 and size >= PARALLEL_MIN_BYTES:
+            cols = _read_pieces(p, f, size, k, n_threads, stop, scores)
+            if cols is not None:
+                return cols
             if stop is not None and stop.is_set():
                 return None
-            if have == len(buf):  # a record longer than the buffer
-                buf.extend(bytes(len(buf)))
-            got = f.readinto(memoryview(buf)[have:])
-            have += got
-            final = got == 0
-            status, consumed, state, row = _parse(
-                memoryview(buf)[:have], 0, state, row, final, k, cols
-            )
-            if status == _FINISHED:
-                break
-            if status == _IRREGULAR:
-                log.debug("%s: not the regular shape; the validating reader takes over", p)
-                return None
-            buf[: have - consumed] = buf[consumed:have]
-            have -= consumed
+            f.seek(2)
+        cap = size // min_record_bytes(k) + 1
+        cols = _columns(cap, k, scores)
+        status, row = _stream(f, head, size, cols, k, _ST_START, _ST_DONE, stop)
+    if status != _FINISHED:
+        if status == _IRREGULAR:
+            log.debug("%s: not the regular shape; the validating reader takes over", p)
+        return None
     if not _regular_results(cols, row):
         return None
     return _finish(cols, row, k)
+
+
+def _stream(
+    f: io.BufferedReader,
+    head: bytes,
+    length: int,
+    cols: dict[str, np.ndarray],
+    k: int,
+    state: int,
+    end_state: int,
+    stop: threading.Event | None,
+) -> tuple[int, int]:
+    """Parse ``head`` and then ``length - len(head)`` more bytes of ``f`` (from its position) in
+    chunks into ``cols`` from row 0. Returns (status, rows); status is ``_FINISHED`` only when
+    the bytes end in ``end_state``, ``_MORE`` when ``stop`` was set."""
+    # One reusable buffer: the unparsed tail of the last chunk is moved to its front and the
+    # next chunk read in behind it (no per-chunk allocation).
+    buf = bytearray(max(2 * CHUNK_BYTES, 4))
+    buf[: len(head)] = head
+    have, row = len(head), 0
+    left = length - len(head)
+    while True:
+        if stop is not None and stop.is_set():
+            return _MORE, row
+        if have == len(buf):  # a record longer than the buffer
+            buf.extend(bytes(len(buf)))
+        want = min(len(buf) - have, left)
+        got = f.readinto(memoryview(buf)[have : have + want]) if want > 0 else 0
+        have += got
+        left -= got
+        final = got == 0
+        status, consumed, state, row = _parse(
+            memoryview(buf)[:have], 0, state, row, final, k, cols, end_state
+        )
+        if status != _MORE:
+            return status, row
+        buf[: have - consumed] = buf[consumed:have]
+        have -= consumed
+
+
+def _find_boundary(f: io.BufferedReader, at: int) -> int | None:
+    """The offset of the opening brace of the first record that seems to begin after ``at``
+    (a guess: the caller verifies it), or None."""
+    f.seek(at)
+    window = f.read(_BOUNDARY_WINDOW)
+    m = _BOUNDARY.search(window)
+    return None if m is None else at + m.end() - 1
+
+
+def _count_braces(path: Path, lo: int, hi: int, stop: threading.Event | None) -> int:
+    """How many ``{`` bytes lie in ``[lo, hi)`` of the file."""
+    assert _fastjson is not None
+    n = 0
+    buf = bytearray(CHUNK_BYTES)
+    view = memoryview(buf)
+    with path.open("rb") as f:
+        f.seek(lo)
+        left = hi - lo
+        while left > 0:
+            if stop is not None and stop.is_set():
+                return 0
+            got = f.readinto(view[: min(len(buf), left)])
+            if not got:
+                break
+            n += _fastjson.count_byte(view[:got], 0x7B)
+            left -= got
+    return int(n)
+
+
+def _read_pieces(
+    path: Path,
+    f: io.BufferedReader,
+    size: int,
+    k: int,
+    n_threads: int,
+    stop: threading.Event | None,
+    scores: bool,
+) -> dict[str, np.ndarray] | None:
+    """Parse the file in up to ``n_threads`` pieces at once; None: read it in one piece instead.
+
+    The file is cut near ``size * j / n`` where a record seems to begin (a closing brace, a
+    comma and an opening brace). Such a guess may be wrong (those bytes could sit inside a key),
+    so it is verified: piece j must end exactly where piece j + 1 begins, after a comma, with its
+    last record complete (``end_state``). Piece 0 starts at the top of the file, so by induction
+    every piece then starts at a true record boundary in the state the one-piece parse would
+    have there, and parses what that parse would: the same rows, the same numbers. Each record
+    begins with a ``{`` of its own piece, so counting the ``{`` bytes before a piece (a first,
+    parallel pass) gives a row where its records can start without overlapping the previous
+    piece's; where a piece holds fewer records than braces, the rows are moved together after.
+    Any irregularity, a wrong guess included, returns None and the one-piece parse decides, so
+    what is regular, and every error message, does not depend on the number of threads.
+    """
+    cuts = [0]
+    for j in range(1, n_threads):
+        b = _find_boundary(f, size * j // n_threads)
+        if b is not None and b > cuts[-1] and b < size:
+            cuts.append(b)
+    if len(cuts) < 2:
+        return None
+    cuts.append(size)
+    n = len(cuts) - 1
+    with ThreadPoolExecutor(n, thread_name_prefix="posebench-results") as pool:
+        braces = list(pool.map(lambda j: _count_braces(path, cuts[j], cuts[j + 1], stop), range(n)))
+        if stop is not None and stop.is_set():
+            return None
+        starts = np.concatenate([[0], np.cumsum(braces)]).astype(int).tolist()
+        cols = _columns(max(starts[-1], 1), k, scores)
+
+        def piece(j: int) -> tuple[int, int]:
+            part = {name: arr[starts[j] : starts[j + 1]] for name, arr in cols.items()}
+            with path.open("rb") as g:
+                g.seek(cuts[j])
+                state = _ST_START if j == 0 else _ST_AFTER_COMMA
+                end_state = _ST_DONE if j == n - 1 else _ST_AFTER_COMMA
+                return _stream(g, b"", cuts[j + 1] - cuts[j], part, k, state, end_state, stop)
+
+        results = list(pool.map(piece, range(n)))
+    if any(status != _FINISHED for status, _ in results):
+        log.debug("%s: the pieces did not verify; parsing it in one piece", path)
+        return None
+    rows = [r for _, r in results]
+    at = rows[0]
+    for j in range(1, n):  # close the gaps left by braces that began no record
+        if starts[j] != at:
+            for arr in cols.values():
+                arr[at : at + rows[j]] = arr[starts[j] : starts[j] + rows[j]]
+        at += rows[j]
+    if not _regular_results(cols, at):
+        return None
+    return _finish(cols, at, k)
 
 
 def gt_columns(

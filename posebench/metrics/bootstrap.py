@@ -47,7 +47,6 @@ version ~7.5 s. Per-sample: B = 1000 over 3000 samples 0.02 s, over 100k samples
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from posebench import parallel
 from posebench.metrics.cocoeval import OksMatches, OksParams, accumulate, summarize_stat
 
 try:  # the compiled replicate kernel (built at install; the numpy path gives the same bits)
@@ -796,7 +796,7 @@ def _precision_recall_kernel(
             precision[lo:hi], recall[lo:hi],
         )  # fmt: skip
 
-    n_workers = max(1, min(_THREADS, b // 16))
+    n_workers = max(1, min(parallel.threads(), b // 16))
     if n_workers == 1:
         work(0, b)
     else:
@@ -807,10 +807,6 @@ def _precision_recall_kernel(
     precision[undefined] = -1.0
     recall[undefined] = -1.0
     return precision, recall
-
-
-#: Threads for the compiled kernel (each takes a share of the replicates).
-_THREADS = min(4, os.cpu_count() or 1)
 
 
 def _masked_mean(x: FloatArray) -> FloatArray:

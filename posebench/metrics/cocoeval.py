@@ -25,17 +25,24 @@ from __future__ import annotations
 import itertools
 import logging
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from posebench import parallel
 from posebench.errors import InputError
 from posebench.metrics.oks import oks_pairs
 from posebench.poseset import ImageTable, PoseSet
 
 log = logging.getLogger(__name__)
+
+try:
+    from posebench.metrics import _match_kernel  # type: ignore[attr-defined]
+except ImportError:  # no C compiler at install time: the numpy path gives the same numbers
+    _match_kernel = None
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -365,6 +372,170 @@ def _oks_in_blocks(
     return out
 
 
+def _greedy_match_numpy(
+    p_det: IntArray,
+    p_gt: IntArray,
+    p_oks: FloatArray,
+    d_img: IntArray,
+    d_rank: IntArray,
+    g_img: IntArray,
+    crowd: BoolArray,
+    g_ignore: BoolArray,
+    thr: FloatArray,
+    g_ann: IntArray,
+    params: OksParams,
+) -> tuple[npt.NDArray[np.int32], BoolArray, BoolArray, npt.NDArray[np.int32]]:
+    """The greedy matching, one detection rank at a time over all images, area ranges and
+    thresholds at once (the path without the compiled kernel; the same numbers).
+
+    Args:
+        p_det, p_gt, p_oks: (P,) the candidate pairs (detection and GT positions, OKS), ordered
+            by detection, then GT.
+        d_img, d_rank: (D,) each detection's image index and rank within its image.
+        g_img: (G,) each GT's image index.
+        crowd: (G,) crowd GT (can match several detections).
+        g_ignore: (A, G) GT ignored at each area range.
+        thr: (T,) thresholds.
+        g_ann: (G,) GT annotation ids (read by the ``gt_id0``/``gt_negative_id`` rules).
+
+    Returns:
+        ``det_match`` (A, T, D) int32 GT position or -1, ``det_ignore`` (A, T, D) matched to an
+        ignored GT, ``counts_as_match`` (A, T, D) a match that counts, ``gt_match`` (A, T, G)
+        int32 detection position or -1.
+    """
+    n_det, n_gt = len(d_img), len(g_img)
+    n_area, n_thr = g_ignore.shape[0], len(thr)
+    matched = np.zeros((n_area, n_thr, n_gt), bool)
+    det_match = np.full((n_area, n_thr, n_det), -1, np.int32)
+
+    cand = np.flatnonzero(p_oks >= thr.min())  # a pair below every threshold never matches
+    c_det, c_gt, c_oks = p_det[cand], p_gt[cand], p_oks[cand]
+    c_rank = d_rank[c_det]
+    order = np.lexsort((c_gt, c_det, c_rank))
+    c_det, c_gt, c_oks, c_rank = c_det[order], c_gt[order], c_oks[order], c_rank[order]
+    bounds = np.searchsorted(c_rank, np.arange(params.max_dets[-1] + 1))
+    for r in range(params.max_dets[-1]):
+        s, e = bounds[r], bounds[r + 1]
+        if s == e:
+            continue
+        bd, bg, bo = c_det[s:e], c_gt[s:e], c_oks[s:e]
+        seg = np.flatnonzero(np.r_[True, bd[1:] != bd[:-1]])
+        seg_len = np.diff(np.r_[seg, len(bd)])
+        pos = np.arange(len(bd))
+        ok = (~matched[:, :, bg] | crowd[bg]) & (bo >= thr[:, None])  # (A, T, Pb)
+        ign = g_ignore[:, None, bg]  # (A, 1, Pb)
+        pick = np.full((n_area, n_thr, len(seg)), -1, np.int64)
+        # Regular ground truth first; ignored ground truth only when no regular one matches
+        # (pycocotools sorts ignored GT last and breaks once a regular match exists).
+        for group in (~ign, ign):
+            cg = ok & group
+            v = np.where(cg, bo, -1.0)
+            best = np.maximum.reduceat(v, seg, axis=2)
+            # pycocotools: `if ious < iou: continue` lets an equal later value win -> last max.
+            at_best = cg & (v == np.repeat(best, seg_len, axis=2))
+            last = np.maximum.reduceat(np.where(at_best, pos, -1), seg, axis=2)
+            pick = np.where(pick >= 0, pick, last)
+        hit = pick >= 0
+        aa, tt, ss = np.nonzero(hit)
+        pp = pick[hit]
+        matched[aa, tt, bg[pp]] = True
+        det_match[aa, tt, bd[seg[ss]]] = bg[pp]
+
+    # ---- ignore flags and true positives
+    has = det_match >= 0
+    det_ignore = np.zeros((n_area, n_thr, n_det), bool)
+    counts_as_match = has.copy()
+    if n_gt:
+        # One (area, threshold) row at a time, so that no (A, T, D) index array is made (numpy
+        # would widen it to intp: 0.45 GB at 10x COCO size). An unmatched detection holds -1,
+        # which indexes the last GT; `has` masks that value out.
+        for a in range(n_area):
+            for t in range(n_thr):
+                dm, h = det_match[a, t], has[a, t]
+                np.logical_and(h, g_ignore[a, dm], out=det_ignore[a, t])
+                if params.gt_id0 == "pycocotools":
+                    # pycocotools stores the GT *id* as the match and tests it for truth: id 0
+                    # reads unmatched.
+                    counts_as_match[a, t] &= g_ann[dm] != 0
+                if params.gt_negative_id == "xtcocotools":
+                    # xtcocotools: dtm = gt['id'] in a -1-initialised array, tps = dtm >= 0,
+                    # fps = dtm < 0; a negative id reads unmatched (then also ignored when the
+                    # detection is out of range).
+                    counts_as_match[a, t] &= g_ann[dm] >= 0
+    gt_match = np.full((n_area, n_thr, n_gt), -1, np.int32)
+    aa, tt, dd = np.nonzero(has)
+    gt_match[aa, tt, det_match[aa, tt, dd]] = dd
+    return det_match, det_ignore, counts_as_match, gt_match
+
+
+def _greedy_match_kernel(
+    p_det: IntArray,
+    p_gt: IntArray,
+    p_oks: FloatArray,
+    d_img: IntArray,
+    d_rank: IntArray,
+    g_img: IntArray,
+    crowd: BoolArray,
+    g_ignore: BoolArray,
+    thr: FloatArray,
+    g_ann: IntArray,
+    params: OksParams,
+) -> tuple[npt.NDArray[np.int32], BoolArray, BoolArray, npt.NDArray[np.int32]]:
+    """:func:`_greedy_match_numpy` by the compiled kernel (``_match_kernel.c``), image by image,
+    the images split into contiguous pieces matched in threads (the kernel releases the GIL).
+    Pieces share no image, hence no GT: the numbers do not depend on the thread count."""
+    assert _match_kernel is not None
+    n_det, n_gt = len(d_img), len(g_img)
+    n_area, n_thr = g_ignore.shape[0], len(thr)
+    matched = np.empty((n_area, n_thr, n_gt), np.uint8)
+    det_match = np.empty((n_area, n_thr, n_det), np.int32)
+    det_ign = np.empty((n_area, n_thr, n_det), np.uint8)
+    det_count = np.empty((n_area, n_thr, n_det), np.uint8)
+    gt_match = np.empty((n_area, n_thr, n_gt), np.int32)
+    id_rule = (1 if params.gt_id0 == "pycocotools" else 0) | (
+        2 if params.gt_negative_id == "xtcocotools" else 0
+    )
+    p_det = np.ascontiguousarray(p_det, np.int64)
+    p_gt = np.ascontiguousarray(p_gt, np.int64)
+    p_oks = np.ascontiguousarray(p_oks, np.float64)
+    crowd_u8 = np.ascontiguousarray(crowd, np.uint8)
+    ign_u8 = np.ascontiguousarray(g_ignore, np.uint8)
+    thr = np.ascontiguousarray(thr, np.float64)
+    g_ann = np.ascontiguousarray(g_ann, np.int64)
+    n_img = int(max(d_img[-1] if n_det else -1, g_img[-1] if n_gt else -1)) + 1
+    # Pieces: images [i_k, i_{k+1}), cut where the detections split evenly.
+    n_pieces = max(1, min(parallel.threads(), n_det // _MATCH_MIN_DETS))
+    cut_img = [0]
+    for k in range(1, n_pieces):
+        i = int(d_img[k * n_det // n_pieces])
+        if i > cut_img[-1]:
+            cut_img.append(i)
+    cut_img.append(n_img)
+    img_cuts = np.asarray(cut_img, np.int64)
+    d_cut = np.searchsorted(d_img, img_cuts)
+    g_cut = np.searchsorted(g_img, img_cuts)
+    p_cut = np.searchsorted(p_det, d_cut)
+
+    def work(k: int) -> None:
+        _match_kernel.match(
+            int(d_cut[k]), int(d_cut[k + 1]), int(g_cut[k]), int(g_cut[k + 1]),
+            int(p_cut[k]), int(p_cut[k + 1]), p_det, p_gt, p_oks, crowd_u8, ign_u8, thr, g_ann,
+            id_rule, matched, det_match, det_ign, det_count, gt_match,
+        )  # fmt: skip
+
+    n_work = len(img_cuts) - 1
+    if n_work == 1:
+        work(0)
+    else:
+        with ThreadPoolExecutor(n_work, thread_name_prefix="posebench-match") as pool:
+            list(pool.map(work, range(n_work)))
+    return det_match, det_ign.view(bool), det_count.view(bool), gt_match
+
+
+#: Detections per thread below which the matching runs in one piece.
+_MATCH_MIN_DETS = 4096
+
+
 def match_detections(
     gt: PoseSet,
     dt: PoseSet,
@@ -447,77 +618,20 @@ def match_detections(
     p_oks = _oks_in_blocks(dt.keypoints, d_rows[p_det], gt.keypoints, pg_rows, g_vis, p_gt,
                            gt.bbox, g_scale, params.sigmas)  # fmt: skip
 
-    # ---- greedy matching, one detection rank at a time, all images/areas/thresholds at once
-    n_area, n_thr = len(params.area_ranges), len(params.iou_thrs)
+    # ---- greedy matching, then which matches count and which are ignored
     lo = np.array([a[0] for a in params.area_ranges], dtype=np.float64)[:, None]
     hi = np.array([a[1] for a in params.area_ranges], dtype=np.float64)[:, None]
     g_ignore = base_ignore[None, :] | (g_area[None, :] < lo) | (g_area[None, :] > hi)  # (A, G)
     thr = np.minimum(params.iou_thrs, 1 - 1e-10)  # pycocotools: iou = min([t, 1-1e-10])
-    matched = np.zeros((n_area, n_thr, n_gt), bool)
-    det_match = np.full((n_area, n_thr, n_det), -1, np.int32)
-
-    cand = np.flatnonzero(p_oks >= thr.min())  # a pair below every threshold never matches
-    c_det, c_gt, c_oks = p_det[cand], p_gt[cand], p_oks[cand]
-    c_rank = d_rank[c_det]
-    order = np.lexsort((c_gt, c_det, c_rank))
-    c_det, c_gt, c_oks, c_rank = c_det[order], c_gt[order], c_oks[order], c_rank[order]
-    bounds = np.searchsorted(c_rank, np.arange(params.max_dets[-1] + 1))
-    for r in range(params.max_dets[-1]):
-        s, e = bounds[r], bounds[r + 1]
-        if s == e:
-            continue
-        bd, bg, bo = c_det[s:e], c_gt[s:e], c_oks[s:e]
-        seg = np.flatnonzero(np.r_[True, bd[1:] != bd[:-1]])
-        seg_len = np.diff(np.r_[seg, len(bd)])
-        pos = np.arange(len(bd))
-        ok = (~matched[:, :, bg] | crowd[bg]) & (bo >= thr[:, None])  # (A, T, Pb)
-        ign = g_ignore[:, None, bg]  # (A, 1, Pb)
-        pick = np.full((n_area, n_thr, len(seg)), -1, np.int64)
-        # Regular ground truth first; ignored ground truth only when no regular one matches
-        # (pycocotools sorts ignored GT last and breaks once a regular match exists).
-        for group in (~ign, ign):
-            cg = ok & group
-            v = np.where(cg, bo, -1.0)
-            best = np.maximum.reduceat(v, seg, axis=2)
-            # pycocotools: `if ious < iou: continue` lets an equal later value win -> last max.
-            at_best = cg & (v == np.repeat(best, seg_len, axis=2))
-            last = np.maximum.reduceat(np.where(at_best, pos, -1), seg, axis=2)
-            pick = np.where(pick >= 0, pick, last)
-        hit = pick >= 0
-        aa, tt, ss = np.nonzero(hit)
-        pp = pick[hit]
-        matched[aa, tt, bg[pp]] = True
-        det_match[aa, tt, bd[seg[ss]]] = bg[pp]
-
-    # ---- ignore flags and true positives
-    has = det_match >= 0
-    det_ignore = np.zeros((n_area, n_thr, n_det), bool)
-    counts_as_match = has.copy()
-    if n_gt:
-        # One (area, threshold) row at a time, so that no (A, T, D) index array is made (numpy
-        # would widen it to intp: 0.45 GB at 10x COCO size). An unmatched detection holds -1,
-        # which indexes the last GT; `has` masks that value out.
-        for a in range(n_area):
-            for t in range(n_thr):
-                dm, h = det_match[a, t], has[a, t]
-                np.logical_and(h, g_ignore[a, dm], out=det_ignore[a, t])
-                if params.gt_id0 == "pycocotools":
-                    # pycocotools stores the GT *id* as the match and tests it for truth: id 0
-                    # reads unmatched.
-                    counts_as_match[a, t] &= gt.ann_id[g_rows[dm]] != 0
-                if params.gt_negative_id == "xtcocotools":
-                    # xtcocotools: dtm = gt['id'] in a -1-initialised array, tps = dtm >= 0,
-                    # fps = dtm < 0; a negative id reads unmatched (then also ignored when the
-                    # detection is out of range).
-                    counts_as_match[a, t] &= gt.ann_id[g_rows[dm]] >= 0
+    g_ann = gt.ann_id[g_rows]
+    greedy = _greedy_match_kernel if _match_kernel is not None else _greedy_match_numpy
+    det_match, det_ignore, counts_as_match, gt_match = greedy(
+        p_det, p_gt, p_oks, d_img, d_rank, g_img, crowd, g_ignore, thr, g_ann, params
+    )
     d_area = _det_area(dt, d_rows, d_box, params, pred_file) if n_det else np.zeros(0)
     out_of_range = (d_area[None, :] < lo) | (d_area[None, :] > hi)  # (A, D)
     det_ignore |= ~counts_as_match & out_of_range[:, None, :]
     det_tp = counts_as_match & ~det_ignore
-
-    gt_match = np.full((n_area, n_thr, n_gt), -1, np.int32)
-    aa, tt, dd = np.nonzero(has)
-    gt_match[aa, tt, det_match[aa, tt, dd]] = dd
     return OksMatches(
         image_ids=image_ids,
         det_row=d_rows,

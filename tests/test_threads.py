@@ -1,0 +1,281 @@
+"""Numbers and errors never depend on the thread count (posebench.parallel).
+
+The results reader parses big files in pieces (one thread each), the greedy matching runs images
+in pieces, the bootstrap kernel replicates in blocks. Checked here: 1, 2, 3 and 5 threads give the
+same columns, the same match records and statistics and the same error message (naming the same
+record) as one thread and as the validating reader / the numpy matching; the reader's cut-point
+guesses that are wrong (a key holding ``},{``) and braces that begin no record (a key holding
+``{``) change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from posebench import parallel
+from posebench.errors import InputError
+from posebench.formats import coco, fastjson
+from posebench.metrics import bootstrap, cocoeval
+from posebench.skeletons import COCO17, CROWDPOSE14
+from posebench.synthetic import make_keypoint_dataset
+
+if not fastjson.available() or cocoeval._match_kernel is None:
+    msg = (
+        "posebench's C extensions are not built (no C compiler at install time?): "
+        "`pip install -e .` builds them"
+    )
+    if os.environ.get("POSEBENCH_REQUIRE_REFERENCES") == "1" or os.environ.get("CI"):
+        pytest.fail(msg, pytrace=False)
+    pytest.skip(msg, allow_module_level=True)
+
+THREADS = (1, 2, 3, 5)
+
+
+def _write(tmp_path: Path, n_images: int, seed: int, style: int, **kw: Any) -> tuple[Path, Path]:
+    gt_dict, results = make_keypoint_dataset(n_images, seed=seed, dets_per_image=8.0, **kw)
+    gt_path, res_path = tmp_path / "gt.json", tmp_path / "res.json"
+    gt_path.write_text(json.dumps(gt_dict))
+    if style == 0:
+        text = json.dumps(results, separators=(",", ":"))
+    elif style == 1:
+        text = json.dumps(results)
+    else:
+        text = json.dumps(results, indent=2)
+    res_path.write_text(text)
+    return gt_path, res_path
+
+
+def _same_columns(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert sorted(a) == sorted(b)
+    for name in a:
+        assert a[name].dtype == b[name].dtype, name
+        assert a[name].shape == b[name].shape, name
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+@pytest.fixture
+def pieces(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Split every file, whatever its size; records whether the pieces were used."""
+    monkeypatch.setattr(fastjson, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(fastjson, "CHUNK_BYTES", 4096)
+    used: list[bool] = []
+    real = fastjson._read_pieces
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        out = real(*args, **kw)
+        used.append(out is not None)
+        return out
+
+    monkeypatch.setattr(fastjson, "_read_pieces", spy)
+    return used
+
+
+@pytest.mark.parametrize("style", [0, 1, 2])
+def test_results_read_in_pieces_equal_one_piece_and_the_validating_reader(
+    tmp_path: Path, pieces: list[bool], style: int
+) -> None:
+    gt_path, res_path = _write(tmp_path, 40, seed=style, style=style, bbox="mixed")
+    one = fastjson.read_columns(res_path, 17, threads=1)
+    assert one is not None
+    assert pieces == []  # one thread: no pieces
+    for n in THREADS[1:]:
+        cols = fastjson.read_columns(res_path, 17, threads=n)
+        assert cols is not None
+        assert pieces[-1] is True  # the pieces were used, and verified
+        _same_columns(cols, one)
+    gt = coco.read_gt(gt_path)
+    saved = fastjson._fastjson
+    fastjson._fastjson = None
+    try:
+        slow = coco.read_results(res_path, gt)
+    finally:
+        fastjson._fastjson = saved
+    np.testing.assert_array_equal(one["keypoints"], slow.keypoints[:, :, :2])
+    np.testing.assert_array_equal(one["score"], slow.score)
+    np.testing.assert_array_equal(one["image_id"], slow.image_id)
+
+
+def _records(n: int, seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    return [
+        {
+            "image_id": i // 3 + 1,
+            "category_id": 1,
+            "keypoints": [round(rng.uniform(0, 640), 2) for _ in range(51)],
+            "score": round(rng.random(), 4),
+        }
+        for i in range(n)
+    ]
+
+
+def test_a_wrong_cut_guess_falls_back_to_one_piece(tmp_path: Path, pieces: list[bool]) -> None:
+    # Every record carries a key that looks like a record boundary: each cut point's guess
+    # lands inside a key, the piece before it does not end there, and one piece reads the file.
+    recs = _records(300, 0)
+    for r in recs:
+        r["x},{"] = 1
+    path = tmp_path / "res.json"
+    path.write_text(json.dumps(recs, separators=(",", ":")))
+    one = fastjson.read_columns(path, 17, threads=1)
+    assert one is not None
+    assert len(one["score"]) == 300
+    for n in THREADS[1:]:
+        cols = fastjson.read_columns(path, 17, threads=n)
+        assert cols is not None
+        _same_columns(cols, one)
+    assert False in pieces  # (a cut that lands between the key and the record's end is right)
+
+
+def test_braces_that_begin_no_record_are_closed_up(tmp_path: Path, pieces: list[bool]) -> None:
+    # Keys holding "{" make the brace count exceed the records: the rows are moved together.
+    recs = _records(300, 1)
+    for i, r in enumerate(recs):
+        if i % 7 == 0:
+            r["a{{"] = i
+    path = tmp_path / "res.json"
+    path.write_text(json.dumps(recs))
+    one = fastjson.read_columns(path, 17, threads=1)
+    assert one is not None
+    for n in THREADS[1:]:
+        cols = fastjson.read_columns(path, 17, threads=n)
+        assert pieces[-1] is True
+        assert cols is not None
+        _same_columns(cols, one)
+    np.testing.assert_array_equal(one["score"], [r["score"] for r in recs])
+
+
+BAD_RECORD = {
+    "string score": ('"score": 0.5', '"score": "0.5"'),
+    "short keypoints": ('"keypoints": [', '"keypoints": [1.0, '),
+    "unknown category": ('"category_id": 1', '"category_id": 7'),
+    "null keypoint": ('"keypoints": [', '"keypoints": [null, '),
+    "truncated": None,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_RECORD))
+def test_errors_name_the_same_record_whatever_the_thread_count(
+    tmp_path: Path, pieces: list[bool], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    recs = _records(400, 2)
+    bad = 283  # in the second half: a later piece meets it first
+    recs[bad]["score"] = 0.5
+    text = json.dumps(recs)
+    if BAD_RECORD[name] is None:
+        text = text[: len(text) * 3 // 4]
+    else:
+        old, new = BAD_RECORD[name]
+        head, tail = text.split("}, {", bad)[:bad], text.split("}, {", bad)[bad]
+        assert old in tail.split("}")[0]
+        tail = tail.replace(old, new, 1)
+        text = "}, {".join([*head, tail])
+    gt_dict, _ = make_keypoint_dataset(3, seed=0)
+    gt_dict["images"] = [{"id": i, "width": 640, "height": 480} for i in range(1, 200)]
+    for a in gt_dict["annotations"]:
+        a["image_id"] = 1
+    gt_path, res_path = tmp_path / "gt.json", tmp_path / "res.json"
+    gt_path.write_text(json.dumps(gt_dict))
+    res_path.write_text(text)
+    messages = set()
+    for n in THREADS:
+        monkeypatch.setenv(parallel.ENV, str(n))
+        with pytest.raises(InputError) as e:
+            coco.read_gt_and_results(gt_path, res_path)
+        messages.add(str(e.value))
+    assert len(messages) == 1, messages
+    (msg,) = messages
+    if name != "truncated":
+        assert f"results[{bad}]" in msg
+
+
+def _evaluate(gt: Any, dt: Any, params: cocoeval.OksParams, mode: Any) -> Any:
+    return cocoeval.evaluate_oks(
+        gt.poses, dt, gt.images, params, category_ids=gt.category_ids, mode=mode
+    )
+
+
+def _same_matches(a: cocoeval.OksMatches, b: cocoeval.OksMatches) -> None:
+    for name in ("det_match", "det_ignore", "det_tp", "gt_match", "gt_ignore", "det_row",
+                 "gt_row", "pair_oks"):  # fmt: skip
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype, name
+        np.testing.assert_array_equal(x, y, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    ("mode", "overrides"),
+    [
+        ("coco", {}),
+        ("coco", {"gt_id0": "pycocotools", "max_dets": (5,)}),
+        ("coco", {"gt_negative_id": "xtcocotools", "gt_ignore": "num_keypoints"}),
+        ("crowdpose", {}),
+    ],
+)
+def test_matching_kernel_equals_the_numpy_matching_at_every_thread_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, overrides: dict[str, Any]
+) -> None:
+    crowd = mode == "crowdpose"
+    sk = CROWDPOSE14 if crowd else COCO17
+    gt_dict, results = make_keypoint_dataset(150, seed=7, dets_per_image=12.0, skeleton=sk.name)
+    # a GT id 0 and a negative id, so that the id rules have something to decide
+    gt_dict["annotations"][0]["id"] = 0
+    gt_dict["annotations"][1]["id"] = -5
+    (tmp_path / "gt.json").write_text(json.dumps(gt_dict))
+    (tmp_path / "res.json").write_text(json.dumps(results))
+    gt, dt, _ = coco.read_gt_and_results(tmp_path / "gt.json", tmp_path / "res.json")
+    make = cocoeval.crowdpose_params if crowd else cocoeval.coco_params
+    params = make(sk.oks_sigmas(), **overrides)
+    monkeypatch.setattr(cocoeval, "_MATCH_MIN_DETS", 1)
+    kernel = cocoeval._match_kernel
+    monkeypatch.setattr(cocoeval, "_match_kernel", None)
+    ref = _evaluate(gt, dt, params, mode)
+    monkeypatch.setattr(cocoeval, "_match_kernel", kernel)
+    for n in THREADS:
+        monkeypatch.setenv(parallel.ENV, str(n))
+        ev = _evaluate(gt, dt, params, mode)
+        assert ev.stats == ref.stats or all(
+            (np.isnan(ev.stats[k]) and np.isnan(ref.stats[k])) or ev.stats[k] == ref.stats[k]
+            for k in ref.stats
+        )
+        np.testing.assert_array_equal(ev.precision, ref.precision)
+        np.testing.assert_array_equal(ev.recall, ref.recall)
+        for a, b in zip(ev.per_category, ref.per_category, strict=True):
+            _same_matches(a, b)
+
+
+def test_bootstrap_intervals_do_not_depend_on_the_thread_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gt_dict, results = make_keypoint_dataset(60, seed=4, dets_per_image=6.0)
+    (tmp_path / "gt.json").write_text(json.dumps(gt_dict))
+    (tmp_path / "res.json").write_text(json.dumps(results))
+    gt, dt, _ = coco.read_gt_and_results(tmp_path / "gt.json", tmp_path / "res.json")
+    params = cocoeval.coco_params(COCO17.oks_sigmas())
+    ev = _evaluate(gt, dt, params, "coco")
+    out = []
+    for n in (1, 3):
+        monkeypatch.setenv(parallel.ENV, str(n))
+        boot = bootstrap.bootstrap_oks(list(ev.per_category), params, n_boot=200, seed=1)
+        out.append({k: v.as_dict() for k, v in boot.items()})
+    assert out[0] == out[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("1", 1), ("3", 3), (" 2 ", 2), ("auto", None), ("0", None)]
+)
+def test_thread_count_from_text(text: str, expected: int | None) -> None:
+    want = parallel.available_cpus() if expected is None else expected
+    assert parallel.parse_threads(text) == want
+
+
+@pytest.mark.parametrize("text", ["-1", "two", "1.5"])
+def test_a_bad_thread_count_names_the_variable(text: str) -> None:
+    with pytest.raises(InputError, match=parallel.ENV):
+        parallel.parse_threads(text)
