@@ -26,7 +26,7 @@ from posebench.metrics import bootstrap, cocoeval
 from posebench.skeletons import COCO17, CROWDPOSE14
 from posebench.synthetic import make_keypoint_dataset
 
-if not fastjson.available() or cocoeval._match_kernel is None:
+if not fastjson.available() or cocoeval._cocoeval_kernel is None:
     msg = (
         "posebench's C extensions are not built (no C compiler at install time?): "
         "`pip install -e .` builds them"
@@ -218,7 +218,7 @@ def _same_matches(a: cocoeval.OksMatches, b: cocoeval.OksMatches) -> None:
         ("crowdpose", {}),
     ],
 )
-def test_matching_kernel_equals_the_numpy_matching_at_every_thread_count(
+def test_kernels_equal_the_numpy_matching_and_accumulation_at_every_thread_count(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, overrides: dict[str, Any]
 ) -> None:
     crowd = mode == "crowdpose"
@@ -233,10 +233,11 @@ def test_matching_kernel_equals_the_numpy_matching_at_every_thread_count(
     make = cocoeval.crowdpose_params if crowd else cocoeval.coco_params
     params = make(sk.oks_sigmas(), **overrides)
     monkeypatch.setattr(cocoeval, "_MATCH_MIN_DETS", 1)
-    kernel = cocoeval._match_kernel
-    monkeypatch.setattr(cocoeval, "_match_kernel", None)
+    monkeypatch.setattr(cocoeval, "_ACC_MIN_DETS", 1)
+    kernel = cocoeval._cocoeval_kernel
+    monkeypatch.setattr(cocoeval, "_cocoeval_kernel", None)
     ref = _evaluate(gt, dt, params, mode)
-    monkeypatch.setattr(cocoeval, "_match_kernel", kernel)
+    monkeypatch.setattr(cocoeval, "_cocoeval_kernel", kernel)
     for n in THREADS:
         monkeypatch.setenv(parallel.ENV, str(n))
         ev = _evaluate(gt, dt, params, mode)
@@ -246,6 +247,7 @@ def test_matching_kernel_equals_the_numpy_matching_at_every_thread_count(
         )
         np.testing.assert_array_equal(ev.precision, ref.precision)
         np.testing.assert_array_equal(ev.recall, ref.recall)
+        np.testing.assert_array_equal(ev.scores, ref.scores)
         for a, b in zip(ev.per_category, ref.per_category, strict=True):
             _same_matches(a, b)
 

@@ -721,11 +721,48 @@ typedef struct {
     const char *base;
 } TopCtx;
 
+/* Skip an array or object by its structure alone: strings (escape-aware) and bracket depth, no
+ * validation. Only for the "images" and "annotations" values, which parse_images() and
+ * parse_annotations() then parse completely, requiring the whole span to be one valid array:
+ * whatever this skip returns for malformed bytes, those parsers refuse them. */
+static int skip_container_fast(Cursor *c) {
+    const char *p = c->p, *e = c->end;
+    if (p >= e) return R_MORE;
+    if (*p != '[' && *p != '{') return skip_value(c);
+    Py_ssize_t depth = 0;
+    while (p < e) {
+        const char ch = *p;
+        if (ch == '"') {
+            const char *s = p + 1;
+            for (;;) {
+                const char *q = memchr(s, '"', (size_t)(e - s));
+                if (q == NULL) return R_MORE;
+                const char *b = q;
+                while (b > s && b[-1] == '\\') b--;
+                s = q + 1;
+                if (((q - b) & 1) == 0) break; /* not escaped */
+            }
+            p = s;
+            continue;
+        }
+        if (ch == '[' || ch == '{') {
+            depth++;
+        } else if (ch == ']' || ch == '}') {
+            if (--depth == 0) {
+                c->p = p + 1;
+                return R_OK;
+            }
+        }
+        p++;
+    }
+    return R_MORE;
+}
+
 static int top_member(Cursor *c, const char *key, size_t len, void *vctx) {
     TopCtx *ctx = vctx;
     int which = KEYIS("images") ? 0 : KEYIS("annotations") ? 1 : KEYIS("categories") ? 2 : -1;
     const char *start = c->p;
-    int r = skip_value(c);
+    int r = (which == 0 || which == 1) ? skip_container_fast(c) : skip_value(c);
     if (r != R_OK) return r;
     if (which >= 0) {
         ctx->span[which][0] = start - ctx->base;

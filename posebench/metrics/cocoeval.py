@@ -40,9 +40,9 @@ from posebench.poseset import ImageTable, PoseSet
 log = logging.getLogger(__name__)
 
 try:
-    from posebench.metrics import _match_kernel  # type: ignore[attr-defined]
+    from posebench.metrics import _cocoeval_kernel  # type: ignore[attr-defined]
 except ImportError:  # no C compiler at install time: the numpy path gives the same numbers
-    _match_kernel = None
+    _cocoeval_kernel = None
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -202,6 +202,20 @@ def prepare_detections(
     img_idx = np.searchsorted(image_ids, dt.image_id)
     img_idx = np.minimum(img_idx, max(len(image_ids) - 1, 0))
     keep &= image_ids[img_idx] == dt.image_id if len(image_ids) else np.zeros(len(dt), bool)
+    if _cocoeval_kernel is not None:
+        # the same order by a counting sort on the image and a stable sort within each image
+        n = len(dt)
+        img = np.where(keep, img_idx, -1).astype(np.int64)
+        score = np.ascontiguousarray(dt.score, np.float64)
+        rows_o, image_o, rank_o = (
+            np.empty(n, np.int64),
+            np.empty(n, np.int64),
+            np.empty(n, np.int64),
+        )
+        k = _cocoeval_kernel.order(
+            img, score, len(image_ids), params.max_dets[-1], rows_o, image_o, rank_o
+        )
+        return rows_o[:k], image_o[:k], rank_o[:k]
     rows = np.flatnonzero(keep)
     # Two stable sorts = one lexsort by (image, -score), ties in file order; the image pass is a
     # radix sort when the image index fits in 16 bits.
@@ -275,6 +289,17 @@ def _keypoint_boxes(kp: FloatArray) -> FloatArray:
     """
     xs, ys = kp[:, :, 0], kp[:, :, 1]
     return np.stack([xs.min(1), ys.min(1), xs.max(1), ys.max(1)], axis=1)
+
+
+def _det_boxes(kp: FloatArray, rows: IntArray) -> FloatArray:
+    """(D, 4) :func:`_keypoint_boxes` of the rows ``rows`` of (N, K, 2+) poses."""
+    if not len(rows):
+        return np.zeros((0, 4))
+    if _cocoeval_kernel is not None and kp.dtype == np.float64 and kp.ndim == 3:
+        out = np.empty((len(rows), 4))
+        _cocoeval_kernel.boxes(np.ascontiguousarray(kp), np.ascontiguousarray(rows, np.int64), out)
+        return out
+    return _keypoint_boxes(kp)[rows]
 
 
 def _gt_boxes(
@@ -481,10 +506,10 @@ def _greedy_match_kernel(
     g_ann: IntArray,
     params: OksParams,
 ) -> tuple[npt.NDArray[np.int32], BoolArray, BoolArray, npt.NDArray[np.int32]]:
-    """:func:`_greedy_match_numpy` by the compiled kernel (``_match_kernel.c``), image by image,
+    """:func:`_greedy_match_numpy` by the compiled kernel (``_cocoeval_kernel.c``), image by image,
     the images split into contiguous pieces matched in threads (the kernel releases the GIL).
     Pieces share no image, hence no GT: the numbers do not depend on the thread count."""
-    assert _match_kernel is not None
+    assert _cocoeval_kernel is not None
     n_det, n_gt = len(d_img), len(g_img)
     n_area, n_thr = g_ignore.shape[0], len(thr)
     matched = np.empty((n_area, n_thr, n_gt), np.uint8)
@@ -517,7 +542,7 @@ def _greedy_match_kernel(
     p_cut = np.searchsorted(p_det, d_cut)
 
     def work(k: int) -> None:
-        _match_kernel.match(
+        _cocoeval_kernel.match(
             int(d_cut[k]), int(d_cut[k + 1]), int(g_cut[k]), int(g_cut[k + 1]),
             int(p_cut[k]), int(p_cut[k + 1]), p_det, p_gt, p_oks, crowd_u8, ign_u8, thr, g_ann,
             id_rule, matched, det_match, det_ign, det_count, gt_match,
@@ -596,7 +621,7 @@ def match_detections(
     # ---- OKS of all (detection, GT) pairs of the same image
     gt_start = np.searchsorted(g_img, np.arange(n_img))
     gt_count = np.searchsorted(g_img, np.arange(n_img), side="right") - gt_start
-    d_box = _keypoint_boxes(dt.keypoints)[d_rows] if n_det else np.zeros((0, 4))
+    d_box = _det_boxes(dt.keypoints, d_rows)
     g_vis = vis[g_rows]
     g_nlab = np.count_nonzero(g_vis > 0, axis=1)
     g_box = _gt_boxes(gt.keypoints[g_rows], g_vis, g_nlab, gt.bbox[g_rows])
@@ -624,7 +649,7 @@ def match_detections(
     g_ignore = base_ignore[None, :] | (g_area[None, :] < lo) | (g_area[None, :] > hi)  # (A, G)
     thr = np.minimum(params.iou_thrs, 1 - 1e-10)  # pycocotools: iou = min([t, 1-1e-10])
     g_ann = gt.ann_id[g_rows]
-    greedy = _greedy_match_kernel if _match_kernel is not None else _greedy_match_numpy
+    greedy = _greedy_match_kernel if _cocoeval_kernel is not None else _greedy_match_numpy
     det_match, det_ignore, counts_as_match, gt_match = greedy(
         p_det, p_gt, p_oks, d_img, d_rank, g_img, crowd, g_ignore, thr, g_ann, params
     )
@@ -681,6 +706,9 @@ def accumulate(
         scores_sorted = d_scores[inds]
         nd = len(inds)
         order = sel[inds]
+        if _cocoeval_kernel is not None:
+            _accumulate_kernel(m, params, order, scores_sorted, g_in, mi, precision, recall, scores)
+            continue
         for a in range(n_area):
             npig = int(np.count_nonzero(~m.gt_ignore[a, g_in]))
             if npig == 0:
@@ -714,6 +742,58 @@ def accumulate(
                 precision[t, :, a, mi] = q
                 scores[t, :, a, mi] = ss
     return precision, recall, scores
+
+
+def _accumulate_kernel(
+    m: OksMatches,
+    params: OksParams,
+    order: IntArray,
+    scores_sorted: FloatArray,
+    g_in: BoolArray,
+    mi: int,
+    precision: FloatArray,
+    recall: FloatArray,
+    scores: FloatArray,
+) -> None:
+    """The (area range, threshold) loop of :func:`accumulate` by the compiled kernel, the pairs
+    shared among threads (each writes its own cells; the same bits as the numpy loop)."""
+    assert _cocoeval_kernel is not None
+    n_thr, n_area = len(params.iou_thrs), len(params.area_ranges)
+    order = np.ascontiguousarray(order, np.int64)
+    scores_sorted = np.ascontiguousarray(scores_sorted, np.float64)
+    rec_thrs = np.ascontiguousarray(params.rec_thrs, np.float64)
+    tp_u8 = np.ascontiguousarray(m.det_tp).view(np.uint8)
+    ign_u8 = np.ascontiguousarray(m.det_ignore).view(np.uint8)
+    eps = float(np.spacing(1))
+    jobs = []
+    for a in range(n_area):
+        npig = int(np.count_nonzero(~m.gt_ignore[a, g_in]))
+        if npig:
+            jobs += [(a, t, npig) for t in range(n_thr)]
+    n_rec = len(rec_thrs)
+
+    def work(part: list[tuple[int, int, int]]) -> None:
+        scratch = np.empty(2 * len(order))
+        q, ss, rc = np.empty(n_rec), np.empty(n_rec), np.empty(1)
+        for a, t, npig in part:
+            _cocoeval_kernel.accumulate(
+                order, tp_u8[a, t], ign_u8[a, t], npig, eps, rec_thrs, scores_sorted,
+                q, rc, ss, scratch,
+            )  # fmt: skip
+            precision[t, :, a, mi] = q
+            scores[t, :, a, mi] = ss
+            recall[t, a, mi] = rc[0]
+
+    n_work = max(1, min(parallel.threads(), len(jobs), len(order) // _ACC_MIN_DETS))
+    if n_work == 1:
+        work(jobs)
+    else:
+        with ThreadPoolExecutor(n_work, thread_name_prefix="posebench-accumulate") as pool:
+            list(pool.map(work, [jobs[i::n_work] for i in range(n_work)]))
+
+
+#: Detections below which accumulate runs in one thread.
+_ACC_MIN_DETS = 8192
 
 
 def summarize_stat(
