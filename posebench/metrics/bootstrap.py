@@ -187,7 +187,7 @@ def resample_counts(n_units: int, n_boot: int, seed: int) -> Iterator[IntArray]:
             yield np.zeros((b, 0), np.int64)
             continue
         flat = (idx + (np.arange(b) * u)[:, None]).ravel()
-        yield np.bincount(flat, minlength=b * u).reshape(b, u).astype(np.int64)
+        yield np.bincount(flat, minlength=b * u).reshape(b, u).astype(np.int64, copy=False)
 
 
 def _summary(
@@ -574,17 +574,27 @@ def _tie_runs(d_img: IntArray, score: FloatArray) -> tuple[IntArray, IntArray]:
     return starts[long].astype(np.int64), ends[long].astype(np.int64)
 
 
-def _plan(
-    ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None, kmax: int = 1
-) -> _Plan:
-    """The replicate plan; ``kmax`` bounds the multiplicity of units holding tie runs."""
+@dataclass(frozen=True, eq=False)
+class _Ties:
+    """The first half of a plan, which does not depend on ``kmax``: each category's detections
+    in pycocotools' order, their units, and the tie runs that hold a TP and a counted FP."""
+
+    mask: BoolArray
+    unit: IntArray
+    n_units: int
+    orders: list[IntArray]
+    sorted_units: list[IntArray]
+    runs: list[tuple[IntArray, IntArray]]
+    run_units: IntArray
+
+
+def _ties(ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None) -> _Ties:
+    """See :class:`_Ties`."""
     n_img = len(ms[0].image_ids)
     mask = np.ones(n_img, bool) if image_mask is None else image_mask
     unit = np.cumsum(mask) - 1  # image index -> unit index (for masked-in images)
     n_units = int(mask.sum())
     md = params.max_dets[-1]
-    seqs, npig, ndet = [], [], []
-    longest = 1
     orders, sorted_units, runs = [], [], []
     for m in ms:
         sel = np.flatnonzero((m.det_rank < md) & mask[m.det_image])
@@ -609,7 +619,25 @@ def _plan(
     run_units = np.unique(
         np.concatenate([u[s] for u, (s, _) in zip(sorted_units, runs, strict=True)])
     ).astype(np.int64)
-    for m, order, d_unit, (starts, ends) in zip(ms, orders, sorted_units, runs, strict=True):
+    return _Ties(mask, unit, n_units, orders, sorted_units, runs, run_units)
+
+
+def _plan(
+    ms: list[OksMatches],
+    params: OksParams,
+    image_mask: BoolArray | None,
+    kmax: int = 1,
+    ties: _Ties | None = None,
+) -> _Plan:
+    """The replicate plan; ``kmax`` bounds the multiplicity of units holding tie runs;
+    ``ties``: :func:`_ties` of the same arguments when already computed."""
+    if ties is None:
+        ties = _ties(ms, params, image_mask)
+    mask, unit, n_units, run_units = ties.mask, ties.unit, ties.n_units, ties.run_units
+    seqs, npig, ndet = [], [], []
+    longest = 1
+    zipped = zip(ms, ties.orders, ties.sorted_units, ties.runs, strict=True)
+    for m, order, d_unit, (starts, ends) in zipped:
         # The materialised resample lists an image drawn c times as c consecutive copies, each
         # with its detections in rank order, so after pycocotools' stable sort a run of tied
         # detections d1 d2 of one image reads d1 d2 d1 d2 ..., not d1 d1 d2 d2. Such a run is
@@ -691,13 +719,12 @@ def _plan_for(
 ) -> _Plan:
     """The plan with ``kmax`` the largest multiplicity any replicate (``blocks``: the counts
     of :func:`_counts_blocks`) gives a unit holding a tie run."""
-    first = _plan(ms, params, mask)
-    if len(first.run_units) == 0:
-        return first
+    ties = _ties(ms, params, mask)
     kmax = 1
-    for counts in blocks:
-        kmax = max(kmax, int(counts[:, first.run_units].max()))
-    return _plan(ms, params, mask, kmax) if kmax > 1 else first
+    if len(ties.run_units):
+        for counts in blocks:
+            kmax = max(kmax, int(counts[:, ties.run_units].max()))
+    return _plan(ms, params, mask, kmax, ties)
 
 
 def _exclusive_cumsum(
