@@ -70,8 +70,27 @@ def test_kernel_curves_equal_numpy_curves_replicate_by_replicate() -> None:
     np.testing.assert_array_equal(rows, counts_t.T)
     for a, seq in enumerate(plan.seqs[0]):
         p1, r1 = bootstrap._precision_recall(seq, counts_t, plan.npig[0][a], plan.ndet[0], params)
-        p2, r2 = bootstrap._precision_recall_kernel(
-            seq, rows, plan.npig[0][a], plan.ndet[0], params
-        )
+        real = rows[:, : plan.n_units].astype(np.int64)
+        g, nd = real @ plan.npig[0][a], real @ plan.ndet[0]
+        p2, r2 = bootstrap._precision_recall_kernel(seq, rows, g, nd, params)
         np.testing.assert_array_equal(p1, p2)
         np.testing.assert_array_equal(r1, r2)
+
+
+@pytest.mark.parametrize(("n_units", "n_boot"), [(1, 5), (7, 300), (5000, 40)])
+def test_kernel_multiplicities_equal_resample_counts(n_units: int, n_boot: int) -> None:
+    fast = bootstrap._counts_blocks(n_units, n_boot, 9)
+    slow = list(bootstrap.resample_counts(n_units, n_boot, 9))
+    assert len(fast) == len(slow)
+    for f, s in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(f, s)
+        assert f.dtype == (np.uint8 if s.max() < 256 else np.int32)
+
+
+def test_row_dots_are_the_integer_products() -> None:
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 9, size=(37, 120)).astype(np.int32)
+    weights = rng.integers(0, 5, size=(4, 100)).astype(np.int64)
+    out = np.empty((37, 4), np.int64)
+    bootstrap._bootstrap_kernel.row_dots(counts, weights, out)
+    np.testing.assert_array_equal(out, counts[:, :100].astype(np.int64) @ weights.T)

@@ -282,7 +282,95 @@ fail:
     return NULL;
 }
 
+PyDoc_STRVAR(histogram_rows_doc,
+"histogram_rows(idx, out)\n\n"
+"idx (b, n) int64 unit indices in [0, U); out (b, U) int32, zeroed here: out[i, u] = how many\n"
+"times row i of idx holds u (the multiplicities of resample_indices' rows; GIL released).");
+
+static PyObject *histogram_rows(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *oi, *oo;
+    if (!PyArg_ParseTuple(args, "OO", &oi, &oo)) return NULL;
+    Py_buffer bi, bo;
+    if (view(oi, &bi, 8, 0, "idx") < 0) return NULL;
+    if (view(oo, &bo, 4, 1, "out") < 0) { PyBuffer_Release(&bi); return NULL; }
+    PyObject *result = NULL;
+    if (bi.ndim != 2 || bo.ndim != 2 || bi.shape[0] != bo.shape[0]) {
+        PyErr_SetString(PyExc_ValueError, "idx (b, n), out (b, U)");
+        goto out;
+    }
+    const Py_ssize_t nb = bi.shape[0], n = bi.shape[1], nu = bo.shape[1];
+    const int64_t *idx = bi.buf;
+    for (Py_ssize_t k = 0; k < nb * n; k++)
+        if (idx[k] < 0 || idx[k] >= nu) {
+            PyErr_SetString(PyExc_ValueError, "index out of range");
+            goto out;
+        }
+    int32_t *o = bo.buf;
+    Py_BEGIN_ALLOW_THREADS
+    memset(o, 0, sizeof(int32_t) * (size_t)(nb * nu));
+    for (Py_ssize_t i = 0; i < nb; i++) {
+        const int64_t *row = idx + i * n;
+        int32_t *h = o + i * nu;
+        for (Py_ssize_t k = 0; k < n; k++) h[row[k]]++;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+out:
+    PyBuffer_Release(&bi);
+    PyBuffer_Release(&bo);
+    return result;
+}
+
+PyDoc_STRVAR(row_dots_doc,
+"row_dots(counts, weights, out)\n\n"
+"counts (b, U') int32, weights (W, U) int64 with U <= U'; out (b, W) int64: out[i, w] = sum over\n"
+"u < U of counts[i, u] * weights[w, u] (exact integers; GIL released).");
+
+static PyObject *row_dots(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *oc, *ow, *oo;
+    if (!PyArg_ParseTuple(args, "OOO", &oc, &ow, &oo)) return NULL;
+    Py_buffer bc, bw, bo;
+    if (view(oc, &bc, 4, 0, "counts") < 0) return NULL;
+    if (view(ow, &bw, 8, 0, "weights") < 0) { PyBuffer_Release(&bc); return NULL; }
+    if (view(oo, &bo, 8, 1, "out") < 0) {
+        PyBuffer_Release(&bc);
+        PyBuffer_Release(&bw);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    if (bc.ndim != 2 || bw.ndim != 2 || bo.ndim != 2 || bw.shape[1] > bc.shape[1] ||
+        bo.shape[0] != bc.shape[0] || bo.shape[1] != bw.shape[0]) {
+        PyErr_SetString(PyExc_ValueError, "counts (b, U'), weights (W, U <= U'), out (b, W)");
+        goto out;
+    }
+    const Py_ssize_t nb = bc.shape[0], nc = bc.shape[1], nw = bw.shape[0], nu = bw.shape[1];
+    const int32_t *c = bc.buf;
+    const int64_t *w = bw.buf;
+    int64_t *o = bo.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < nb; i++) {
+        const int32_t *row = c + i * nc;
+        for (Py_ssize_t k = 0; k < nw; k++) {
+            const int64_t *wk = w + k * nu;
+            int64_t acc = 0;
+            for (Py_ssize_t u = 0; u < nu; u++) acc += (int64_t)row[u] * wk[u];
+            o[i * nw + k] = acc;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+out:
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&bw);
+    PyBuffer_Release(&bo);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"histogram_rows", histogram_rows, METH_VARARGS, histogram_rows_doc},
+    {"row_dots", row_dots, METH_VARARGS, row_dots_doc},
     {"curves", curves, METH_VARARGS, curves_doc},
     {NULL, NULL, 0, NULL},
 };

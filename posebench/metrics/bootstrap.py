@@ -706,8 +706,14 @@ def _counts_blocks(n_units: int, n_boot: int, seed: int) -> list[npt.NDArray[np.
     U x B bytes: 5 MB for COCO val at B = 1000) so that the plan and the replicates share
     one pass of the generator."""
     out: list[npt.NDArray[np.integer]] = []
-    for c in resample_counts(n_units, n_boot, seed):
-        out.append(c.astype(np.uint8) if c.size and c.max() < 256 else c)
+    if _bootstrap_kernel is None or n_units == 0:
+        for c in resample_counts(n_units, n_boot, seed):
+            out.append(c.astype(np.uint8) if c.size and c.max() < 256 else c)
+        return out
+    for idx in resample_indices(n_units, n_boot, seed):  # the same counts, in one C pass
+        c32 = np.empty((len(idx), n_units), np.int32)
+        _bootstrap_kernel.histogram_rows(np.ascontiguousarray(idx, np.int64), c32)
+        out.append(c32.astype(np.uint8) if c32.size and c32.max() < 256 else c32)
     return out
 
 
@@ -716,10 +722,12 @@ def _plan_for(
     params: OksParams,
     mask: BoolArray | None,
     blocks: list[npt.NDArray[np.integer]],
+    ties: _Ties | None = None,
 ) -> _Plan:
     """The plan with ``kmax`` the largest multiplicity any replicate (``blocks``: the counts
-    of :func:`_counts_blocks`) gives a unit holding a tie run."""
-    ties = _ties(ms, params, mask)
+    of :func:`_counts_blocks`) gives a unit holding a tie run (``ties``: :func:`_ties` of the
+    same arguments, when already computed)."""
+    ties = _ties(ms, params, mask) if ties is None else ties
     kmax = 1
     if len(ties.run_units):
         for counts in blocks:
@@ -798,19 +806,17 @@ def _precision_recall(
 def _precision_recall_kernel(
     seq: _AreaSeq,
     counts: npt.NDArray[np.int32],
-    npig: IntArray,
-    ndet: IntArray,
+    g: IntArray,
+    nd: IntArray,
     params: OksParams,
 ) -> tuple[FloatArray, FloatArray]:
     """:func:`_precision_recall` by the compiled kernel, from (b, U) int32 multiplicities (one
-    contiguous row per replicate, virtual units included); the same numbers, bit for bit.
-    Blocks of replicates run in threads (the kernel releases the GIL)."""
+    contiguous row per replicate, virtual units included), ``g`` (b,) the non-ignored GT and
+    ``nd`` (b,) the detections of each resample; the same numbers, bit for bit. Blocks of
+    replicates run in threads (the kernel releases the GIL)."""
     assert _bootstrap_kernel is not None
     b = counts.shape[0]
     n_thr, n_rec = len(params.iou_thrs), len(params.rec_thrs)
-    real = counts[:, : len(ndet)]
-    g = (real @ npig).astype(np.int64)  # (b,) non-ignored GT in each resample
-    nd = (real @ ndet).astype(np.int64)
     n_r = np.ascontiguousarray(_min_tp_for_recall(params.rec_thrs, g), np.int64)
     precision = np.zeros((b, n_thr, n_rec))
     recall = np.zeros((b, n_thr))
@@ -895,11 +901,18 @@ def _oks_replicates(
     prec: list[list[FloatArray]] = [[] for _ in range(n_area)]
     rec: list[list[FloatArray]] = [[] for _ in range(n_area)]
     for k, per_area in enumerate(plan.seqs):
+        if rows is not None:
+            # (b, A + 1): each resample's non-ignored GT per area range, then its detections
+            weights = np.ascontiguousarray(np.vstack([plan.npig[k], plan.ndet[k][None]]), np.int64)
+            sums = np.empty((len(rows), n_area + 1), np.int64)
+            assert _bootstrap_kernel is not None
+            _bootstrap_kernel.row_dots(rows, weights, sums)
         for a in range(n_area):
             if rows is not None:
                 p, r = _precision_recall_kernel(
-                    per_area[a], rows, plan.npig[k][a], plan.ndet[k], params
-                )
+                    per_area[a], rows, np.ascontiguousarray(sums[:, a]),
+                    np.ascontiguousarray(sums[:, n_area]), params,
+                )  # fmt: skip
             else:
                 assert counts_t is not None
                 p, r = _precision_recall(
@@ -1009,10 +1022,15 @@ def bootstrap_oks(
     """
     _check_common(n_boot, seed, confidence)
     ms, mask = _check_oks(matches, params, image_mask)
-    est = _oks_estimates(ms, params, mask)
-    blocks = _counts_blocks(int(mask.sum()) if mask is not None else len(ms[0].image_ids),
-                            int(n_boot), int(seed))  # fmt: skip
-    plan = _plan_for(ms, params, mask, blocks)
+    n_units = int(mask.sum()) if mask is not None else len(ms[0].image_ids)
+    # The resamples are drawn in a second thread (numpy's generator and the histogram release
+    # the GIL) while the estimates and the tie runs are computed.
+    with ThreadPoolExecutor(1, thread_name_prefix="posebench-resample") as pool:
+        fut = pool.submit(_counts_blocks, n_units, int(n_boot), int(seed))
+        est = _oks_estimates(ms, params, mask)
+        ties = _ties(ms, params, mask)
+        blocks = fut.result()
+    plan = _plan_for(ms, params, mask, blocks, ties)
     reps = _run_oks([plan], params, int(n_boot), blocks)[0]
     return {n: _summary(est[n], reps[n], n_boot, seed, confidence) for n in est}
 
