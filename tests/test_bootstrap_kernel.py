@@ -8,6 +8,7 @@ run on seeded synthetic evaluations, ties and crowd regions included, and must a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -59,8 +60,12 @@ def test_kernel_equals_numpy_path(seed: int, monkeypatch: pytest.MonkeyPatch) ->
             assert a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]), (name, k, a[k], b[k])
 
 
-def test_kernel_curves_equal_numpy_curves_replicate_by_replicate() -> None:
+@pytest.mark.parametrize("recall_points", ["coco", "unsorted"])
+def test_kernel_curves_equal_numpy_curves_replicate_by_replicate(recall_points: str) -> None:
     ms, params = _evaluation(11, 60)
+    if recall_points == "unsorted":  # the lane-by-lane lookup (recall points in any order)
+        rec = np.random.default_rng(0).permutation(params.rec_thrs)
+        params = dataclasses.replace(params, rec_thrs=rec)
     blocks = bootstrap._counts_blocks(len(ms[0].image_ids), 64, 3)
     plan = bootstrap._plan_for(ms, params, None, blocks)
     counts = blocks[0]

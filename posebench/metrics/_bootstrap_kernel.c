@@ -27,7 +27,7 @@
 
 /* Replicates computed side by side (one lane each), their running sums in int32: the caller
  * guarantees (and curves() checks) that every sum of multiplicities fits. */
-#define LANES 32
+#define LANES 32 /* at most 32: a uint32_t holds one bit per lane */
 typedef int32_t lane_t;
 
 static int view(PyObject *o, Py_buffer *b, Py_ssize_t itemsize, int writable, const char *name) {
@@ -67,6 +67,13 @@ static void run_blocks(const Work *w) {
     lane_t *cb = w->cb, *Pn = w->Pn, *tps = w->tps;
     const Py_ssize_t nb = w->nb, nu = w->nu, n_c = w->n_c, n_thr = w->n_thr, n_rec = w->n_rec;
     const double eps = DBL_EPSILON; /* np.spacing(1) */
+    int nr_sorted = 1;
+    for (Py_ssize_t i = 0; i < nb && nr_sorted; i++)
+        for (Py_ssize_t r = 1; r < n_rec; r++)
+            if (n_r[i * n_rec + r] < n_r[i * n_rec + r - 1]) {
+                nr_sorted = 0;
+                break;
+            }
 for (Py_ssize_t i0 = 0; i0 < nb; i0 += LANES) {
     const Py_ssize_t nl = nb - i0 < LANES ? nb - i0 : LANES;
     for (Py_ssize_t u = 0; u < nu; u++) {
@@ -117,14 +124,40 @@ for (Py_ssize_t i0 = 0; i0 < nb; i0 += LANES) {
             for (int l = 0; l < LANES; l++)
                 if (hi[l] > lo[l]) lo[l] = hi[l];
         }
+        /* precision at recall point r: pr at the first j with tps[j] >= nr[r] (tps is
+         * nondecreasing: counts are >= 0). With nr nondecreasing in r (sorted recall points),
+         * one pass over j serves every lane: lane l waits for its next point, cur[l]. */
+        if (nr_sorted) {
+            int64_t cur[LANES];
+            Py_ssize_t at[LANES];
+            for (int l = 0; l < LANES; l++) {
+                at[l] = 0;
+                cur[l] = (l < nl && n_rec > 0) ? n_r[(i0 + l) * n_rec] : INT64_MAX;
+            }
+            for (Py_ssize_t j = 0; j < n_tp; j++) {
+                const lane_t *tj = tps + j * LANES;
+                uint32_t hit = 0;
+                for (int l = 0; l < LANES; l++) hit |= (uint32_t)((int64_t)tj[l] >= cur[l]) << l;
+                while (hit) {
+                    const int l = __builtin_ctz(hit);
+                    hit &= hit - 1;
+                    const int64_t *nr = n_r + (i0 + l) * n_rec;
+                    double *prec = precision + ((i0 + l) * n_thr + t) * n_rec;
+                    while (at[l] < n_rec && (int64_t)tj[l] >= nr[at[l]]) {
+                        prec[at[l]] = pr[j * LANES + l];
+                        at[l]++;
+                    }
+                    cur[l] = at[l] < n_rec ? nr[at[l]] : INT64_MAX;
+                }
+            }
+        }
         for (Py_ssize_t l = 0; l < nl; l++) {
             const Py_ssize_t i = i0 + l;
             double *prec = precision + (i * n_thr + t) * n_rec;
             const int64_t *nr = n_r + i * n_rec;
             Py_ssize_t pos = 0;
-            for (Py_ssize_t r = 0; r < n_rec; r++) {
-                /* first j with tps[j] >= nr[r] (tps nondecreasing: counts are >= 0; nr is
-                 * nondecreasing too, so pos only moves on unless the thresholds are not) */
+            for (Py_ssize_t r = 0; r < n_rec && !nr_sorted; r++) {
+                /* the same, lane by lane, for recall points in any order */
                 if (r > 0 && nr[r] < nr[r - 1]) pos = 0;
                 while (pos < n_tp && tps[pos * LANES + l] < nr[r]) pos++;
                 if (pos < n_tp) prec[r] = pr[pos * LANES + l];
