@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import importlib
 import logging
 import os
@@ -104,8 +105,29 @@ def keep_freed_memory() -> None:
         pass
 
 
+def scoring_process() -> None:
+    """Settings for a process that runs ``posebench score`` and exits.
+
+    One BLAS thread: numpy's OpenBLAS starts a worker thread per extra CPU when numpy is
+    imported, and each spins for a while waiting for work; measured here, a tenth of a COCO-size
+    scoring run's CPU time (on a 2-CPU machine, a core taken from the reader and matching
+    threads), where scoring makes no BLAS call. Must run before numpy is imported; a thread
+    count the user set wins. No cyclic garbage collection: scoring builds arrays and acyclic
+    parsed JSON, and the collector's passes over them (and over the imported modules) were
+    another twentieth of the run; everything is freed at exit.
+    """
+    if "numpy" not in sys.modules and not any(
+        v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+    ):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    gc.disable()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(_command_of(sys.argv[1:] if argv is None else argv))
+    command = _command_of(sys.argv[1:] if argv is None else argv)
+    if argv is None and command == "score":
+        scoring_process()
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if argv is None:  # a real command-line run owns the process
         keep_freed_memory()

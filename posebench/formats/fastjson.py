@@ -19,6 +19,7 @@ pages that are never written are never touched, so the over-allocation costs add
 
 from __future__ import annotations
 
+import importlib
 import io
 import logging
 import os
@@ -35,8 +36,9 @@ from posebench import parallel
 
 log = logging.getLogger(__name__)
 
-try:
-    from posebench.formats import _fastjson  # type: ignore[attr-defined]
+_fastjson: Any
+try:  # (by name: the package's lazy __getattr__ would otherwise type it for mypy)
+    _fastjson = importlib.import_module("posebench.formats._fastjson")
 except ImportError:  # no C compiler at install time: the validating reader does everything
     _fastjson = None
 

@@ -56,6 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench import parallel
+from posebench.arrayutil import unique
 from posebench.metrics.cocoeval import OksMatches, OksParams, accumulate, summarize_stat
 
 try:  # the compiled replicate kernel (built at install; the numpy path gives the same bits)
@@ -616,7 +617,7 @@ def _ties(ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None)
             mixed = (has_tp & has_fp).any(axis=(0, 1))
             starts, ends = starts[mixed], ends[mixed]
         runs.append((starts, ends))
-    run_units = np.unique(
+    run_units = unique(
         np.concatenate([u[s] for u, (s, _) in zip(sorted_units, runs, strict=True)])
     ).astype(np.int64)
     return _Ties(mask, unit, n_units, orders, sorted_units, runs, run_units)

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from posebench import parallel
+from posebench.arrayutil import isin, unique
 from posebench.errors import InputError
 from posebench.metrics.oks import oks_pairs
 from posebench.poseset import ImageTable, PoseSet
@@ -353,7 +354,7 @@ def _candidate_pairs(
     per_det = gt_count[d_img]
     ends = np.cumsum(per_det)
     cuts = np.searchsorted(ends, np.arange(_PAIR_BLOCK, int(ends[-1]), _PAIR_BLOCK), side="right")
-    bounds = np.unique(np.r_[0, cuts, n_det])
+    bounds = unique(np.r_[0, cuts, n_det])
     out_d, out_g = [], []
     for lo, hi in itertools.pairwise(bounds):
         cnt = per_det[lo:hi]
@@ -588,10 +589,10 @@ def match_detections(
             default pairs that provably cannot reach the lowest threshold are skipped (their OKS
             is below it by a bound from the keypoint boxes) and are absent from ``pair_*``.
     """
-    image_ids = np.unique(images.id)
+    image_ids = unique(images.id)
     n_img = len(image_ids)
     d_rows, d_img, d_rank = prepare_detections(dt, params, category_id, image_ids)
-    g_sel = np.flatnonzero((gt.category_id == category_id) & np.isin(gt.image_id, image_ids))
+    g_sel = np.flatnonzero((gt.category_id == category_id) & isin(gt.image_id, image_ids))
     g_img_all = np.searchsorted(image_ids, gt.image_id[g_sel])
     g_order = np.argsort(g_img_all, kind="stable")
     g_rows = g_sel[g_order]
