@@ -99,3 +99,17 @@ def test_row_dots_are_the_integer_products() -> None:
     out = np.empty((37, 4), np.int64)
     bootstrap._bootstrap_kernel.row_dots(counts, weights, out)
     np.testing.assert_array_equal(out, counts[:, :100].astype(np.int64) @ weights.T)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_quantiles_equal_numpy_quantile(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for n in (1, 2, 3, 7, 40, 999, 1000, 1001):
+        x = rng.random(n)
+        if seed % 2:
+            x = np.round(x, 2)  # ties
+        for conf in (0.95, 0.9, 0.5, 0.99, 0.683):
+            tail = (1.0 - conf) / 2
+            qs = (tail, 1.0 - tail, 0.0, 1.0, 0.5, 1 / 3)
+            want = [float(v) for v in np.quantile(x, list(qs))]
+            assert list(bootstrap.quantiles_linear(x, qs)) == want

@@ -267,6 +267,11 @@ def test_bootstrap_intervals_do_not_depend_on_the_thread_count(
         boot = bootstrap.bootstrap_oks(list(ev.per_category), params, n_boot=200, seed=1)
         out.append({k: v.as_dict() for k, v in boot.items()})
     assert out[0] == out[1]
+    # the estimates read from the evaluation's curves: the same intervals
+    given = bootstrap.bootstrap_oks(
+        list(ev.per_category), params, n_boot=200, seed=1, curves=(ev.precision, ev.recall)
+    )
+    assert {k: v.as_dict() for k, v in given.items()} == out[0]
 
 
 @pytest.mark.parametrize(

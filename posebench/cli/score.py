@@ -389,7 +389,10 @@ def run(args: argparse.Namespace) -> int:
     if args.ci:
         from posebench.metrics.bootstrap import bootstrap_oks
 
-        boot = bootstrap_oks(list(ev.per_category), params, n_boot=args.ci, seed=args.seed)
+        boot = bootstrap_oks(
+            list(ev.per_category), params, n_boot=args.ci, seed=args.seed,
+            curves=(ev.precision, ev.recall),
+        )  # fmt: skip
         cis = {k: v.as_dict() for k, v in boot.items()}
     breakdown_out: dict[str, Any] = {}
     if breakdowns:

@@ -47,6 +47,7 @@ version ~7.5 s. Per-sample: B = 1000 over 3000 samples 0.02 s, over 100k samples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -191,6 +192,30 @@ def resample_counts(n_units: int, n_boot: int, seed: int) -> Iterator[IntArray]:
         yield np.bincount(flat, minlength=b * u).reshape(b, u).astype(np.int64, copy=False)
 
 
+def quantiles_linear(x: FloatArray, qs: Sequence[float]) -> tuple[float, ...]:
+    """``np.quantile(x, qs)`` (method "linear") of finite values, with numpy's arithmetic: the
+    virtual index (n - 1) q, its floor, and numpy's ``_lerp`` (a + (b - a) t, or
+    b - (b - a)(1 - t) where t >= 0.5). numpy's own function imports numpy.ma on first use
+    (35 ms of a COCO-size ``posebench score --ci``); tests/test_bootstrap_kernel.py compares."""
+    s = np.sort(np.asarray(x, dtype=np.float64).ravel())
+    n = len(s)
+    if n == 0:
+        raise ValueError("no values")
+    out = []
+    for q in qs:
+        v = (n - 1) * float(q)
+        if v >= n - 1:
+            out.append(float(s[-1]))
+        elif v < 0:
+            out.append(float(s[0]))
+        else:
+            lo = math.floor(v)
+            a, b, t = float(s[lo]), float(s[lo + 1]), v - lo
+            d = b - a
+            out.append(b - d * (1 - t) if t >= 0.5 else a + d * t)
+    return tuple(out)
+
+
 def _summary(
     estimate: float, reps: FloatArray, n_boot: int, seed: int, confidence: float
 ) -> BootstrapCI:
@@ -198,7 +223,7 @@ def _summary(
     nan = float("nan")
     if len(ok):
         tail = (1.0 - confidence) / 2
-        low, high = (float(v) for v in np.quantile(ok, [tail, 1.0 - tail]))
+        low, high = quantiles_linear(ok, (tail, 1.0 - tail))
         std = float(np.std(ok, ddof=1)) if len(ok) > 1 else nan
     else:
         low = high = std = nan
@@ -932,11 +957,17 @@ def _oks_replicates(
 
 
 def _oks_estimates(
-    ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None
+    ms: list[OksMatches],
+    params: OksParams,
+    image_mask: BoolArray | None,
+    curves: tuple[FloatArray, FloatArray] | None = None,
 ) -> dict[str, float]:
-    acc = [accumulate(m, params, image_mask) for m in ms]
-    precision = np.stack([x[0] for x in acc], axis=2)
-    recall = np.stack([x[1] for x in acc], axis=1)
+    if curves is None:
+        acc = [accumulate(m, params, image_mask) for m in ms]
+        precision = np.stack([x[0] for x in acc], axis=2)
+        recall = np.stack([x[1] for x in acc], axis=1)
+    else:
+        precision, recall = curves
     md = params.max_dets[-1]
     out = {}
     for name, ap, a, t in _stat_specs(params):
@@ -1006,6 +1037,7 @@ def bootstrap_oks(
     seed: int = 0,
     confidence: float = 0.95,
     image_mask: npt.ArrayLike | None = None,
+    curves: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
 ) -> dict[str, BootstrapCI]:
     """Bootstrap CIs of the OKS AP/AR statistics, resampling images.
 
@@ -1016,6 +1048,9 @@ def bootstrap_oks(
         seed, confidence: the seed, the interval's coverage.
         image_mask: (I,) bool over ``image_ids``: resample only these images (e.g. one crowd
             bucket); the estimate is then the bucket's own AP.
+        curves: ``(OksEvaluation.precision, OksEvaluation.recall)`` of these very matches and
+            params, when at hand (no ``image_mask``): the estimates are read from them instead
+            of accumulating the matches again.
 
     Returns:
         ``{name: BootstrapCI}`` for :func:`oks_stat_names`; each ``estimate`` is exactly the
@@ -1028,7 +1063,11 @@ def bootstrap_oks(
     # the GIL) while the estimates and the tie runs are computed.
     with ThreadPoolExecutor(1, thread_name_prefix="posebench-resample") as pool:
         fut = pool.submit(_counts_blocks, n_units, int(n_boot), int(seed))
-        est = _oks_estimates(ms, params, mask)
+        if curves is not None and mask is None:
+            pr = (np.asarray(curves[0], np.float64), np.asarray(curves[1], np.float64))
+            est = _oks_estimates(ms, params, mask, pr)
+        else:
+            est = _oks_estimates(ms, params, mask)
         ties = _ties(ms, params, mask)
         blocks = fut.result()
     plan = _plan_for(ms, params, mask, blocks, ties)
