@@ -82,7 +82,7 @@ def test_kernel_curves_equal_numpy_curves_replicate_by_replicate(recall_points: 
         np.testing.assert_array_equal(r1, r2)
 
 
-@pytest.mark.parametrize(("n_units", "n_boot"), [(1, 5), (7, 300), (5000, 40)])
+@pytest.mark.parametrize(("n_units", "n_boot"), [(1, 5), (7, 300), (5000, 40), (3000, 1500)])
 def test_kernel_multiplicities_equal_resample_counts(n_units: int, n_boot: int) -> None:
     fast = bootstrap._counts_blocks(n_units, n_boot, 9)
     slow = list(bootstrap.resample_counts(n_units, n_boot, 9))

@@ -121,23 +121,25 @@ for (Py_ssize_t i0 = 0; i0 < nb; i0 += LANES) {
         for (Py_ssize_t j = n_tp - 1; j > 0; j--) {
             const double *hi = pr + j * LANES;
             double *lo = pr + (j - 1) * LANES;
-            for (int l = 0; l < LANES; l++)
-                if (hi[l] > lo[l]) lo[l] = hi[l];
+            for (int l = 0; l < LANES; l++) lo[l] = hi[l] > lo[l] ? hi[l] : lo[l];
         }
         /* precision at recall point r: pr at the first j with tps[j] >= nr[r] (tps is
          * nondecreasing: counts are >= 0). With nr nondecreasing in r (sorted recall points),
          * one pass over j serves every lane: lane l waits for its next point, cur[l]. */
         if (nr_sorted) {
-            int64_t cur[LANES];
+            /* cur: the next point, clamped to the lane type (a clamped point may wake its
+             * lane early; the exact test below then does nothing) */
+            lane_t cur[LANES];
             Py_ssize_t at[LANES];
             for (int l = 0; l < LANES; l++) {
                 at[l] = 0;
-                cur[l] = (l < nl && n_rec > 0) ? n_r[(i0 + l) * n_rec] : INT64_MAX;
+                const int64_t v = (l < nl && n_rec > 0) ? n_r[(i0 + l) * n_rec] : INT64_MAX;
+                cur[l] = v > INT32_MAX ? INT32_MAX : (lane_t)v;
             }
             for (Py_ssize_t j = 0; j < n_tp; j++) {
                 const lane_t *tj = tps + j * LANES;
                 uint32_t hit = 0;
-                for (int l = 0; l < LANES; l++) hit |= (uint32_t)((int64_t)tj[l] >= cur[l]) << l;
+                for (int l = 0; l < LANES; l++) hit |= (uint32_t)(tj[l] >= cur[l]) << l;
                 while (hit) {
                     const int l = __builtin_ctz(hit);
                     hit &= hit - 1;
@@ -147,7 +149,8 @@ for (Py_ssize_t i0 = 0; i0 < nb; i0 += LANES) {
                         prec[at[l]] = pr[j * LANES + l];
                         at[l]++;
                     }
-                    cur[l] = at[l] < n_rec ? nr[at[l]] : INT64_MAX;
+                    const int64_t v = at[l] < n_rec ? nr[at[l]] : INT64_MAX;
+                    cur[l] = v > INT32_MAX ? INT32_MAX : (lane_t)v;
                 }
             }
         }
@@ -317,14 +320,19 @@ fail:
 
 PyDoc_STRVAR(histogram_rows_doc,
 "histogram_rows(idx, out)\n\n"
-"idx (b, n) int64 unit indices in [0, U); out (b, U) int32, zeroed here: out[i, u] = how many\n"
+"idx (b, n) int32 or int64 unit indices in [0, U); out (b, U) int32, zeroed here: out[i, u] = how many\n"
 "times row i of idx holds u (the multiplicities of resample_indices' rows; GIL released).");
 
 static PyObject *histogram_rows(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *oi, *oo;
     if (!PyArg_ParseTuple(args, "OO", &oi, &oo)) return NULL;
     Py_buffer bi, bo;
-    if (view(oi, &bi, 8, 0, "idx") < 0) return NULL;
+    if (PyObject_GetBuffer(oi, &bi, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+    if (bi.itemsize != 4 && bi.itemsize != 8) {
+        PyErr_SetString(PyExc_TypeError, "idx: int32 or int64");
+        PyBuffer_Release(&bi);
+        return NULL;
+    }
     if (view(oo, &bo, 4, 1, "out") < 0) { PyBuffer_Release(&bi); return NULL; }
     PyObject *result = NULL;
     if (bi.ndim != 2 || bo.ndim != 2 || bi.shape[0] != bo.shape[0]) {
@@ -332,19 +340,25 @@ static PyObject *histogram_rows(PyObject *Py_UNUSED(self), PyObject *args) {
         goto out;
     }
     const Py_ssize_t nb = bi.shape[0], n = bi.shape[1], nu = bo.shape[1];
-    const int64_t *idx = bi.buf;
-    for (Py_ssize_t k = 0; k < nb * n; k++)
-        if (idx[k] < 0 || idx[k] >= nu) {
+    const int wide = bi.itemsize == 8;
+    const int64_t *idx8 = bi.buf;
+    const int32_t *idx4 = bi.buf;
+    for (Py_ssize_t k = 0; k < nb * n; k++) {
+        const int64_t v = wide ? idx8[k] : idx4[k];
+        if (v < 0 || v >= nu) {
             PyErr_SetString(PyExc_ValueError, "index out of range");
             goto out;
         }
+    }
     int32_t *o = bo.buf;
     Py_BEGIN_ALLOW_THREADS
     memset(o, 0, sizeof(int32_t) * (size_t)(nb * nu));
     for (Py_ssize_t i = 0; i < nb; i++) {
-        const int64_t *row = idx + i * n;
         int32_t *h = o + i * nu;
-        for (Py_ssize_t k = 0; k < n; k++) h[row[k]]++;
+        if (wide)
+            for (Py_ssize_t k = 0; k < n; k++) h[idx8[i * n + k]]++;
+        else
+            for (Py_ssize_t k = 0; k < n; k++) h[idx4[i * n + k]]++;
     }
     Py_END_ALLOW_THREADS
     result = Py_None;

@@ -736,11 +736,28 @@ def _counts_blocks(n_units: int, n_boot: int, seed: int) -> list[npt.NDArray[np.
         for c in resample_counts(n_units, n_boot, seed):
             out.append(c.astype(np.uint8) if c.size and c.max() < 256 else c)
         return out
-    for idx in resample_indices(n_units, n_boot, seed):  # the same counts, in one C pass
+    for idx in _resample_indices_int32(n_units, n_boot, seed):  # the same counts, one C pass
         c32 = np.empty((len(idx), n_units), np.int32)
-        _bootstrap_kernel.histogram_rows(np.ascontiguousarray(idx, np.int64), c32)
+        _bootstrap_kernel.histogram_rows(idx, c32)
         out.append(c32.astype(np.uint8) if c32.size and c32.max() < 256 else c32)
     return out
+
+
+def _resample_indices_int32(n_units: int, n_boot: int, seed: int) -> Iterator[npt.NDArray]:
+    """:func:`resample_indices` drawn as int32 where the units fit: half the memory, and numpy
+    draws the same numbers for an int32 and an int64 range below 2**32 (32-bit bounded draws
+    either way; tests/test_bootstrap_kernel.py checks the counts against the int64 draws)."""
+    if n_units >= 2**31:
+        yield from resample_indices(n_units, n_boot, seed)
+        return
+    _check_common(n_boot, seed, 0.5)
+    rng = np.random.default_rng(int(seed))
+    rows = max(1, min(int(n_boot), _BLOCK_ELEMS // max(n_units, 1)))
+    done = 0
+    while done < n_boot:
+        b = min(rows, int(n_boot) - done)
+        yield rng.integers(0, n_units, size=(b, n_units), dtype=np.int32)
+        done += b
 
 
 def _plan_for(
