@@ -286,3 +286,19 @@ def test_thread_count_from_text(text: str, expected: int | None) -> None:
 def test_a_bad_thread_count_names_the_variable(text: str) -> None:
     with pytest.raises(InputError, match=parallel.ENV):
         parallel.parse_threads(text)
+
+
+def test_the_python_chunk_loop_gives_the_compiled_loops_columns(
+    tmp_path: Path, pieces: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where the compiled loop cannot open the file by name (status 3), the Python loop reads
+    # it through the open file object: the same columns, in one piece and in pieces.
+    _, res_path = _write(tmp_path, 30, seed=5, style=1, bbox="mixed")
+    want = {n: fastjson.read_columns(res_path, 17, threads=n) for n in (1, 3)}
+    assert fastjson._fastjson is not None
+    monkeypatch.setattr(fastjson._fastjson, "parse_file", lambda *a: (3, 0))
+    for n in (1, 3):
+        got, ref = fastjson.read_columns(res_path, 17, threads=n), want[n]
+        assert got is not None
+        assert ref is not None
+        _same_columns(got, ref)

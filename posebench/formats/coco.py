@@ -17,7 +17,6 @@ import operator
 import os
 import pickle
 import re
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -726,7 +725,7 @@ def read_gt_and_results(
         gt = read_gt(gt_path, cache=cache)
         dt = read_results(pred_path, gt, keypoint_scores=keypoint_scores)
         return gt, dt, time.perf_counter() - t0
-    stop = threading.Event()
+    stop = fastjson.Stop()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="posebench-results") as pool:
         fut = pool.submit(fastjson.read_columns, pred_path, k_guess, stop, keypoint_scores)
         try:

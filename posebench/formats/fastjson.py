@@ -160,7 +160,7 @@ def peek_k(path: str | Path, limit: int = 1 << 16) -> int | None:
 def read_columns(
     path: str | Path,
     k: int,
-    stop: threading.Event | None = None,
+    stop: threading.Event | Stop | None = None,
     scores: bool = True,
     *,
     threads: int | None = None,
@@ -204,7 +204,7 @@ def read_columns(
             f.seek(2)
         cap = size // min_record_bytes(k) + 1
         cols = _columns(cap, k, scores)
-        status, row = _stream(f, head, size, cols, k, _ST_START, _ST_DONE, stop)
+        status, row = _parse_range(p, f, 0, size, cols, k, _ST_START, _ST_DONE, stop)
     if status != _FINISHED:
         if status == _IRREGULAR:
             log.debug("%s: not the regular shape; the validating reader takes over", p)
@@ -212,6 +212,58 @@ def read_columns(
     if not _regular_results(cols, row):
         return None
     return _finish(cols, row, k)
+
+
+class Stop:
+    """A stop request for the readers, seen by the compiled loops without the GIL (a one-byte
+    flag) and by Python (``is_set``), as :class:`threading.Event`'s ``set``/``is_set``."""
+
+    def __init__(self) -> None:
+        self.flag = bytearray(1)
+
+    def set(self) -> None:
+        self.flag[0] = 1
+
+    def is_set(self) -> bool:
+        return bool(self.flag[0])
+
+
+def _parse_range(
+    path: Path,
+    f: io.BufferedReader,
+    lo: int,
+    hi: int,
+    cols: dict[str, np.ndarray],
+    k: int,
+    state: int,
+    end_state: int,
+    stop: threading.Event | Stop | None,
+) -> tuple[int, int]:
+    """Parse bytes ``[lo, hi)`` of the file into ``cols`` from row 0: (status, rows) as
+    :func:`_stream`. The compiled loop reads and parses without taking the GIL between chunks
+    (so that pieces parse in parallel undisturbed by Python threads); where it cannot open the
+    file by name, :func:`_stream` reads it through ``f``."""
+    assert _fastjson is not None
+    flag = stop.flag if isinstance(stop, Stop) else bytearray(1)
+    if stop is not None and stop.is_set():
+        return _MORE, 0
+    try:
+        name = os.fsencode(path)
+    except (TypeError, ValueError):
+        name = None
+    status = 3
+    if name is not None and b"\0" not in name:
+        status, rows = _fastjson.parse_file(
+            name, lo, hi, state, end_state, max(CHUNK_BYTES, 1), 3 * k, cols["keypoints"],
+            cols.get("keypoint_scores"), cols["image_id"], cols["category_id"], cols["score"],
+            cols["bbox"], cols["has_bbox"], flag,
+        )  # fmt: skip
+    if status == 3:  # not readable by name (or shorter than its size said): through f
+        f.seek(lo)
+        return _stream(f, b"", hi - lo, cols, k, state, end_state, stop)
+    if status == 4:
+        return _MORE, int(rows)
+    return int(status), int(rows)
 
 
 def _stream(
@@ -222,7 +274,7 @@ def _stream(
     k: int,
     state: int,
     end_state: int,
-    stop: threading.Event | None,
+    stop: threading.Event | Stop | None,
 ) -> tuple[int, int]:
     """Parse ``head`` and then ``length - len(head)`` more bytes of ``f`` (from its position) in
     chunks into ``cols`` from row 0. Returns (status, rows); status is ``_FINISHED`` only when
@@ -261,9 +313,13 @@ def _find_boundary(f: io.BufferedReader, at: int) -> int | None:
     return None if m is None else at + m.end() - 1
 
 
-def _count_braces(path: Path, lo: int, hi: int, stop: threading.Event | None) -> int:
+def _count_braces(path: Path, lo: int, hi: int, stop: threading.Event | Stop | None) -> int:
     """How many ``{`` bytes lie in ``[lo, hi)`` of the file."""
     assert _fastjson is not None
+    if isinstance(stop, Stop):  # the compiled loop, without the GIL
+        n = int(_fastjson.count_file(os.fsencode(path), lo, hi, 0x7B, stop.flag))
+        if n >= 0 or n == -2:
+            return max(n, 0)
     n = 0
     buf = bytearray(CHUNK_BYTES)
     view = memoryview(buf)
@@ -287,7 +343,7 @@ def _read_pieces(
     size: int,
     k: int,
     n_threads: int,
-    stop: threading.Event | None,
+    stop: threading.Event | Stop | None,
     scores: bool,
 ) -> dict[str, np.ndarray] | None:
     """Parse the file in up to ``n_threads`` pieces at once; None: read it in one piece instead.
@@ -323,10 +379,9 @@ def _read_pieces(
         def piece(j: int) -> tuple[int, int]:
             part = {name: arr[starts[j] : starts[j + 1]] for name, arr in cols.items()}
             with path.open("rb") as g:
-                g.seek(cuts[j])
                 state = _ST_START if j == 0 else _ST_AFTER_COMMA
                 end_state = _ST_DONE if j == n - 1 else _ST_AFTER_COMMA
-                return _stream(g, b"", cuts[j + 1] - cuts[j], part, k, state, end_state, stop)
+                return _parse_range(path, g, cuts[j], cuts[j + 1], part, k, state, end_state, stop)
 
         results = list(pool.map(piece, range(n)))
     if any(status != _FINISHED for status, _ in results):
