@@ -302,3 +302,61 @@ def test_the_python_chunk_loop_gives_the_compiled_loops_columns(
         assert got is not None
         assert ref is not None
         _same_columns(got, ref)
+
+
+@pytest.mark.parametrize("scores", [False, True])
+def test_results_parsed_before_the_imports_equal_the_readers_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scores: bool
+) -> None:
+    # posebench score starts posebench.formats.prefetch before numpy imports; the reader then
+    # wraps its columns. They must be the columns it reads itself, and the evaluation the same.
+    from posebench.formats import prefetch
+
+    monkeypatch.setattr(prefetch, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(prefetch, "CHUNK_BYTES", 4096)
+    gt_path, res_path = _write(tmp_path, 60, seed=9, style=2, bbox="mixed")
+    for r in (recs := json.loads(res_path.read_text()))[::5]:
+        r["a{"] = 1  # braces that begin no record: the gaps are closed up
+    res_path.write_text(json.dumps(recs))
+    used: list[bool] = []
+    real = fastjson._from_prefetch
+    monkeypatch.setattr(fastjson, "_from_prefetch", lambda *a: used.append(True) or real(*a))
+    want = fastjson.read_columns(res_path, 17, scores=scores, threads=1)
+    assert want is not None
+    for n in (2, 3):
+        prefetch.start(str(res_path), scores=scores, threads=n)
+        got = fastjson.read_columns(res_path, 17, scores=scores, threads=n)
+        assert used.pop() is True
+        assert got is not None
+        _same_columns(got, want)
+    # through read_gt_and_results and the evaluation
+    monkeypatch.setenv(parallel.ENV, "2")
+    gt, dt, _ = coco.read_gt_and_results(gt_path, res_path, keypoint_scores=scores)
+    prefetch.start(str(res_path), scores=scores, threads=2)
+    gt2, dt2, _ = coco.read_gt_and_results(gt_path, res_path, keypoint_scores=scores)
+    assert used.pop() is True
+    params = cocoeval.coco_params(COCO17.oks_sigmas())
+    assert _evaluate(gt, dt, params, "coco").stats == _evaluate(gt2, dt2, params, "coco").stats
+
+
+def test_a_prefetched_file_that_changed_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from posebench.formats import prefetch
+
+    monkeypatch.setattr(prefetch, "PARALLEL_MIN_BYTES", 0)
+    _, res_path = _write(tmp_path, 20, seed=3, style=0)
+    prefetch.start(str(res_path), scores=False, threads=2)
+    assert prefetch._job is not None
+    prefetch._job.done.wait()
+    recs = json.loads(res_path.read_text())
+    recs[0]["score"] = 0.123456  # another file now: another size or modification time
+    res_path.write_text(json.dumps(recs) + "\n")
+    os.utime(res_path, ns=(1, 1))
+    got = fastjson.read_columns(res_path, 17, scores=False, threads=1)
+    assert got is not None
+    assert got["score"][0] == 0.123456
+    # a prefetch for another path, K or score choice is not taken either
+    prefetch.start(str(res_path), scores=True, threads=2)
+    assert fastjson.read_columns(res_path, 17, scores=False, threads=1) is not None
+    assert prefetch._job is None

@@ -9,6 +9,7 @@ Nothing else reaches the terminal: every message that quotes data is escaped
 from __future__ import annotations
 
 import argparse
+import atexit
 import ctypes
 import gc
 import importlib
@@ -121,6 +122,40 @@ def scoring_process() -> None:
     ):
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
     gc.disable()
+    _prefetch_results(sys.argv[1:])
+
+
+def _option(argv: Sequence[str], name: str) -> str | None:
+    """The last value of ``--name VALUE`` or ``--name=VALUE`` in argv (spelled in full)."""
+    value = None
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith(name + "="):
+            value = arg[len(name) + 1 :]
+    return value
+
+
+def _prefetch_results(argv: Sequence[str]) -> None:
+    """Start parsing ``--pred`` while numpy and the scoring modules import (an optimisation:
+    :mod:`posebench.formats.prefetch`; the reader uses it only for that very, unchanged file)."""
+    pred = _option(argv, "--pred")
+    if pred is None or pred.startswith("sample:") or (_option(argv, "--metric") or "oks") != "oks":
+        return
+    from posebench import parallel
+    from posebench.formats import prefetch
+
+    # score keeps per-keypoint scores only for the zero-score rule (crowdpose's default)
+    zero = _option(argv, "--zero-score-dets")
+    scores = zero == "drop" or (zero is None and _option(argv, "--mode") == "crowdpose")
+    try:
+        threads = parallel.parse_threads(_option(argv, "--threads") or "0")
+        if _option(argv, "--threads") in (None, "0"):
+            threads = parallel.threads()
+    except InputError:
+        return  # argparse names the bad value
+    prefetch.start(pred, scores=scores, threads=threads)
+    atexit.register(prefetch.cancel)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,7 +23,6 @@ import importlib
 import io
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,11 @@ from typing import Any
 import numpy as np
 
 from posebench import parallel
+from posebench.formats import prefetch
+from posebench.formats.prefetch import cut_points, min_record_bytes, peek_k
+
+__all__ = ["CHUNK_BYTES", "available", "gt_columns", "min_record_bytes", "parse_bytes", "peek_k",
+           "read_columns"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +54,11 @@ _ST_START, _ST_AFTER_COMMA, _ST_DONE = 0, 3, 4
 
 #: Files at least this large are parsed in pieces, one thread each (see :func:`read_columns`).
 PARALLEL_MIN_BYTES = 8 << 20
-#: Bytes searched after each cut point for the start of a record.
-_BOUNDARY_WINDOW = 1 << 16
-#: A record boundary as the regular shape writes it: the end of one record, the comma, the
-#: opening brace of the next (whitespace allowed); the match ends at that brace.
-_BOUNDARY = re.compile(rb"\}[ \t\r\n]*,[ \t\r\n]*\{")
 
 
 def available() -> bool:
     """Whether the compiled streaming parser is installed."""
     return _fastjson is not None
-
-
-def min_record_bytes(k: int) -> int:
-    """A lower bound on the bytes of one record with K keypoints, its separator included."""
-    return 6 * k + 55
 
 
 def _columns(cap: int, k: int, scores: bool = True) -> dict[str, np.ndarray]:
@@ -139,24 +133,6 @@ def parse_bytes(
     return _finish(cols, n, k)
 
 
-def peek_k(path: str | Path, limit: int = 1 << 16) -> int | None:
-    """K as the first record of a results file states it (its ``keypoints`` length / 3), read
-    from the first ``limit`` bytes only; None when that is not plain to see."""
-    try:
-        with Path(path).open("rb") as f:
-            head = f.read(limit)
-    except (OSError, ValueError):  # ValueError: a NUL in the path; the readers name it
-        return None
-    at = head.find(b'"keypoints"')
-    if at < 0:
-        return None
-    lo, hi = head.find(b"[", at), head.find(b"]", at)
-    if lo < 0 or hi < lo or b"{" in head[lo:hi] or b'"' in head[lo:hi]:
-        return None
-    n = head.count(b",", lo, hi) + 1
-    return n // 3 if n % 3 == 0 else None
-
-
 def read_columns(
     path: str | Path,
     k: int,
@@ -181,6 +157,11 @@ def read_columns(
     """
     if _fastjson is None or k < 1:
         return None
+    pre = prefetch.take(path, k, scores)
+    if pre is not None:
+        cols = _from_prefetch(pre, k)
+        if cols is not None:
+            return cols
     p = Path(path)
     try:
         f = p.open("rb")
@@ -226,6 +207,35 @@ class Stop:
 
     def is_set(self) -> bool:
         return bool(self.flag[0])
+
+
+def _from_prefetch(pre: dict[str, Any], k: int) -> dict[str, np.ndarray] | None:
+    """The columns of :func:`posebench.formats.prefetch.take`'s parse, as arrays over its memory
+    maps (no copy), finished as :func:`_read_pieces` finishes its own."""
+    cap = int(pre["cap"])
+    shapes = {"keypoints": (cap, k, 2), "keypoint_scores": (cap, k), "bbox": (cap, 4)}
+    cols: dict[str, np.ndarray] = {}
+    for name, mm in pre["maps"].items():
+        dtype = np.uint8 if name == "has_bbox" else np.int64 if name.endswith("_id") else np.float64
+        cols[name] = np.frombuffer(mm, dtype).reshape(shapes.get(name, (cap,)))
+    n = _close_gaps(cols, pre["starts"], pre["rows"])
+    if not _regular_results(cols, n):
+        return None
+    out = {name: arr[:n] for name, arr in cols.items()}
+    out["has_bbox"] = out["has_bbox"].view(bool)
+    return out
+
+
+def _close_gaps(cols: dict[str, np.ndarray], starts: list[int], rows: list[int]) -> int:
+    """Move piece j's ``rows[j]`` rows from ``starts[j]`` to right after piece j - 1's (braces
+    that began no record leave gaps); the number of rows."""
+    at = rows[0]
+    for j in range(1, len(rows)):
+        if starts[j] != at:
+            for arr in cols.values():
+                arr[at : at + rows[j]] = arr[starts[j] : starts[j] + rows[j]]
+        at += rows[j]
+    return at
 
 
 def _parse_range(
@@ -304,15 +314,6 @@ def _stream(
         have -= consumed
 
 
-def _find_boundary(f: io.BufferedReader, at: int) -> int | None:
-    """The offset of the opening brace of the first record that seems to begin after ``at``
-    (a guess: the caller verifies it), or None."""
-    f.seek(at)
-    window = f.read(_BOUNDARY_WINDOW)
-    m = _BOUNDARY.search(window)
-    return None if m is None else at + m.end() - 1
-
-
 def _count_braces(path: Path, lo: int, hi: int, stop: threading.Event | Stop | None) -> int:
     """How many ``{`` bytes lie in ``[lo, hi)`` of the file."""
     assert _fastjson is not None
@@ -360,15 +361,10 @@ def _read_pieces(
     Any irregularity, a wrong guess included, returns None and the one-piece parse decides, so
     what is regular, and every error message, does not depend on the number of threads.
     """
-    cuts = [0]
-    for j in range(1, n_threads):
-        b = _find_boundary(f, size * j // n_threads)
-        if b is not None and b > cuts[-1] and b < size:
-            cuts.append(b)
-    if len(cuts) < 2:
-        return None
-    cuts.append(size)
+    cuts = cut_points(f, size, n_threads)
     n = len(cuts) - 1
+    if n < 2:
+        return None
     with ThreadPoolExecutor(n, thread_name_prefix="posebench-results") as pool:
         braces = list(pool.map(lambda j: _count_braces(path, cuts[j], cuts[j + 1], stop), range(n)))
         if stop is not None and stop.is_set():
@@ -387,13 +383,7 @@ def _read_pieces(
     if any(status != _FINISHED for status, _ in results):
         log.debug("%s: the pieces did not verify; parsing it in one piece", path)
         return None
-    rows = [r for _, r in results]
-    at = rows[0]
-    for j in range(1, n):  # close the gaps left by braces that began no record
-        if starts[j] != at:
-            for arr in cols.values():
-                arr[at : at + rows[j]] = arr[starts[j] : starts[j] + rows[j]]
-        at += rows[j]
+    at = _close_gaps(cols, starts, [r for _, r in results])
     if not _regular_results(cols, at):
         return None
     return _finish(cols, at, k)
