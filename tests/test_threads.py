@@ -360,3 +360,16 @@ def test_a_prefetched_file_that_changed_is_read_again(
     prefetch.start(str(res_path), scores=True, threads=2)
     assert fastjson.read_columns(res_path, 17, scores=False, threads=1) is not None
     assert prefetch._job is None
+
+
+def test_prefetch_never_opens_a_pipe(tmp_path: Path) -> None:
+    from posebench.formats import prefetch
+
+    fifo = tmp_path / "res.fifo"
+    os.mkfifo(fifo)
+    prefetch.start(str(fifo), scores=False, threads=2)  # would block in open() if it tried
+    job = prefetch._job
+    assert job is not None
+    assert job.done.wait(timeout=10)
+    assert job.result is None
+    assert prefetch.take(fifo, 17, False) is None

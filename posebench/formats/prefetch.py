@@ -22,6 +22,7 @@ import importlib
 import mmap
 import os
 import re
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -98,8 +99,8 @@ def start(path: str, *, scores: bool, threads: int) -> None:
     """Begin parsing the results file ``path`` in the background (nothing when it is small, the
     extension is missing or only one thread may run)."""
     global _job
-    if _job is not None or threads < 2:
-        return
+    if (_job is not None and not _job.done.is_set()) or threads < 2:
+        return  # one at a time (a finished one nobody took is dropped)
     try:
         fj = importlib.import_module("posebench.formats._fastjson")
     except ImportError:
@@ -121,6 +122,8 @@ def _run(job: _Job, fj: Any) -> None:
 
 def _parse(job: _Job, fj: Any) -> dict[str, Any] | None:
     name = os.fsencode(job.path)
+    if not stat.S_ISREG(os.stat(job.path).st_mode):  # never open a pipe: its bytes are not ours
+        return None
     with open(job.path, "rb") as f:
         st = os.fstat(f.fileno())
         size = st.st_size
