@@ -373,3 +373,23 @@ def test_prefetch_never_opens_a_pipe(tmp_path: Path) -> None:
     assert job.done.wait(timeout=10)
     assert job.result is None
     assert prefetch.take(fifo, 17, False) is None
+
+
+def test_a_ground_truth_error_with_a_prefetch_running_is_the_same_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from posebench.formats import prefetch
+
+    monkeypatch.setattr(prefetch, "PARALLEL_MIN_BYTES", 0)
+    gt_path, res_path = _write(tmp_path, 30, seed=2, style=0)
+    gt = json.loads(gt_path.read_text())
+    gt["annotations"][3]["keypoints"] = "oops"
+    gt_path.write_text(json.dumps(gt))
+    with pytest.raises(InputError) as plain:
+        coco.read_gt_and_results(gt_path, res_path)
+    prefetch.start(str(res_path), scores=True, threads=2)
+    with pytest.raises(InputError) as fetched:
+        coco.read_gt_and_results(gt_path, res_path)
+    assert str(fetched.value) == str(plain.value)
+    assert "annotations[3]" in str(plain.value)
+    assert prefetch._job is None or prefetch._job.done.wait(timeout=10)

@@ -157,7 +157,7 @@ def read_columns(
     """
     if _fastjson is None or k < 1:
         return None
-    pre = prefetch.take(path, k, scores)
+    pre = prefetch.take(path, k, scores, stop)
     if pre is not None:
         cols = _from_prefetch(pre, k)
         if cols is not None:

@@ -182,15 +182,20 @@ def _parse(job: _Job, fj: Any) -> dict[str, Any] | None:
     }
 
 
-def take(path: str | os.PathLike[str], k: int, scores: bool) -> dict[str, Any] | None:
+def take(
+    path: str | os.PathLike[str], k: int, scores: bool, stop: Any = None
+) -> dict[str, Any] | None:
     """The background parse of ``path`` (waiting for it to finish), when it was started for
-    this very file, unchanged since, with this K and keypoint-score choice; else None. Once."""
+    this very file, unchanged since, with this K and keypoint-score choice; else None. Once.
+    ``stop`` (anything with ``is_set()``): when it is set while waiting, the parse is stopped."""
     global _job
     job = _job
     if job is None or job.path != os.fspath(path):
         return None
     _job = None
-    job.done.wait()
+    while not job.done.wait(0.01):
+        if stop is not None and stop.is_set():
+            job.stop[0] = 1
     res = job.result
     if res is None or res["k"] != k or job.scores != scores:
         return None
