@@ -393,3 +393,30 @@ def test_a_ground_truth_error_with_a_prefetch_running_is_the_same_error(
     assert str(fetched.value) == str(plain.value)
     assert "annotations[3]" in str(plain.value)
     assert prefetch._job is None or prefetch._job.done.wait(timeout=10)
+
+
+def test_a_file_of_braces_allocates_nothing_for_them(
+    tmp_path: Path, pieces: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # More "{" than records could fit in the file: the pieces (and the prefetch) step aside
+    # rather than allocate a row per brace; one piece then finds the file irregular.
+    from posebench.formats import prefetch
+
+    monkeypatch.setattr(prefetch, "PARALLEL_MIN_BYTES", 0)
+    recs = [json.dumps(r) for r in _records(400, 0)]
+    path = tmp_path / "res.json"
+    # the braces in the first half, records around the cut point (so that a cut is found)
+    path.write_text("[" + recs[0] + ", {" + "{" * 100_000 + "}, " + ", ".join(recs[1:]) + "]")
+    size = path.stat().st_size
+    assert fastjson.cut_points(path.open("rb"), size, 2)[1:-1]  # a cut was guessed
+    caps: list[int] = []
+    real = fastjson._columns
+    monkeypatch.setattr(fastjson, "_columns", lambda cap, *a: caps.append(cap) or real(cap, *a))
+    prefetch.start(str(path), scores=False, threads=2)
+    job = prefetch._job
+    assert job is not None
+    assert job.done.wait(timeout=10)
+    assert job.result is None
+    assert fastjson.read_columns(path, 17, threads=2) is None
+    assert pieces == [False]
+    assert caps == [size // fastjson.min_record_bytes(17) + 1]  # the one-piece bound only

@@ -370,6 +370,8 @@ def _read_pieces(
         if stop is not None and stop.is_set():
             return None
         starts = np.concatenate([[0], np.cumsum(braces)]).astype(int).tolist()
+        if starts[-1] > size // min_record_bytes(k) + 1:
+            return None  # more braces than records fit: not the regular shape; one piece decides
         cols = _columns(max(starts[-1], 1), k, scores)
 
         def piece(j: int) -> tuple[int, int]:

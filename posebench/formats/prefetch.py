@@ -144,6 +144,8 @@ def _parse(job: _Job, fj: Any) -> dict[str, Any] | None:
         starts = [0]
         for b in braces:
             starts.append(starts[-1] + b)
+        if starts[-1] > size // min_record_bytes(k) + 1:
+            return None  # more braces than records fit (a file of braces): not for the fast path
         cap = max(starts[-1], 1)
         widths = {"keypoints": 2 * k, "keypoint_scores": k, "image_id": 1, "category_id": 1,
                   "score": 1, "bbox": 4, "has_bbox": 1}  # fmt: skip
