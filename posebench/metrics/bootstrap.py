@@ -1030,8 +1030,13 @@ def _run_oks(
     out = [{n: np.empty(n_boot) for n in names} for _ in plans]
     at = 0
     # The numpy path's temporaries are (rows, detections): smaller blocks of rows for it. The
-    # compiled kernel has none and takes each block of resamples whole.
-    step = max(len(c) for c in blocks) if _kernel_ok(plans, params) else _oks_rows(plans)
+    # compiled kernel has none and takes each block of resamples whole, consecutive blocks joined
+    # up to _KERNEL_ROWS rows (with many units a block holds few rows, and each kernel call
+    # walks every detection once for up to 32 of them; the same rows, in the same order).
+    kernel = _kernel_ok(plans, params)
+    if kernel:
+        blocks = _join_blocks(blocks, _KERNEL_ROWS)
+    step = max(len(c) for c in blocks) if kernel else _oks_rows(plans)
     for counts in blocks:
         for lo in range(0, len(counts), step):
             c = counts[lo : lo + step]
@@ -1039,6 +1044,27 @@ def _run_oks(
                 for name, v in _oks_replicates(plan, params, c).items():
                     dst[name][at : at + len(c)] = v
             at += len(c)
+    return out
+
+
+#: Replicates per call of the compiled kernel (at least; see _run_oks).
+_KERNEL_ROWS = 256
+
+
+def _join_blocks(
+    blocks: list[npt.NDArray[np.integer]], rows: int
+) -> list[npt.NDArray[np.integer]]:
+    """Consecutive (b, U) blocks concatenated until each holds at least ``rows`` rows (the last
+    may hold fewer); one dtype wide enough for all."""
+    out: list[npt.NDArray[np.integer]] = []
+    group: list[npt.NDArray[np.integer]] = []
+    for c in blocks:
+        group.append(c)
+        if sum(len(g) for g in group) >= rows:
+            out.append(np.concatenate(group) if len(group) > 1 else group[0])
+            group = []
+    if group:
+        out.append(np.concatenate(group) if len(group) > 1 else group[0])
     return out
 
 
