@@ -1051,9 +1051,7 @@ def _run_oks(
 _KERNEL_ROWS = 256
 
 
-def _join_blocks(
-    blocks: list[npt.NDArray[np.integer]], rows: int
-) -> list[npt.NDArray[np.integer]]:
+def _join_blocks(blocks: list[npt.NDArray[np.integer]], rows: int) -> list[npt.NDArray[np.integer]]:
     """Consecutive (b, U) blocks concatenated until each holds at least ``rows`` rows (the last
     may hold fewer); one dtype wide enough for all."""
     out: list[npt.NDArray[np.integer]] = []
