@@ -9,6 +9,11 @@ ground truth. Here every stage runs over arrays covering all images at once:
    step r matching the r-th detection of every image for all area ranges and thresholds at once;
 3. precision/recall accumulate with one stable sort and cumulative sums per area range.
 
+Where the compiled kernel (``_cocoeval_kernel.c``, built by ``pip install``) is present, the sort
+of step 1, the matching (image by image, images shared among threads) and the cumulative sums of
+step 3 (one area range and threshold per task) run there instead, with the same numbers (only
+comparisons, or the same float64 operations in the same order; tests/test_threads.py).
+
 Reference quirks reproduced on purpose (each marked "pycocotools:" or "xtcocotools:" below):
 ``np.linspace`` thresholds, stable sorts, ties in matching going to the *last* maximum, the
 ``np.spacing`` guards, ignored ground truth (crowd or no keypoints) absorbing detections, the
