@@ -39,10 +39,11 @@ copy k counted once when the image is drawn more than k times. Replicates then e
 seeded sets, every replicate, against pycocotools on the files; 100 more against the materialised
 accumulate).
 
-Speed (2 cores; COCO-size synthetic set ``make_keypoint_dataset(5000)``: 80k evaluated
-detections, 10 COCO statistics): ``bootstrap_oks`` 0.8 s for B = 200 and 3-4 s for B = 1000 (no
-extra peak memory beyond the evaluation), so OKS uses the same default B = 1000; the paired
-version ~7.5 s. Per-sample: B = 1000 over 3000 samples 0.02 s, over 100k samples 0.7 s.
+Speed (COCO-size synthetic set ``make_keypoint_dataset(5000)``: 80k evaluated detections, 10 COCO
+statistics): with the compiled kernel ``bootstrap_oks`` takes 0.38 s of CPU for B = 1000 on one
+thread (the replicate curves about half of it, run in threads), and ``posebench score --ci 1000``
+adds 0.65-0.85x the plain scoring time, whole process (bench/README.md, issue 20), so OKS uses
+the same default B = 1000. Per-sample: B = 1000 over 3000 samples 0.02 s, over 100k samples 0.7 s.
 """
 
 from __future__ import annotations
