@@ -2,7 +2,10 @@
 
 ``read_columns(path, k)`` feeds the file in chunks to the C parser in ``_fastjson.c``, which
 writes every number straight into preallocated numpy columns: no Python object per record or per
-number, and memory bounded by the columns plus one chunk (the file is never held whole).
+number, and memory bounded by the columns plus one chunk per thread (the file is never held
+whole). A big file is parsed in pieces, one per thread, each read and parsed by one compiled loop
+that never takes the GIL (:func:`_read_pieces`); ``posebench score`` starts that before its
+imports (:mod:`posebench.formats.prefetch`). The columns never depend on the number of threads.
 
 It is a fast path only. It returns None when the extension is not built (a machine without a C
 compiler), when the file is compressed (the caller decompresses and parses it in memory) or when
@@ -15,6 +18,7 @@ Capacity: a record holds at least ``6K + 54`` bytes (the four required keys, one
 values, 3K numbers and their commas) plus a separator, so ``size // (6K + 55) + 1`` rows always
 suffice. The columns are allocated that large with ``np.empty`` and shrunk in place afterwards;
 pages that are never written are never touched, so the over-allocation costs address space only.
+In pieces, the ``{`` bytes counted first give the rows exactly.
 """
 
 from __future__ import annotations
