@@ -2,9 +2,11 @@
 
 Generates a COCO-size synthetic set (posebench.synthetic: 5000 images, ~11k GT persons, ~140k
 detections, ~60 MB of results JSON), then runs each tool in a fresh subprocess on the same two
-files and reports, best of ``--repeat`` runs by wall clock:
+files, ``--repeat`` rounds in which every tool runs once in turn (interleaved: a drift of the
+machine's speed hits every tool alike), and reports the median over the rounds:
 
     end-to-end   wall clock of the whole subprocess (interpreter start, imports, load, evaluate)
+    cpu          user + system CPU seconds of the whole subprocess
     load         reading GT + results inside the process (posebench: timings.load_gt + load_pred)
     eval         evaluate + accumulate + summarize (posebench: timings.evaluate)
     other        end-to-end - load - eval: interpreter start-up, imports, exit
@@ -13,7 +15,7 @@ and checks that every tool's AP/AR stats agree with the reference (pycocotools f
 coco``, xtcocotools ``keypoints_crowd`` with use_area=False and CrowdPose sigmas for ``--mode
 crowdpose``). A tool that fails gets an error row; the others still run.
 
-    python bench/bench_oks.py                      # COCO mode, 5000 images, best of 3
+    python bench/bench_oks.py                      # COCO mode, 5000 images, median of 3
     python bench/bench_oks.py --mode crowdpose
     python bench/bench_oks.py --images 500 --repeat 1 --tools posebench,pycocotools
     python bench/bench_oks.py --scales 1,3,10 --tools posebench,hotcoco --ci 1000   # issue 20
@@ -21,8 +23,9 @@ crowdpose``). A tool that fails gets an error row; the others still run.
 ``--scales`` repeats the whole comparison at multiples of ``--images`` (10 = ten times COCO size,
 ~1.4M detections, ~600 MB of results JSON) and prints, per scale, each tool's wall time and peak
 memory (the child process's maximum resident set size, from ``wait4``) and their ratios to
-hotcoco's, then the growth from the smallest scale. ``--ci N`` also times ``posebench score
---ci N`` (bootstrap intervals) and prints what they add over plain scoring.
+hotcoco's (the median over the rounds of run i / hotcoco's run i: paired), then the growth from
+the smallest scale. ``--ci N`` also times ``posebench score --ci N`` (bootstrap intervals) in
+the same rounds and prints what they add over plain scoring (paired too).
 
 Never run in CI: it takes minutes and its numbers depend on the machine.
 """
@@ -133,16 +136,42 @@ DISTRIBUTIONS = {
 
 @dataclass
 class Outcome:
-    """Best run of one tool (by end-to-end wall clock), or the error that stopped it."""
+    """The runs of one tool (medians reported), or the error that stopped it."""
 
     tool: str
-    end_to_end: float = math.nan
+    end_to_end: float = math.nan  # median wall clock over the runs
     load: float = math.nan
     evaluate: float = math.nan
+    cpu: float = math.nan  # median user + system CPU seconds of the whole process
     stats: list[float] | None = None
     error: str | None = None
-    runs: list[float] = field(default_factory=list)
-    peak_mb: float = math.nan  # largest peak RSS over the runs (whole process)
+    runs: list[float] = field(default_factory=list)  # wall clock of each run, in run order
+    cpus: list[float] = field(default_factory=list)
+    peaks: list[float] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)
+    evals: list[float] = field(default_factory=list)
+    peak_mb: float = math.nan  # median peak RSS over the runs (whole process)
+
+    def finish(self) -> None:
+        """Medians of the runs."""
+        if self.runs:
+            self.end_to_end, self.cpu = _median(self.runs), _median(self.cpus)
+            self.load, self.evaluate = _median(self.loads), _median(self.evals)
+            self.peak_mb = _median(self.peaks)
+
+
+def _median(xs: list[float]) -> float:
+    v = sorted(xs)
+    n = len(v)
+    if n == 0:
+        return math.nan
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def paired_ratio(a: list[float], b: list[float]) -> float:
+    """Median over run pairs (a's i-th run, b's i-th run, taken in turn) of a / b."""
+    pairs = [x / y for x, y in zip(a, b, strict=False) if y > 0]
+    return _median(pairs) if pairs else math.nan
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,7 +225,7 @@ def _env(threads: int | None) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     if threads is not None:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "RAYON_NUM_THREADS", "POSEBENCH_NUM_THREADS"):  # fmt: skip
+                    "RAYON_NUM_THREADS", "POSEBENCH_THREADS"):  # fmt: skip
             env[var] = str(threads)
     return env
 
@@ -223,66 +252,89 @@ def _parse_json_output(stdout: str) -> dict[str, Any]:
     return obj
 
 
-# Runs the measured command as a child of a small launcher and prints that child's peak RSS (KiB).
-# The launcher matters: a forked child's ru_maxrss starts from its parent's resident size, so
-# children forked straight from this (large, data-generating) process would all report its size.
+# Runs the measured command as a child of a small launcher that times it and prints the child's
+# wall clock, CPU seconds (user + system) and peak RSS (KiB). The launcher matters: a forked
+# child's ru_maxrss starts from its parent's resident size, so children forked straight from this
+# (large, data-generating) process would all report its size.
 _LAUNCHER = """
-import resource, subprocess, sys
+import resource, subprocess, sys, time
+t0 = time.perf_counter()
 code = subprocess.call(sys.argv[1:])
-sys.stderr.write("\\n@@peak_kib %d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+wall = time.perf_counter() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stderr.write("\\n@@measured %d %.6f %.6f\\n" % (ru.ru_maxrss, wall, ru.ru_utime + ru.ru_stime))
 sys.exit(code)
 """
 
 
 def _run_measured(
     cmd: list[str], env: dict[str, str], timeout: float
-) -> tuple[int, str, str, float, float]:
-    """(returncode, stdout, stderr, wall seconds, peak RSS in MB) of one command."""
-    t0 = time.perf_counter()
+) -> tuple[int, str, str, float, float, float]:
+    """(returncode, stdout, stderr, wall s, CPU s, peak RSS MB) of one command, whole process."""
     proc = subprocess.run(
         [sys.executable, "-c", _LAUNCHER, *cmd],
         capture_output=True, text=True, env=env, timeout=timeout, check=False,
     )  # fmt: skip
-    wall = time.perf_counter() - t0
-    peak = re.findall(r"@@peak_kib (\d+)", proc.stderr)
-    stderr = re.sub(r"\n@@peak_kib \d+\n", "", proc.stderr)
-    return proc.returncode, proc.stdout, stderr, wall, int(peak[-1]) / 1024 if peak else math.nan
+    found = re.findall(r"@@measured (\d+) ([0-9.]+) ([0-9.]+)", proc.stderr)
+    stderr = re.sub(r"\n@@measured [^\n]*\n", "", proc.stderr)
+    if not found:
+        return proc.returncode, proc.stdout, stderr, math.nan, math.nan, math.nan
+    kib, wall, cpu = found[-1]
+    return proc.returncode, proc.stdout, stderr, float(wall), float(cpu), int(kib) / 1024
 
 
-def run_tool(
-    tool: str, args: argparse.Namespace, gt: Path, res: Path, extra: list[str] | None = None
-) -> Outcome:
-    out = Outcome(tool)
+def run_once(
+    out: Outcome, args: argparse.Namespace, gt: Path, res: Path, extra: list[str] | None = None
+) -> None:
+    """One run of ``out.tool`` (plus ``extra`` arguments for posebench), appended to ``out``;
+    sets ``out.error`` on failure."""
+    tool = "posebench" if out.tool.startswith("posebench") else out.tool
     cmd = _command(tool, args.mode, gt, res) + (extra or [])
-    env = _env(args.threads)
-    for _ in range(args.repeat):
-        try:
-            code, stdout, stderr, wall, peak = _run_measured(cmd, env, args.timeout)
-        except subprocess.TimeoutExpired:
-            out.error = f"timed out after {args.timeout} s"
-            return out
-        if code != 0:
-            tail = [line for line in stderr.strip().splitlines() if line.strip()]
-            out.error = f"exit {code}: {tail[-1] if tail else '(no stderr)'}"
-            return out
-        try:
-            parsed = _parse_json_output(stdout)
-            if tool == "posebench":
-                timings = parsed["timings"]
-                load = float(timings["load_gt"]) + float(timings["load_pred"])
-                evaluate = float(timings["evaluate"])
-                stats = posebench_stats(parsed["metrics"], args.mode)
-            else:
-                load, evaluate = float(parsed["load"]), float(parsed["evaluate"])
-                stats = [float(x) for x in parsed["stats"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            out.error = f"unreadable output: {type(exc).__name__}: {exc}"
-            return out
-        out.runs.append(wall)
-        out.peak_mb = peak if math.isnan(out.peak_mb) else max(out.peak_mb, peak)
-        if not wall >= out.end_to_end:  # first run, or a faster one
-            out.end_to_end, out.load, out.evaluate, out.stats = wall, load, evaluate, stats
-    return out
+    try:
+        code, stdout, stderr, wall, cpu, peak = _run_measured(cmd, _env(args.threads), args.timeout)
+    except subprocess.TimeoutExpired:
+        out.error = f"timed out after {args.timeout} s"
+        return
+    if code != 0:
+        tail = [line for line in stderr.strip().splitlines() if line.strip()]
+        out.error = f"exit {code}: {tail[-1] if tail else '(no stderr)'}"
+        return
+    try:
+        parsed = _parse_json_output(stdout)
+        if tool == "posebench":
+            timings = parsed["timings"]
+            load = float(timings["load_gt"]) + float(timings["load_pred"])
+            evaluate = float(timings["evaluate"])
+            stats = posebench_stats(parsed["metrics"], args.mode)
+        else:
+            load, evaluate = float(parsed["load"]), float(parsed["evaluate"])
+            stats = [float(x) for x in parsed["stats"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        out.error = f"unreadable output: {type(exc).__name__}: {exc}"
+        return
+    out.runs.append(wall)
+    out.cpus.append(cpu)
+    out.peaks.append(peak)
+    out.loads.append(load)
+    out.evals.append(evaluate)
+    out.stats = stats
+
+
+def run_interleaved(args: argparse.Namespace, gt: Path, res: Path, ci: int = 0) -> list[Outcome]:
+    """``args.repeat`` rounds; each round runs every tool once, in turn (A B C A B C ...), so that
+    a drift of the machine's speed hits every tool alike and run i of two tools form a pair."""
+    plan: list[tuple[Outcome, list[str]]] = [(Outcome(t), []) for t in args.tools]
+    if ci and "posebench" in args.tools:
+        plan.append((Outcome(f"posebench --ci {ci}"), ["--ci", str(ci)]))
+    for rnd in range(args.repeat):
+        for out, extra in plan:
+            if out.error is None:
+                run_once(out, args, gt, res, extra)
+                status = out.error or f"{out.runs[-1]:.2f}s"
+                print(f"  round {rnd + 1}: {out.tool}: {status}", file=sys.stderr, flush=True)
+    for out, _ in plan:
+        out.finish()
+    return [out for out, _ in plan]
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,6 +396,10 @@ def _fmt(x: float, digits: int = 2) -> str:
     return "—" if math.isnan(x) else f"{x:.{digits}f}"
 
 
+def _times(r: float) -> str:
+    return "—" if math.isnan(r) else f"{r:.2f}×"
+
+
 def _ratio(num: float, den: float) -> str:
     return "—" if math.isnan(num) or math.isnan(den) or den <= 0 else f"{num / den:.2f}×"
 
@@ -354,7 +410,7 @@ def report(args: argparse.Namespace, meta: dict[str, Any], outcomes: list[Outcom
     ref = by_tool.get(ref_name)
     hot = by_tool.get(FASTEST_PEER) if args.mode == "coco" else None
     lines = [
-        f"## OKS bench — mode {args.mode}, best of {args.repeat}",
+        f"## OKS bench — mode {args.mode}, median of {args.repeat} interleaved rounds",
         "",
         f"- data: {meta['images']} images, {meta['gt_annotations']} GT annotations "
         f"({meta['gt_with_keypoints']} with keypoints, {meta['gt_crowd']} crowd), "
@@ -366,28 +422,30 @@ def report(args: argparse.Namespace, meta: dict[str, Any], outcomes: list[Outcom
         f"{platform.python_version()}, threads={args.threads or 'tool default'}",
         "- versions: " + ", ".join(f"{t} {_version(t)}" for t in args.tools),
         "",
-        f"| tool | end-to-end s | load s | eval s | other s | peak MB | {ref_name}/tool | "
+        f"| tool | end-to-end s | cpu s | load s | eval s | other s | peak MB | {ref_name}/tool | "
         + ("tool/hotcoco time | tool/hotcoco memory | " if args.mode == "coco" else "")
         + f"max abs diff vs {ref_name} |",
-        "|---|---:|---:|---:|---:|---:|---:|"
+        "|---|---:|---:|---:|---:|---:|---:|---:|"
         + ("---:|---:|" if args.mode == "coco" else "")
         + "---:|",
     ]
     for o in outcomes:
         if o.error is not None:
-            cells = [o.tool, "error", "", "", "", "", "",
+            cells = [o.tool, "error", "", "", "", "", "", "",
                      *(["", ""] if args.mode == "coco" else []),
                      o.error.replace("|", "\\|")[:200]]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
             continue
         other = o.end_to_end - o.load - o.evaluate
-        ref_e2e = ref.end_to_end if ref and ref.error is None else math.nan
-        cells = [o.tool, _fmt(o.end_to_end), _fmt(o.load), _fmt(o.evaluate), _fmt(other),
-                 _fmt(o.peak_mb, 0), _ratio(ref_e2e, o.end_to_end)]  # fmt: skip
+        ref_runs = ref.runs if ref is not None and ref.error is None else []
+        cells = [
+            o.tool, _fmt(o.end_to_end), _fmt(o.cpu), _fmt(o.load), _fmt(o.evaluate),
+            _fmt(other), _fmt(o.peak_mb, 0), _times(paired_ratio(ref_runs, o.runs)),
+        ]  # fmt: skip
         if args.mode == "coco":
             hot_ok = hot is not None and hot.error is None
-            cells.append(_ratio(o.end_to_end, hot.end_to_end if hot_ok else math.nan))
-            cells.append(_ratio(o.peak_mb, hot.peak_mb if hot_ok else math.nan))
+            cells.append(_times(paired_ratio(o.runs, hot.runs) if hot_ok and hot else math.nan))
+            cells.append(_times(paired_ratio(o.peaks, hot.peaks) if hot_ok and hot else math.nan))
         if ref is not None and ref.stats is not None and o.stats is not None:
             diff, n = max_abs_diff(o.stats, ref.stats)
             total = len(STAT_NAMES[args.mode])
@@ -398,13 +456,19 @@ def report(args: argparse.Namespace, meta: dict[str, Any], outcomes: list[Outcom
 
     pb = by_tool.get("posebench")
     if pb is not None and pb.error is None:
-        lines += ["", "posebench against each peer (peer time / posebench time; > 1: faster):"]
+        lines += ["", "posebench against each peer (peer / posebench, medians of the paired "
+                  "runs; > 1: posebench is faster or smaller):"]  # fmt: skip
         for o in outcomes:
-            if o.tool == "posebench" or o.error is not None:
+            if o.tool.startswith("posebench") or o.error is not None:
                 continue
             lines.append(
-                f"- vs {o.tool}: end-to-end {_ratio(o.end_to_end, pb.end_to_end)}, "
-                f"load {_ratio(o.load, pb.load)}, eval {_ratio(o.evaluate, pb.evaluate)}"
+                f"- vs {o.tool}: end-to-end {_times(paired_ratio(o.runs, pb.runs))}, "
+                f"cpu {_times(paired_ratio(o.cpus, pb.cpus))}, "
+                f"peak memory {_times(paired_ratio(o.peaks, pb.peaks))}, "
+                f"load {_times(paired_ratio(o.loads, pb.loads))}, "
+                f"eval {_times(paired_ratio(o.evals, pb.evals))}; "
+                f"posebench eval / {o.tool} end-to-end "
+                f"{_times(paired_ratio(pb.evals, o.runs))}"
             )
     if ref is not None and ref.stats is not None:
         lines += ["", f"{ref_name} stats: "
@@ -487,6 +551,12 @@ def _growth(rows: list[tuple[int, dict[str, Outcome]]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # posebench runs from this source tree: compile its bytecode first, as `pip install` does
+    # for an installed package (with PYTHONDONTWRITEBYTECODE set, every run would otherwise
+    # compile posebench's sources again; the peers are installed, hence compiled).
+    import compileall
+
+    compileall.compile_dir(str(REPO / "posebench"), quiet=1)
     rows: list[tuple[int, dict[str, Outcome]]] = []
     raw: list[dict[str, Any]] = []
     base_images = args.images
@@ -500,26 +570,17 @@ def main(argv: list[str] | None = None) -> int:
             meta["gt_mb"] = gt.stat().st_size / 1e6
             meta["res_mb"] = res.stat().st_size / 1e6
             print(f"data in {workdir}: {json.dumps(meta)}", file=sys.stderr)
-            outcomes = []
-            for tool in args.tools:
-                print(f"running {tool} x{args.repeat} ...", file=sys.stderr, flush=True)
-                o = run_tool(tool, args, gt, res)
-                status = o.error or ", ".join(f"{r:.2f}s" for r in o.runs)
-                print(f"  {tool}: {status}", file=sys.stderr, flush=True)
-                outcomes.append(o)
-            if args.ci and "posebench" in args.tools:
-                print(f"running posebench --ci {args.ci} ...", file=sys.stderr, flush=True)
-                o = run_tool("posebench", args, gt, res, ["--ci", str(args.ci)])
-                o.tool = f"posebench --ci {args.ci}"
-                outcomes.append(o)
+            print(f"running {', '.join(args.tools)} in {args.repeat} rounds ...", file=sys.stderr)
+            outcomes = run_interleaved(args, gt, res, args.ci)
             print(report(args, meta, outcomes))
             by_tool = {o.tool: o for o in outcomes}
             plain, ci = by_tool.get("posebench"), by_tool.get(f"posebench --ci {args.ci}")
             if plain and ci and not (plain.error or ci.error):
-                added = ci.end_to_end - plain.end_to_end
+                added = [c - p for c, p in zip(ci.runs, plain.runs, strict=False)]
+                share = paired_ratio(added, plain.runs)
                 print(
-                    f"\n--ci {args.ci} adds {added:.2f} s = {added / plain.end_to_end:.2f}x the "
-                    f"plain scoring time ({plain.end_to_end:.2f} s)"
+                    f"\n--ci {args.ci} adds {_median(added):.2f} s = {share:.2f}x the plain "
+                    f"scoring time ({plain.end_to_end:.2f} s; medians of the paired runs)"
                 )
             print()
             rows.append((scale, by_tool))

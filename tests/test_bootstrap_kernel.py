@@ -8,6 +8,7 @@ run on seeded synthetic evaluations, ties and crowd regions included, and must a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -48,6 +49,9 @@ def _evaluation(seed: int, n_images: int) -> tuple[list[cocoeval.OksMatches], co
 @pytest.mark.parametrize("seed", range(4))
 def test_kernel_equals_numpy_path(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     ms, params = _evaluation(seed, 30 + 20 * seed)
+    if seed % 2:  # small blocks of resamples, which the kernel path joins (and the numpy not)
+        monkeypatch.setattr(bootstrap, "_BLOCK_ELEMS", 7 * (30 + 20 * seed))
+        monkeypatch.setattr(bootstrap, "_KERNEL_ROWS", 50)
     fast = bootstrap.bootstrap_oks(ms, params, n_boot=200, seed=seed)
     monkeypatch.setattr(bootstrap, "_bootstrap_kernel", None)
     slow = bootstrap.bootstrap_oks(ms, params, n_boot=200, seed=seed)
@@ -59,8 +63,12 @@ def test_kernel_equals_numpy_path(seed: int, monkeypatch: pytest.MonkeyPatch) ->
             assert a[k] == b[k] or (a[k] != a[k] and b[k] != b[k]), (name, k, a[k], b[k])
 
 
-def test_kernel_curves_equal_numpy_curves_replicate_by_replicate() -> None:
+@pytest.mark.parametrize("recall_points", ["coco", "unsorted"])
+def test_kernel_curves_equal_numpy_curves_replicate_by_replicate(recall_points: str) -> None:
     ms, params = _evaluation(11, 60)
+    if recall_points == "unsorted":  # the lane-by-lane lookup (recall points in any order)
+        rec = np.random.default_rng(0).permutation(params.rec_thrs)
+        params = dataclasses.replace(params, rec_thrs=rec)
     blocks = bootstrap._counts_blocks(len(ms[0].image_ids), 64, 3)
     plan = bootstrap._plan_for(ms, params, None, blocks)
     counts = blocks[0]
@@ -70,8 +78,41 @@ def test_kernel_curves_equal_numpy_curves_replicate_by_replicate() -> None:
     np.testing.assert_array_equal(rows, counts_t.T)
     for a, seq in enumerate(plan.seqs[0]):
         p1, r1 = bootstrap._precision_recall(seq, counts_t, plan.npig[0][a], plan.ndet[0], params)
-        p2, r2 = bootstrap._precision_recall_kernel(
-            seq, rows, plan.npig[0][a], plan.ndet[0], params
-        )
+        real = rows[:, : plan.n_units].astype(np.int64)
+        g, nd = real @ plan.npig[0][a], real @ plan.ndet[0]
+        p2, r2 = bootstrap._precision_recall_kernel(seq, rows, g, nd, params)
         np.testing.assert_array_equal(p1, p2)
         np.testing.assert_array_equal(r1, r2)
+
+
+@pytest.mark.parametrize(("n_units", "n_boot"), [(1, 5), (7, 300), (5000, 40), (3000, 1500)])
+def test_kernel_multiplicities_equal_resample_counts(n_units: int, n_boot: int) -> None:
+    fast = bootstrap._counts_blocks(n_units, n_boot, 9)
+    slow = list(bootstrap.resample_counts(n_units, n_boot, 9))
+    assert len(fast) == len(slow)
+    for f, s in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(f, s)
+        assert f.dtype == (np.uint8 if s.max() < 256 else np.int32)
+
+
+def test_row_dots_are_the_integer_products() -> None:
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 9, size=(37, 120)).astype(np.int32)
+    weights = rng.integers(0, 5, size=(4, 100)).astype(np.int64)
+    out = np.empty((37, 4), np.int64)
+    bootstrap._bootstrap_kernel.row_dots(counts, weights, out)
+    np.testing.assert_array_equal(out, counts[:, :100].astype(np.int64) @ weights.T)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_quantiles_equal_numpy_quantile(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for n in (1, 2, 3, 7, 40, 999, 1000, 1001):
+        x = rng.random(n)
+        if seed % 2:
+            x = np.round(x, 2)  # ties
+        for conf in (0.95, 0.9, 0.5, 0.99, 0.683):
+            tail = (1.0 - conf) / 2
+            qs = (tail, 1.0 - tail, 0.0, 1.0, 0.5, 1 / 3)
+            want = [float(v) for v in np.quantile(x, list(qs))]
+            assert list(bootstrap.quantiles_linear(x, qs)) == want

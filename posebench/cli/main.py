@@ -9,7 +9,9 @@ Nothing else reaches the terminal: every message that quotes data is escaped
 from __future__ import annotations
 
 import argparse
+import atexit
 import ctypes
+import gc
 import importlib
 import logging
 import os
@@ -104,8 +106,63 @@ def keep_freed_memory() -> None:
         pass
 
 
+def scoring_process() -> None:
+    """Settings for a process that runs ``posebench score`` and exits.
+
+    One BLAS thread: numpy's OpenBLAS starts a worker thread per extra CPU when numpy is
+    imported, and each spins for a while waiting for work; measured here, a tenth of a COCO-size
+    scoring run's CPU time (on a 2-CPU machine, a core taken from the reader and matching
+    threads), where scoring makes no BLAS call. Must run before numpy is imported; a thread
+    count the user set wins. No cyclic garbage collection: scoring builds arrays and acyclic
+    parsed JSON, and the collector's passes over them (and over the imported modules) were
+    another twentieth of the run; everything is freed at exit.
+    """
+    if "numpy" not in sys.modules and not any(
+        v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+    ):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    gc.disable()
+    _prefetch_results(sys.argv[1:])
+
+
+def _option(argv: Sequence[str], name: str) -> str | None:
+    """The last value of ``--name VALUE`` or ``--name=VALUE`` in argv (spelled in full)."""
+    value = None
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith(name + "="):
+            value = arg[len(name) + 1 :]
+    return value
+
+
+def _prefetch_results(argv: Sequence[str]) -> None:
+    """Start parsing ``--pred`` while numpy and the scoring modules import (an optimisation:
+    :mod:`posebench.formats.prefetch`; the reader uses it only for that very, unchanged file)."""
+    pred = _option(argv, "--pred")
+    if pred is None or pred.startswith("sample:") or (_option(argv, "--metric") or "oks") != "oks":
+        return
+    from posebench import parallel
+    from posebench.formats import prefetch
+
+    # score keeps per-keypoint scores only for the zero-score rule (crowdpose's default)
+    zero = _option(argv, "--zero-score-dets")
+    scores = zero == "drop" or (zero is None and _option(argv, "--mode") == "crowdpose")
+    try:
+        threads = parallel.parse_threads(_option(argv, "--threads") or "0")
+        if _option(argv, "--threads") in (None, "0"):
+            threads = parallel.threads()
+    except InputError:
+        return  # argparse names the bad value
+    prefetch.start(pred, scores=scores, threads=threads)
+    atexit.register(prefetch.cancel)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(_command_of(sys.argv[1:] if argv is None else argv))
+    command = _command_of(sys.argv[1:] if argv is None else argv)
+    if argv is None and command == "score":
+        scoring_process()
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if argv is None:  # a real command-line run owns the process
         keep_freed_memory()

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 import time
 from dataclasses import replace
@@ -14,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from posebench import parallel
 from posebench.cli import argtypes
 from posebench.errors import InputError
 from posebench.samples import resolve
@@ -207,6 +209,13 @@ def add_parser(sub: Any) -> None:
         help="parse the GT file even if a columnar copy is cached ($POSEBENCH_CACHE or "
         "~/.cache/posebench; POSEBENCH_CACHE=off disables)",
     )
+    p.add_argument(
+        "--threads",
+        type=argtypes.int_range(0, 256, "thread count"),
+        metavar="N",
+        help="threads for reading, matching and bootstrap (default: $POSEBENCH_THREADS, else "
+        "the CPUs this process may use; 0 = that default); the numbers never depend on it",
+    )
     p.set_defaults(func=run)
 
 
@@ -279,6 +288,8 @@ def _crowd_buckets(text: str) -> str | tuple[float, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Score with what the metric table names for ``--metric`` (and ``--mode``)."""
+    if getattr(args, "threads", None):  # before the readers and kernels ask for it
+        os.environ[parallel.ENV] = str(args.threads)
     from posebench.metrics import table as metric_table
 
     t0 = time.perf_counter()
@@ -395,7 +406,10 @@ def score_oks(args: argparse.Namespace, gt_path: str, pred_path: str) -> int:
     if args.ci:
         from posebench.metrics.bootstrap import bootstrap_oks
 
-        boot = bootstrap_oks(list(ev.per_category), params, n_boot=args.ci, seed=args.seed)
+        boot = bootstrap_oks(
+            list(ev.per_category), params, n_boot=args.ci, seed=args.seed,
+            curves=(ev.precision, ev.recall),
+        )  # fmt: skip
         cis = {k: v.as_dict() for k, v in boot.items()}
     breakdown_out: dict[str, Any] = {}
     if breakdowns:

@@ -22,6 +22,7 @@
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -344,6 +345,56 @@ static int parse_record(Cursor *c, Columns *cols, Py_ssize_t row) {
     return R_OK;
 }
 
+/* Records from c->p on (the grammar between records; see parse()), rows from *row on; returns
+ * the status (0 finished, 1 needs more, 2 irregular) and sets *committed to the end of the last
+ * complete record. No Python API: callable without the GIL. */
+static int parse_records(Cursor *cp, int *state_p, Py_ssize_t *row_p, int final, int end_state,
+                         Columns *colsp, const char **committed_p) {
+    Cursor c = *cp;
+    int state = *state_p, status = 1;
+    Py_ssize_t row = *row_p;
+    const char *committed = *committed_p;
+    Columns cols = *colsp;
+    for (;;) {
+        skip_ws(&c);
+        if (c.p >= c.end) {
+            committed = c.p;
+            status = (final ? (state == end_state ? 0 : 2) : 1);
+            break;
+        }
+        if (state == ST_DONE) { status = 2; break; } /* bytes after the closing bracket */
+        if (state == ST_START) {
+            if (*c.p != '[') { status = 2; break; }
+            c.p++;
+            state = ST_FIRST;
+            committed = c.p;
+            continue;
+        }
+        if (state == ST_NEXT) {
+            if (*c.p == ',') { c.p++; state = ST_AFTER_COMMA; committed = c.p; continue; }
+            if (*c.p == ']') { c.p++; state = ST_DONE; committed = c.p; continue; }
+            status = 2;
+            break;
+        }
+        if (state == ST_FIRST && *c.p == ']') { c.p++; state = ST_DONE; committed = c.p; continue; }
+        /* ST_FIRST or ST_AFTER_COMMA: a record */
+        int r = parse_record(&c, &cols, row);
+        if (r == R_OK) {
+            row++;
+            state = ST_NEXT;
+            committed = c.p;
+            continue;
+        }
+        status = (r == R_MORE && !final) ? 1 : 2;
+        break;
+    }
+    *cp = c;
+    *state_p = state;
+    *row_p = row;
+    *committed_p = committed;
+    return status;
+}
+
 static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *name) {
     if (PyObject_GetBuffer(obj, view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) return -1;
     if (view->itemsize != itemsize) {
@@ -356,20 +407,22 @@ static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const
 }
 
 PyDoc_STRVAR(parse_doc,
-"parse(data, start, state, row, final, k3, xy, ks, img, cat, score, bbox, has_bbox)\n"
+"parse(data, start, state, row, final, k3, xy, ks, img, cat, score, bbox, has_bbox[, end_state])\n"
 "    -> (status, consumed, state, rows)\n\n"
 "Parse records from data[start:], writing rows from `row` on into the column buffers\n"
 "(xy: K*2 doubles a row; ks: K doubles a row, or None to drop the keypoint scores).\n"
-"status: 0 finished (closing bracket seen, final chunk), 1 needs more data (consumed: bytes up\n"
-"to the end of the last complete record), 2 irregular (take the validating path).");
+"status: 0 finished (final chunk, ending in end_state: by default 4, after the closing bracket;\n"
+"3, after a comma, for a piece of the file that ends where the next record begins), 1 needs more\n"
+"data (consumed: bytes up to the end of the last complete record), 2 irregular (take the\n"
+"validating path).");
 
 static PyObject *parse(PyObject *self, PyObject *args) {
     Py_buffer data;
     Py_ssize_t start, row, k3;
-    int state, final;
+    int state, final, end_state = ST_DONE;
     PyObject *o_kp, *o_ks, *o_img, *o_cat, *o_score, *o_bbox, *o_has;
-    if (!PyArg_ParseTuple(args, "y*nininOOOOOOO", &data, &start, &state, &row, &final, &k3, &o_kp,
-                          &o_ks, &o_img, &o_cat, &o_score, &o_bbox, &o_has))
+    if (!PyArg_ParseTuple(args, "y*nininOOOOOOO|i", &data, &start, &state, &row, &final, &k3,
+                          &o_kp, &o_ks, &o_img, &o_cat, &o_score, &o_bbox, &o_has, &end_state))
         return NULL;
     Py_buffer b_kp, b_ks, b_img, b_cat, b_score, b_bbox, b_has;
     int got = 0, have_ks = 0;
@@ -416,39 +469,7 @@ static PyObject *parse(PyObject *self, PyObject *args) {
     c.end = (const char *)data.buf + data.len;
     const char *committed = c.p;
     Py_BEGIN_ALLOW_THREADS
-    for (;;) {
-        skip_ws(&c);
-        if (c.p >= c.end) {
-            committed = c.p;
-            status = (final ? (state == ST_DONE ? 0 : 2) : 1);
-            break;
-        }
-        if (state == ST_DONE) { status = 2; break; } /* bytes after the closing bracket */
-        if (state == ST_START) {
-            if (*c.p != '[') { status = 2; break; }
-            c.p++;
-            state = ST_FIRST;
-            committed = c.p;
-            continue;
-        }
-        if (state == ST_NEXT) {
-            if (*c.p == ',') { c.p++; state = ST_AFTER_COMMA; committed = c.p; continue; }
-            if (*c.p == ']') { c.p++; state = ST_DONE; committed = c.p; continue; }
-            status = 2;
-            break;
-        }
-        if (state == ST_FIRST && *c.p == ']') { c.p++; state = ST_DONE; committed = c.p; continue; }
-        /* ST_FIRST or ST_AFTER_COMMA: a record */
-        int r = parse_record(&c, &cols, row);
-        if (r == R_OK) {
-            row++;
-            state = ST_NEXT;
-            committed = c.p;
-            continue;
-        }
-        status = (r == R_MORE && !final) ? 1 : 2;
-        break;
-    }
+    status = parse_records(&c, &state, &row, final, end_state, &cols, &committed);
     Py_END_ALLOW_THREADS
     result = Py_BuildValue("(inin)", status, (Py_ssize_t)(committed - (const char *)data.buf),
                            state, row);
@@ -719,11 +740,48 @@ typedef struct {
     const char *base;
 } TopCtx;
 
+/* Skip an array or object by its structure alone: strings (escape-aware) and bracket depth, no
+ * validation. Only for the "images" and "annotations" values, which parse_images() and
+ * parse_annotations() then parse completely, requiring the whole span to be one valid array:
+ * whatever this skip returns for malformed bytes, those parsers refuse them. */
+static int skip_container_fast(Cursor *c) {
+    const char *p = c->p, *e = c->end;
+    if (p >= e) return R_MORE;
+    if (*p != '[' && *p != '{') return skip_value(c);
+    Py_ssize_t depth = 0;
+    while (p < e) {
+        const char ch = *p;
+        if (ch == '"') {
+            const char *s = p + 1;
+            for (;;) {
+                const char *q = memchr(s, '"', (size_t)(e - s));
+                if (q == NULL) return R_MORE;
+                const char *b = q;
+                while (b > s && b[-1] == '\\') b--;
+                s = q + 1;
+                if (((q - b) & 1) == 0) break; /* not escaped */
+            }
+            p = s;
+            continue;
+        }
+        if (ch == '[' || ch == '{') {
+            depth++;
+        } else if (ch == ']' || ch == '}') {
+            if (--depth == 0) {
+                c->p = p + 1;
+                return R_OK;
+            }
+        }
+        p++;
+    }
+    return R_MORE;
+}
+
 static int top_member(Cursor *c, const char *key, size_t len, void *vctx) {
     TopCtx *ctx = vctx;
     int which = KEYIS("images") ? 0 : KEYIS("annotations") ? 1 : KEYIS("categories") ? 2 : -1;
     const char *start = c->p;
-    int r = skip_value(c);
+    int r = (which == 0 || which == 1) ? skip_container_fast(c) : skip_value(c);
     if (r != R_OK) return r;
     if (which >= 0) {
         ctx->span[which][0] = start - ctx->base;
@@ -987,7 +1045,180 @@ static PyObject *parse_float(PyObject *self, PyObject *args) {
     return PyFloat_FromDouble(v);
 }
 
+/* ---- whole pieces of a file, read and parsed without the GIL (parse_file, count_file) */
+
+#ifdef _WIN32
+#define PB_FSEEK _fseeki64
+#else
+#define PB_FSEEK fseeko
+#endif
+
+static FILE *open_at(const char *path, long long at) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    if (PB_FSEEK(f, at, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+static inline int stopped(const volatile uint8_t *flag) { return flag != NULL && flag[0] != 0; }
+
+PyDoc_STRVAR(count_file_doc,
+"count_file(path, lo, hi, byte, stop) -> int: how many times `byte` occurs in bytes [lo, hi) of\n"
+"the file; -1 when it cannot be read (or is shorter), -2 when stop[0] became nonzero.");
+
+static PyObject *count_file(PyObject *Py_UNUSED(self), PyObject *args) {
+    const char *path;
+    long long lo, hi;
+    int ch;
+    Py_buffer stop;
+    if (!PyArg_ParseTuple(args, "yLLiw*", &path, &lo, &hi, &ch, &stop)) return NULL;
+    Py_ssize_t n = 0;
+    const volatile uint8_t *flag = stop.len > 0 ? (const volatile uint8_t *)stop.buf : NULL;
+    Py_BEGIN_ALLOW_THREADS
+    FILE *f = lo >= 0 && hi >= lo ? open_at(path, lo) : NULL;
+    if (f == NULL) {
+        n = -1;
+    } else {
+        enum { CHUNK = 1 << 20 };
+        unsigned char *buf = malloc(CHUNK);
+        long long left = hi - lo;
+        if (buf == NULL) n = -1;
+        while (buf != NULL && left > 0) {
+            if (stopped(flag)) { n = -2; break; }
+            size_t want = left < CHUNK ? (size_t)left : (size_t)CHUNK;
+            size_t got = fread(buf, 1, want, f);
+            if (got == 0) { n = -1; break; }
+            const unsigned char c = (unsigned char)ch;
+            Py_ssize_t k = 0;
+            for (size_t i = 0; i < got; i++) k += (buf[i] == c);
+            n += k;
+            left -= (long long)got;
+        }
+        free(buf);
+        fclose(f);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&stop);
+    return PyLong_FromSsize_t(n);
+}
+
+PyDoc_STRVAR(parse_file_doc,
+"parse_file(path, lo, hi, state, end_state, chunk, k3, xy, ks, img, cat, score, bbox, has_bbox,\n"
+"           stop) -> (status, rows)\n\n"
+"parse() over bytes [lo, hi) of the file, read in chunks of `chunk` bytes (the buffer grows for a\n"
+"longer record), rows from 0, the GIL released throughout. status: 0 finished in end_state,\n"
+"2 irregular, 3 the file could not be read as asked, 4 stopped (stop[0] nonzero).");
+
+static PyObject *parse_file(PyObject *Py_UNUSED(self), PyObject *args) {
+    const char *path;
+    long long lo, hi;
+    int state, end_state;
+    Py_ssize_t chunk, k3;
+    PyObject *o_kp, *o_ks, *o_img, *o_cat, *o_score, *o_bbox, *o_has;
+    Py_buffer stop;
+    if (!PyArg_ParseTuple(args, "yLLiinnOOOOOOOw*", &path, &lo, &hi, &state, &end_state, &chunk,
+                          &k3, &o_kp, &o_ks, &o_img, &o_cat, &o_score, &o_bbox, &o_has, &stop))
+        return NULL;
+    PyObject *result = NULL;
+    Py_buffer bb[7];
+    int nb = 0;
+    PyObject *objs[7] = {o_kp, o_img, o_cat, o_score, o_bbox, o_has, o_ks};
+    const Py_ssize_t sizes[7] = {8, 8, 8, 8, 8, 1, 8};
+    const char *names[7] = {"xy", "img", "cat", "score", "bbox", "has_bbox", "ks"};
+    const int have_ks = o_ks != Py_None;
+    if (k3 <= 0 || k3 % 3 != 0 || k3 > MAX_K3 || chunk < 1 || lo < 0 || hi < lo) {
+        PyErr_SetString(PyExc_ValueError, "bad arguments");
+        goto out;
+    }
+    for (; nb < (have_ks ? 7 : 6); nb++)
+        if (get_buffer(objs[nb], &bb[nb], sizes[nb], names[nb]) < 0) goto out;
+    Columns cols;
+    const Py_ssize_t k = k3 / 3;
+    cols.k3 = k3;
+    cols.cap = bb[1].len / 8;
+    if (bb[0].len / 8 / (2 * k) < cols.cap) cols.cap = bb[0].len / 8 / (2 * k);
+    if (have_ks && bb[6].len / 8 / k < cols.cap) cols.cap = bb[6].len / 8 / k;
+    if (bb[2].len / 8 < cols.cap) cols.cap = bb[2].len / 8;
+    if (bb[3].len / 8 < cols.cap) cols.cap = bb[3].len / 8;
+    if (bb[4].len / 32 < cols.cap) cols.cap = bb[4].len / 32;
+    if (bb[5].len < cols.cap) cols.cap = bb[5].len;
+    cols.xy = bb[0].buf;
+    cols.img = bb[1].buf;
+    cols.cat = bb[2].buf;
+    cols.score = bb[3].buf;
+    cols.bbox = bb[4].buf;
+    cols.has_bbox = bb[5].buf;
+    cols.ks = have_ks ? bb[6].buf : NULL;
+    const volatile uint8_t *flag = stop.len > 0 ? (const volatile uint8_t *)stop.buf : NULL;
+    int status = 3;
+    Py_ssize_t row = 0;
+    Py_BEGIN_ALLOW_THREADS
+    FILE *f = open_at(path, lo);
+    size_t cap = (size_t)(2 * chunk);
+    char *buf = f != NULL ? malloc(cap) : NULL;
+    if (buf != NULL) {
+        size_t have = 0;
+        long long left = hi - lo;
+        for (;;) {
+            if (stopped(flag)) { status = 4; break; }
+            if (have == cap) { /* a record longer than the buffer */
+                char *bigger = realloc(buf, 2 * cap);
+                if (bigger == NULL) { status = 3; break; }
+                buf = bigger;
+                cap *= 2;
+            }
+            size_t want = cap - have;
+            if ((long long)want > left) want = (size_t)left;
+            size_t got = want > 0 ? fread(buf + have, 1, want, f) : 0;
+            if (want > 0 && got == 0) { status = 3; break; } /* shorter than asked */
+            have += got;
+            left -= (long long)got;
+            const int final = left == 0;
+            Cursor c = {buf, buf + have};
+            const char *committed = buf;
+            status = parse_records(&c, &state, &row, final, end_state, &cols, &committed);
+            if (status != 1) break;
+            if (final) { status = 2; break; }
+            size_t used = (size_t)(committed - buf);
+            memmove(buf, buf + used, have - used);
+            have -= used;
+        }
+    }
+    free(buf);
+    if (f != NULL) fclose(f);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("(in)", status, row);
+out:
+    for (int i = 0; i < nb; i++) PyBuffer_Release(&bb[i]);
+    PyBuffer_Release(&stop);
+    return result;
+}
+
+PyDoc_STRVAR(count_byte_doc,
+"count_byte(data, byte) -> int: how many times `byte` (0..255) occurs in data (GIL released).");
+
+static PyObject *count_byte(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer data;
+    int ch;
+    if (!PyArg_ParseTuple(args, "y*i", &data, &ch)) return NULL;
+    Py_ssize_t n = 0;
+    const unsigned char *p = data.buf;
+    const Py_ssize_t len = data.len;
+    const unsigned char c = (unsigned char)ch;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < len; i++) n += (p[i] == c);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    return PyLong_FromSsize_t(n);
+}
+
 static PyMethodDef methods[] = {
+    {"count_byte", count_byte, METH_VARARGS, count_byte_doc},
+    {"count_file", count_file, METH_VARARGS, count_file_doc},
+    {"parse_file", parse_file, METH_VARARGS, parse_file_doc},
     {"parse", parse, METH_VARARGS, parse_doc},
     {"parse_float", parse_float, METH_VARARGS, parse_float_doc},
     {"scan_top", scan_top, METH_VARARGS, scan_top_doc},

@@ -17,7 +17,6 @@ import operator
 import os
 import pickle
 import re
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from posebench.arrayutil import isin, unique
 from posebench.errors import InputError
 from posebench.formats import fastjson, rules
 from posebench.formats.jsonio import (
@@ -345,10 +345,10 @@ def _read_gt_fast(raw: bytes, file: str, num_joints: int | None) -> CocoGroundTr
     k = int(cols["keypoints"].shape[1])
     if num_joints is None and k != next(len(c[2]) for c in categories if c[2]):
         return None
-    if len(np.unique(im["id"])) != len(im["id"]) or len(np.unique(cols["id"])) != len(cols["id"]):
+    if len(unique(im["id"])) != len(im["id"]) or len(unique(cols["id"])) != len(cols["id"]):
         return None
     cat_ids = np.array([c[0] for c in categories], np.int64)
-    if len(np.unique(cat_ids)) != len(cat_ids):  # duplicate categories: the rules decide
+    if len(unique(cat_ids)) != len(cat_ids):  # duplicate categories: the rules decide
         return None
     # the column checks of _gt_columns_fast (the rules of posebench.formats.rules)
     if (cols["num_keypoints"] > k).any():
@@ -356,9 +356,7 @@ def _read_gt_fast(raw: bytes, file: str, num_joints: int | None) -> CocoGroundTr
     has_bbox = ~np.isnan(cols["bbox"]).any(axis=1)
     if (cols["bbox"][has_bbox][:, 2:] < 0).any():
         return None
-    if not (
-        np.isin(cols["image_id"], im["id"]).all() and np.isin(cols["category_id"], cat_ids).all()
-    ):
+    if not (isin(cols["image_id"], im["id"]).all() and isin(cols["category_id"], cat_ids).all()):
         return None
     images = ImageTable(
         id=im["id"], file=im["file"], width=im["width"], height=im["height"],
@@ -564,14 +562,14 @@ def _gt_columns_fast(
     if n == 0:
         ann_id = img_id = cat_id = np.zeros(0, np.int64)
     if (
-        len(np.unique(ann_id)) != n
+        len(unique(ann_id)) != n
         or (num_kp < 0).any()
         or (num_kp > (k if nk_max is None else nk_max)).any()
     ):
         return None
     if (bbox[has_bbox][:, 2:] < 0).any():
         return None
-    if not np.isin(img_id, image_ids).all() or not np.isin(cat_id, list(cat_ids)).all():
+    if not isin(img_id, image_ids).all() or not isin(cat_id, list(cat_ids)).all():
         return None
     if not (np.isfinite(kpts).all() and np.isfinite(bbox[has_bbox]).all()):
         return None
@@ -727,7 +725,7 @@ def read_gt_and_results(
         gt = read_gt(gt_path, cache=cache)
         dt = read_results(pred_path, gt, keypoint_scores=keypoint_scores)
         return gt, dt, time.perf_counter() - t0
-    stop = threading.Event()
+    stop = fastjson.Stop()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="posebench-results") as pool:
         fut = pool.submit(fastjson.read_columns, pred_path, k_guess, stop, keypoint_scores)
         try:
@@ -1039,7 +1037,7 @@ def check_results_against_gt(poses: PoseSet, gt: CocoGroundTruth, *, file: str) 
     """
     if len(poses) == 0:
         return poses
-    known = np.isin(poses.image_id, gt.images.id)
+    known = isin(poses.image_id, gt.images.id)
     if not known.all():
         bad = np.flatnonzero(~known)
         ids = list(dict.fromkeys(poses.image_id[bad].tolist()))
@@ -1050,7 +1048,7 @@ def check_results_against_gt(poses: PoseSet, gt: CocoGroundTruth, *, file: str) 
             record=f"results[{int(bad[0])}]",
             field="image_id",
         )
-    cats = np.isin(poses.category_id, np.asarray(gt.category_ids, dtype=np.int64))
+    cats = isin(poses.category_id, np.asarray(gt.category_ids, dtype=np.int64))
     if not cats.all():
         i = int(np.flatnonzero(~cats)[0])
         rules.tolerate(

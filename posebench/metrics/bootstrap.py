@@ -39,15 +39,16 @@ copy k counted once when the image is drawn more than k times. Replicates then e
 seeded sets, every replicate, against pycocotools on the files; 100 more against the materialised
 accumulate).
 
-Speed (2 cores; COCO-size synthetic set ``make_keypoint_dataset(5000)``: 80k evaluated
-detections, 10 COCO statistics): ``bootstrap_oks`` 0.8 s for B = 200 and 3-4 s for B = 1000 (no
-extra peak memory beyond the evaluation), so OKS uses the same default B = 1000; the paired
-version ~7.5 s. Per-sample: B = 1000 over 3000 samples 0.02 s, over 100k samples 0.7 s.
+Speed (COCO-size synthetic set ``make_keypoint_dataset(5000)``: 80k evaluated detections, 10 COCO
+statistics): with the compiled kernel ``bootstrap_oks`` takes 0.38 s of CPU for B = 1000 on one
+thread (the replicate curves about half of it, run in threads), and ``posebench score --ci 1000``
+adds 0.65-0.85x the plain scoring time, whole process (bench/README.md, issue 20), so OKS uses
+the same default B = 1000. Per-sample: B = 1000 over 3000 samples 0.02 s, over 100k samples 0.7 s.
 """
 
 from __future__ import annotations
 
-import os
+import math
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from posebench import parallel
+from posebench.arrayutil import unique
 from posebench.metrics.cocoeval import OksMatches, OksParams, accumulate, summarize_stat
 
 try:  # the compiled replicate kernel (built at install; the numpy path gives the same bits)
@@ -187,7 +190,31 @@ def resample_counts(n_units: int, n_boot: int, seed: int) -> Iterator[IntArray]:
             yield np.zeros((b, 0), np.int64)
             continue
         flat = (idx + (np.arange(b) * u)[:, None]).ravel()
-        yield np.bincount(flat, minlength=b * u).reshape(b, u).astype(np.int64)
+        yield np.bincount(flat, minlength=b * u).reshape(b, u).astype(np.int64, copy=False)
+
+
+def quantiles_linear(x: FloatArray, qs: Sequence[float]) -> tuple[float, ...]:
+    """``np.quantile(x, qs)`` (method "linear") of finite values, with numpy's arithmetic: the
+    virtual index (n - 1) q, its floor, and numpy's ``_lerp`` (a + (b - a) t, or
+    b - (b - a)(1 - t) where t >= 0.5). numpy's own function imports numpy.ma on first use
+    (35 ms of a COCO-size ``posebench score --ci``); tests/test_bootstrap_kernel.py compares."""
+    s = np.sort(np.asarray(x, dtype=np.float64).ravel())
+    n = len(s)
+    if n == 0:
+        raise ValueError("no values")
+    out = []
+    for q in qs:
+        v = (n - 1) * float(q)
+        if v >= n - 1:
+            out.append(float(s[-1]))
+        elif v < 0:
+            out.append(float(s[0]))
+        else:
+            lo = math.floor(v)
+            a, b, t = float(s[lo]), float(s[lo + 1]), v - lo
+            d = b - a
+            out.append(b - d * (1 - t) if t >= 0.5 else a + d * t)
+    return tuple(out)
 
 
 def _summary(
@@ -197,7 +224,7 @@ def _summary(
     nan = float("nan")
     if len(ok):
         tail = (1.0 - confidence) / 2
-        low, high = (float(v) for v in np.quantile(ok, [tail, 1.0 - tail]))
+        low, high = quantiles_linear(ok, (tail, 1.0 - tail))
         std = float(np.std(ok, ddof=1)) if len(ok) > 1 else nan
     else:
         low = high = std = nan
@@ -574,17 +601,27 @@ def _tie_runs(d_img: IntArray, score: FloatArray) -> tuple[IntArray, IntArray]:
     return starts[long].astype(np.int64), ends[long].astype(np.int64)
 
 
-def _plan(
-    ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None, kmax: int = 1
-) -> _Plan:
-    """The replicate plan; ``kmax`` bounds the multiplicity of units holding tie runs."""
+@dataclass(frozen=True, eq=False)
+class _Ties:
+    """The first half of a plan, which does not depend on ``kmax``: each category's detections
+    in pycocotools' order, their units, and the tie runs that hold a TP and a counted FP."""
+
+    mask: BoolArray
+    unit: IntArray
+    n_units: int
+    orders: list[IntArray]
+    sorted_units: list[IntArray]
+    runs: list[tuple[IntArray, IntArray]]
+    run_units: IntArray
+
+
+def _ties(ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None) -> _Ties:
+    """See :class:`_Ties`."""
     n_img = len(ms[0].image_ids)
     mask = np.ones(n_img, bool) if image_mask is None else image_mask
     unit = np.cumsum(mask) - 1  # image index -> unit index (for masked-in images)
     n_units = int(mask.sum())
     md = params.max_dets[-1]
-    seqs, npig, ndet = [], [], []
-    longest = 1
     orders, sorted_units, runs = [], [], []
     for m in ms:
         sel = np.flatnonzero((m.det_rank < md) & mask[m.det_image])
@@ -606,10 +643,28 @@ def _plan(
             mixed = (has_tp & has_fp).any(axis=(0, 1))
             starts, ends = starts[mixed], ends[mixed]
         runs.append((starts, ends))
-    run_units = np.unique(
+    run_units = unique(
         np.concatenate([u[s] for u, (s, _) in zip(sorted_units, runs, strict=True)])
     ).astype(np.int64)
-    for m, order, d_unit, (starts, ends) in zip(ms, orders, sorted_units, runs, strict=True):
+    return _Ties(mask, unit, n_units, orders, sorted_units, runs, run_units)
+
+
+def _plan(
+    ms: list[OksMatches],
+    params: OksParams,
+    image_mask: BoolArray | None,
+    kmax: int = 1,
+    ties: _Ties | None = None,
+) -> _Plan:
+    """The replicate plan; ``kmax`` bounds the multiplicity of units holding tie runs;
+    ``ties``: :func:`_ties` of the same arguments when already computed."""
+    if ties is None:
+        ties = _ties(ms, params, image_mask)
+    mask, unit, n_units, run_units = ties.mask, ties.unit, ties.n_units, ties.run_units
+    seqs, npig, ndet = [], [], []
+    longest = 1
+    zipped = zip(ms, ties.orders, ties.sorted_units, ties.runs, strict=True)
+    for m, order, d_unit, (starts, ends) in zipped:
         # The materialised resample lists an image drawn c times as c consecutive copies, each
         # with its detections in rank order, so after pycocotools' stable sort a run of tied
         # detections d1 d2 of one image reads d1 d2 d1 d2 ..., not d1 d1 d2 d2. Such a run is
@@ -678,9 +733,32 @@ def _counts_blocks(n_units: int, n_boot: int, seed: int) -> list[npt.NDArray[np.
     U x B bytes: 5 MB for COCO val at B = 1000) so that the plan and the replicates share
     one pass of the generator."""
     out: list[npt.NDArray[np.integer]] = []
-    for c in resample_counts(n_units, n_boot, seed):
-        out.append(c.astype(np.uint8) if c.size and c.max() < 256 else c)
+    if _bootstrap_kernel is None or n_units == 0:
+        for c in resample_counts(n_units, n_boot, seed):
+            out.append(c.astype(np.uint8) if c.size and c.max() < 256 else c)
+        return out
+    for idx in _resample_indices_int32(n_units, n_boot, seed):  # the same counts, one C pass
+        c32 = np.empty((len(idx), n_units), np.int32)
+        _bootstrap_kernel.histogram_rows(idx, c32)
+        out.append(c32.astype(np.uint8) if c32.size and c32.max() < 256 else c32)
     return out
+
+
+def _resample_indices_int32(n_units: int, n_boot: int, seed: int) -> Iterator[npt.NDArray]:
+    """:func:`resample_indices` drawn as int32 where the units fit: half the memory, and numpy
+    draws the same numbers for an int32 and an int64 range below 2**32 (32-bit bounded draws
+    either way; tests/test_bootstrap_kernel.py checks the counts against the int64 draws)."""
+    if n_units >= 2**31:
+        yield from resample_indices(n_units, n_boot, seed)
+        return
+    _check_common(n_boot, seed, 0.5)
+    rng = np.random.default_rng(int(seed))
+    rows = max(1, min(int(n_boot), _BLOCK_ELEMS // max(n_units, 1)))
+    done = 0
+    while done < n_boot:
+        b = min(rows, int(n_boot) - done)
+        yield rng.integers(0, n_units, size=(b, n_units), dtype=np.int32)
+        done += b
 
 
 def _plan_for(
@@ -688,16 +766,17 @@ def _plan_for(
     params: OksParams,
     mask: BoolArray | None,
     blocks: list[npt.NDArray[np.integer]],
+    ties: _Ties | None = None,
 ) -> _Plan:
     """The plan with ``kmax`` the largest multiplicity any replicate (``blocks``: the counts
-    of :func:`_counts_blocks`) gives a unit holding a tie run."""
-    first = _plan(ms, params, mask)
-    if len(first.run_units) == 0:
-        return first
+    of :func:`_counts_blocks`) gives a unit holding a tie run (``ties``: :func:`_ties` of the
+    same arguments, when already computed)."""
+    ties = _ties(ms, params, mask) if ties is None else ties
     kmax = 1
-    for counts in blocks:
-        kmax = max(kmax, int(counts[:, first.run_units].max()))
-    return _plan(ms, params, mask, kmax) if kmax > 1 else first
+    if len(ties.run_units):
+        for counts in blocks:
+            kmax = max(kmax, int(counts[:, ties.run_units].max()))
+    return _plan(ms, params, mask, kmax, ties)
 
 
 def _exclusive_cumsum(
@@ -771,19 +850,17 @@ def _precision_recall(
 def _precision_recall_kernel(
     seq: _AreaSeq,
     counts: npt.NDArray[np.int32],
-    npig: IntArray,
-    ndet: IntArray,
+    g: IntArray,
+    nd: IntArray,
     params: OksParams,
 ) -> tuple[FloatArray, FloatArray]:
     """:func:`_precision_recall` by the compiled kernel, from (b, U) int32 multiplicities (one
-    contiguous row per replicate, virtual units included); the same numbers, bit for bit.
-    Blocks of replicates run in threads (the kernel releases the GIL)."""
+    contiguous row per replicate, virtual units included), ``g`` (b,) the non-ignored GT and
+    ``nd`` (b,) the detections of each resample; the same numbers, bit for bit. Blocks of
+    replicates run in threads (the kernel releases the GIL)."""
     assert _bootstrap_kernel is not None
     b = counts.shape[0]
     n_thr, n_rec = len(params.iou_thrs), len(params.rec_thrs)
-    real = counts[:, : len(ndet)]
-    g = (real @ npig).astype(np.int64)  # (b,) non-ignored GT in each resample
-    nd = (real @ ndet).astype(np.int64)
     n_r = np.ascontiguousarray(_min_tp_for_recall(params.rec_thrs, g), np.int64)
     precision = np.zeros((b, n_thr, n_rec))
     recall = np.zeros((b, n_thr))
@@ -796,7 +873,7 @@ def _precision_recall_kernel(
             precision[lo:hi], recall[lo:hi],
         )  # fmt: skip
 
-    n_workers = max(1, min(_THREADS, b // 16))
+    n_workers = max(1, min(parallel.threads(), b // 16))
     if n_workers == 1:
         work(0, b)
     else:
@@ -807,10 +884,6 @@ def _precision_recall_kernel(
     precision[undefined] = -1.0
     recall[undefined] = -1.0
     return precision, recall
-
-
-#: Threads for the compiled kernel (each takes a share of the replicates).
-_THREADS = min(4, os.cpu_count() or 1)
 
 
 def _masked_mean(x: FloatArray) -> FloatArray:
@@ -872,11 +945,18 @@ def _oks_replicates(
     prec: list[list[FloatArray]] = [[] for _ in range(n_area)]
     rec: list[list[FloatArray]] = [[] for _ in range(n_area)]
     for k, per_area in enumerate(plan.seqs):
+        if rows is not None:
+            # (b, A + 1): each resample's non-ignored GT per area range, then its detections
+            weights = np.ascontiguousarray(np.vstack([plan.npig[k], plan.ndet[k][None]]), np.int64)
+            sums = np.empty((len(rows), n_area + 1), np.int64)
+            assert _bootstrap_kernel is not None
+            _bootstrap_kernel.row_dots(rows, weights, sums)
         for a in range(n_area):
             if rows is not None:
                 p, r = _precision_recall_kernel(
-                    per_area[a], rows, plan.npig[k][a], plan.ndet[k], params
-                )
+                    per_area[a], rows, np.ascontiguousarray(sums[:, a]),
+                    np.ascontiguousarray(sums[:, n_area]), params,
+                )  # fmt: skip
             else:
                 assert counts_t is not None
                 p, r = _precision_recall(
@@ -895,11 +975,17 @@ def _oks_replicates(
 
 
 def _oks_estimates(
-    ms: list[OksMatches], params: OksParams, image_mask: BoolArray | None
+    ms: list[OksMatches],
+    params: OksParams,
+    image_mask: BoolArray | None,
+    curves: tuple[FloatArray, FloatArray] | None = None,
 ) -> dict[str, float]:
-    acc = [accumulate(m, params, image_mask) for m in ms]
-    precision = np.stack([x[0] for x in acc], axis=2)
-    recall = np.stack([x[1] for x in acc], axis=1)
+    if curves is None:
+        acc = [accumulate(m, params, image_mask) for m in ms]
+        precision = np.stack([x[0] for x in acc], axis=2)
+        recall = np.stack([x[1] for x in acc], axis=1)
+    else:
+        precision, recall = curves
     md = params.max_dets[-1]
     out = {}
     for name, ap, a, t in _stat_specs(params):
@@ -945,8 +1031,13 @@ def _run_oks(
     out = [{n: np.empty(n_boot) for n in names} for _ in plans]
     at = 0
     # The numpy path's temporaries are (rows, detections): smaller blocks of rows for it. The
-    # compiled kernel has none and takes each block of resamples whole.
-    step = max(len(c) for c in blocks) if _kernel_ok(plans, params) else _oks_rows(plans)
+    # compiled kernel has none and takes each block of resamples whole, consecutive blocks joined
+    # up to _KERNEL_ROWS rows (with many units a block holds few rows, and each kernel call
+    # walks every detection once for up to 32 of them; the same rows, in the same order).
+    kernel = _kernel_ok(plans, params)
+    if kernel:
+        blocks = _join_blocks(blocks, _KERNEL_ROWS)
+    step = max(len(c) for c in blocks) if kernel else _oks_rows(plans)
     for counts in blocks:
         for lo in range(0, len(counts), step):
             c = counts[lo : lo + step]
@@ -954,6 +1045,25 @@ def _run_oks(
                 for name, v in _oks_replicates(plan, params, c).items():
                     dst[name][at : at + len(c)] = v
             at += len(c)
+    return out
+
+
+#: Replicates per call of the compiled kernel (at least; see _run_oks).
+_KERNEL_ROWS = 256
+
+
+def _join_blocks(blocks: list[npt.NDArray[np.integer]], rows: int) -> list[npt.NDArray[np.integer]]:
+    """Consecutive (b, U) blocks concatenated until each holds at least ``rows`` rows (the last
+    may hold fewer); one dtype wide enough for all."""
+    out: list[npt.NDArray[np.integer]] = []
+    group: list[npt.NDArray[np.integer]] = []
+    for c in blocks:
+        group.append(c)
+        if sum(len(g) for g in group) >= rows:
+            out.append(np.concatenate(group) if len(group) > 1 else group[0])
+            group = []
+    if group:
+        out.append(np.concatenate(group) if len(group) > 1 else group[0])
     return out
 
 
@@ -969,6 +1079,7 @@ def bootstrap_oks(
     seed: int = 0,
     confidence: float = 0.95,
     image_mask: npt.ArrayLike | None = None,
+    curves: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
 ) -> dict[str, BootstrapCI]:
     """Bootstrap CIs of the OKS AP/AR statistics, resampling images.
 
@@ -979,6 +1090,9 @@ def bootstrap_oks(
         seed, confidence: the seed, the interval's coverage.
         image_mask: (I,) bool over ``image_ids``: resample only these images (e.g. one crowd
             bucket); the estimate is then the bucket's own AP.
+        curves: ``(OksEvaluation.precision, OksEvaluation.recall)`` of these very matches and
+            params, when at hand (no ``image_mask``): the estimates are read from them instead
+            of accumulating the matches again.
 
     Returns:
         ``{name: BootstrapCI}`` for :func:`oks_stat_names`; each ``estimate`` is exactly the
@@ -986,10 +1100,19 @@ def bootstrap_oks(
     """
     _check_common(n_boot, seed, confidence)
     ms, mask = _check_oks(matches, params, image_mask)
-    est = _oks_estimates(ms, params, mask)
-    blocks = _counts_blocks(int(mask.sum()) if mask is not None else len(ms[0].image_ids),
-                            int(n_boot), int(seed))  # fmt: skip
-    plan = _plan_for(ms, params, mask, blocks)
+    n_units = int(mask.sum()) if mask is not None else len(ms[0].image_ids)
+    # The resamples are drawn in a second thread (numpy's generator and the histogram release
+    # the GIL) while the estimates and the tie runs are computed.
+    with ThreadPoolExecutor(1, thread_name_prefix="posebench-resample") as pool:
+        fut = pool.submit(_counts_blocks, n_units, int(n_boot), int(seed))
+        if curves is not None and mask is None:
+            pr = (np.asarray(curves[0], np.float64), np.asarray(curves[1], np.float64))
+            est = _oks_estimates(ms, params, mask, pr)
+        else:
+            est = _oks_estimates(ms, params, mask)
+        ties = _ties(ms, params, mask)
+        blocks = fut.result()
+    plan = _plan_for(ms, params, mask, blocks, ties)
     reps = _run_oks([plan], params, int(n_boot), blocks)[0]
     return {n: _summary(est[n], reps[n], n_boot, seed, confidence) for n in est}
 

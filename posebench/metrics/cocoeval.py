@@ -9,6 +9,11 @@ ground truth. Here every stage runs over arrays covering all images at once:
    step r matching the r-th detection of every image for all area ranges and thresholds at once;
 3. precision/recall accumulate with one stable sort and cumulative sums per area range.
 
+Where the compiled kernel (``_cocoeval_kernel.c``, built by ``pip install``) is present, the sort
+of step 1, the matching (image by image, images shared among threads) and the cumulative sums of
+step 3 (one area range and threshold per task) run there instead, with the same numbers (only
+comparisons, or the same float64 operations in the same order; tests/test_threads.py).
+
 Reference quirks reproduced on purpose (each marked "pycocotools:" or "xtcocotools:" below):
 ``np.linspace`` thresholds, stable sorts, ties in matching going to the *last* maximum, the
 ``np.spacing`` guards, ignored ground truth (crowd or no keypoints) absorbing detections, the
@@ -25,17 +30,25 @@ from __future__ import annotations
 import itertools
 import logging
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from posebench import parallel
+from posebench.arrayutil import isin, unique
 from posebench.errors import InputError
 from posebench.metrics.oks import oks_pairs
 from posebench.poseset import ImageTable, PoseSet
 
 log = logging.getLogger(__name__)
+
+try:
+    from posebench.metrics import _cocoeval_kernel  # type: ignore[attr-defined]
+except ImportError:  # no C compiler at install time: the numpy path gives the same numbers
+    _cocoeval_kernel = None
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -195,6 +208,20 @@ def prepare_detections(
     img_idx = np.searchsorted(image_ids, dt.image_id)
     img_idx = np.minimum(img_idx, max(len(image_ids) - 1, 0))
     keep &= image_ids[img_idx] == dt.image_id if len(image_ids) else np.zeros(len(dt), bool)
+    if _cocoeval_kernel is not None:
+        # the same order by a counting sort on the image and a stable sort within each image
+        n = len(dt)
+        img = np.where(keep, img_idx, -1).astype(np.int64)
+        score = np.ascontiguousarray(dt.score, np.float64)
+        rows_o, image_o, rank_o = (
+            np.empty(n, np.int64),
+            np.empty(n, np.int64),
+            np.empty(n, np.int64),
+        )
+        k = _cocoeval_kernel.order(
+            img, score, len(image_ids), params.max_dets[-1], rows_o, image_o, rank_o
+        )
+        return rows_o[:k], image_o[:k], rank_o[:k]
     rows = np.flatnonzero(keep)
     # Two stable sorts = one lexsort by (image, -score), ties in file order; the image pass is a
     # radix sort when the image index fits in 16 bits.
@@ -270,6 +297,17 @@ def _keypoint_boxes(kp: FloatArray) -> FloatArray:
     return np.stack([xs.min(1), ys.min(1), xs.max(1), ys.max(1)], axis=1)
 
 
+def _det_boxes(kp: FloatArray, rows: IntArray) -> FloatArray:
+    """(D, 4) :func:`_keypoint_boxes` of the rows ``rows`` of (N, K, 2+) poses."""
+    if not len(rows):
+        return np.zeros((0, 4))
+    if _cocoeval_kernel is not None and kp.dtype == np.float64 and kp.ndim == 3:
+        out = np.empty((len(rows), 4))
+        _cocoeval_kernel.boxes(np.ascontiguousarray(kp), np.ascontiguousarray(rows, np.int64), out)
+        return out
+    return _keypoint_boxes(kp)[rows]
+
+
 def _gt_boxes(
     gt_kp: FloatArray, g_vis: FloatArray, g_nlab: IntArray, g_bbox: FloatArray
 ) -> FloatArray:
@@ -321,7 +359,7 @@ def _candidate_pairs(
     per_det = gt_count[d_img]
     ends = np.cumsum(per_det)
     cuts = np.searchsorted(ends, np.arange(_PAIR_BLOCK, int(ends[-1]), _PAIR_BLOCK), side="right")
-    bounds = np.unique(np.r_[0, cuts, n_det])
+    bounds = unique(np.r_[0, cuts, n_det])
     out_d, out_g = [], []
     for lo, hi in itertools.pairwise(bounds):
         cnt = per_det[lo:hi]
@@ -365,94 +403,39 @@ def _oks_in_blocks(
     return out
 
 
-def match_detections(
-    gt: PoseSet,
-    dt: PoseSet,
-    images: ImageTable,
+def _greedy_match_numpy(
+    p_det: IntArray,
+    p_gt: IntArray,
+    p_oks: FloatArray,
+    d_img: IntArray,
+    d_rank: IntArray,
+    g_img: IntArray,
+    crowd: BoolArray,
+    g_ignore: BoolArray,
+    thr: FloatArray,
+    g_ann: IntArray,
     params: OksParams,
-    *,
-    category_id: int = 1,
-    gt_file: str = "<ground truth>",
-    pred_file: str = "<predictions>",
-    keypoint: int | None = None,
-    all_pairs: bool = False,
-) -> OksMatches:
-    """Per-image greedy OKS matching for all area ranges and thresholds at once.
+) -> tuple[npt.NDArray[np.int32], BoolArray, BoolArray, npt.NDArray[np.int32]]:
+    """The greedy matching, one detection rank at a time over all images, area ranges and
+    thresholds at once (the path without the compiled kernel; the same numbers).
 
     Args:
-        gt: ground truth (visibility, bbox, area, iscrowd, num_keypoints, ann_id used).
-        dt: predictions (keypoints, score, bbox, keypoint_scores used).
-        images: the images evaluated (pycocotools: every GT image).
-        params: see :class:`OksParams`.
-        category_id: the category evaluated.
-        keypoint: score this keypoint alone (per-keypoint AP, see :func:`keypoint_ap`): OKS
-            over that keypoint for ground truth with it labelled; ground truth without it
-            labelled is ignored and matched on its whole-pose OKS.
-        all_pairs: keep the OKS of every (detection, GT) pair of an image in the records. By
-            default pairs that provably cannot reach the lowest threshold are skipped (their OKS
-            is below it by a bound from the keypoint boxes) and are absent from ``pair_*``.
+        p_det, p_gt, p_oks: (P,) the candidate pairs (detection and GT positions, OKS), ordered
+            by detection, then GT.
+        d_img, d_rank: (D,) each detection's image index and rank within its image.
+        g_img: (G,) each GT's image index.
+        crowd: (G,) crowd GT (can match several detections).
+        g_ignore: (A, G) GT ignored at each area range.
+        thr: (T,) thresholds.
+        g_ann: (G,) GT annotation ids (read by the ``gt_id0``/``gt_negative_id`` rules).
+
+    Returns:
+        ``det_match`` (A, T, D) int32 GT position or -1, ``det_ignore`` (A, T, D) matched to an
+        ignored GT, ``counts_as_match`` (A, T, D) a match that counts, ``gt_match`` (A, T, G)
+        int32 detection position or -1.
     """
-    image_ids = np.unique(images.id)
-    n_img = len(image_ids)
-    d_rows, d_img, d_rank = prepare_detections(dt, params, category_id, image_ids)
-    g_sel = np.flatnonzero((gt.category_id == category_id) & np.isin(gt.image_id, image_ids))
-    g_img_all = np.searchsorted(image_ids, gt.image_id[g_sel])
-    g_order = np.argsort(g_img_all, kind="stable")
-    g_rows = g_sel[g_order]
-    g_img = g_img_all[g_order]
-    n_det, n_gt = len(d_rows), len(g_rows)
-
-    vis = gt.visibility if gt.visibility is not None else np.full(gt.keypoints.shape[:2], 2.0)
-    if keypoint is not None:
-        # Per-keypoint AP: GT with keypoint j labelled is scored on j alone; GT without it is
-        # ignored for j and keeps its whole-pose OKS, so that it absorbs the detection of that
-        # person (neither TP nor FP), as COCOeval's ignored people without keypoints do.
-        lab_j = vis[:, keypoint] > 0
-        only = np.zeros(vis.shape[1], bool)
-        only[keypoint] = True
-        vis = np.where(lab_j[:, None] & ~only[None, :], 0.0, vis)
-        no_kp = ~lab_j[g_rows]
-    elif params.gt_ignore == "num_keypoints":
-        no_kp = gt.num_keypoints[g_rows] == 0
-    else:
-        no_kp = np.count_nonzero(vis[g_rows] > 0, axis=1) == 0
-    crowd = gt.iscrowd[g_rows]
-    base_ignore = crowd | no_kp
-    g_scale = _gt_scale(gt, g_rows, params, gt_file) if n_gt else np.zeros(0)
-    # Area used for the range test: the GT area, or the same 0.53·w·h stand-in (xtcocotools).
-    g_area = g_scale
-
-    # ---- OKS of all (detection, GT) pairs of the same image
-    gt_start = np.searchsorted(g_img, np.arange(n_img))
-    gt_count = np.searchsorted(g_img, np.arange(n_img), side="right") - gt_start
-    d_box = _keypoint_boxes(dt.keypoints)[d_rows] if n_det else np.zeros((0, 4))
-    g_vis = vis[g_rows]
-    g_nlab = np.count_nonzero(g_vis > 0, axis=1)
-    g_box = _gt_boxes(gt.keypoints[g_rows], g_vis, g_nlab, gt.bbox[g_rows])
-    var_max = float(((params.sigmas * 2) ** 2).max())
-    # A pair can match only if its OKS reaches the lowest threshold; 1e-6 of slack in the
-    # exponent keeps rounding from ever dropping a pair at the boundary.
-    e_max = None if all_pairs else -np.log(float(np.min(params.iou_thrs))) + 1e-6
-    p_det, p_gt = _candidate_pairs(d_img, gt_start, gt_count, d_box, g_box, g_scale, var_max, e_max)
-    pg_rows = g_rows[p_gt]
-    need_box = g_nlab[p_gt] == 0
-    if need_box.any() and not np.isfinite(gt.bbox[pg_rows[need_box]]).all():
-        bad = pg_rows[need_box][~np.isfinite(gt.bbox[pg_rows[need_box]]).all(axis=1)]
-        raise InputError(
-            "ground truth without labelled keypoints needs a 'bbox' to be scored against",
-            file=gt_file,
-            record=f"annotations[{int(bad[0])}]",
-            field="bbox",
-        )
-    p_oks = _oks_in_blocks(dt.keypoints, d_rows[p_det], gt.keypoints, pg_rows, g_vis, p_gt,
-                           gt.bbox, g_scale, params.sigmas)  # fmt: skip
-
-    # ---- greedy matching, one detection rank at a time, all images/areas/thresholds at once
-    n_area, n_thr = len(params.area_ranges), len(params.iou_thrs)
-    lo = np.array([a[0] for a in params.area_ranges], dtype=np.float64)[:, None]
-    hi = np.array([a[1] for a in params.area_ranges], dtype=np.float64)[:, None]
-    g_ignore = base_ignore[None, :] | (g_area[None, :] < lo) | (g_area[None, :] > hi)  # (A, G)
-    thr = np.minimum(params.iou_thrs, 1 - 1e-10)  # pycocotools: iou = min([t, 1-1e-10])
+    n_det, n_gt = len(d_img), len(g_img)
+    n_area, n_thr = g_ignore.shape[0], len(thr)
     matched = np.zeros((n_area, n_thr, n_gt), bool)
     det_match = np.full((n_area, n_thr, n_det), -1, np.int32)
 
@@ -504,20 +487,182 @@ def match_detections(
                 if params.gt_id0 == "pycocotools":
                     # pycocotools stores the GT *id* as the match and tests it for truth: id 0
                     # reads unmatched.
-                    counts_as_match[a, t] &= gt.ann_id[g_rows[dm]] != 0
+                    counts_as_match[a, t] &= g_ann[dm] != 0
                 if params.gt_negative_id == "xtcocotools":
                     # xtcocotools: dtm = gt['id'] in a -1-initialised array, tps = dtm >= 0,
                     # fps = dtm < 0; a negative id reads unmatched (then also ignored when the
                     # detection is out of range).
-                    counts_as_match[a, t] &= gt.ann_id[g_rows[dm]] >= 0
+                    counts_as_match[a, t] &= g_ann[dm] >= 0
+    gt_match = np.full((n_area, n_thr, n_gt), -1, np.int32)
+    aa, tt, dd = np.nonzero(has)
+    gt_match[aa, tt, det_match[aa, tt, dd]] = dd
+    return det_match, det_ignore, counts_as_match, gt_match
+
+
+def _greedy_match_kernel(
+    p_det: IntArray,
+    p_gt: IntArray,
+    p_oks: FloatArray,
+    d_img: IntArray,
+    d_rank: IntArray,
+    g_img: IntArray,
+    crowd: BoolArray,
+    g_ignore: BoolArray,
+    thr: FloatArray,
+    g_ann: IntArray,
+    params: OksParams,
+) -> tuple[npt.NDArray[np.int32], BoolArray, BoolArray, npt.NDArray[np.int32]]:
+    """:func:`_greedy_match_numpy` by the compiled kernel (``_cocoeval_kernel.c``), image by image,
+    the images split into contiguous pieces matched in threads (the kernel releases the GIL).
+    Pieces share no image, hence no GT: the numbers do not depend on the thread count."""
+    assert _cocoeval_kernel is not None
+    n_det, n_gt = len(d_img), len(g_img)
+    n_area, n_thr = g_ignore.shape[0], len(thr)
+    matched = np.empty((n_area, n_thr, n_gt), np.uint8)
+    det_match = np.empty((n_area, n_thr, n_det), np.int32)
+    det_ign = np.empty((n_area, n_thr, n_det), np.uint8)
+    det_count = np.empty((n_area, n_thr, n_det), np.uint8)
+    gt_match = np.empty((n_area, n_thr, n_gt), np.int32)
+    id_rule = (1 if params.gt_id0 == "pycocotools" else 0) | (
+        2 if params.gt_negative_id == "xtcocotools" else 0
+    )
+    p_det = np.ascontiguousarray(p_det, np.int64)
+    p_gt = np.ascontiguousarray(p_gt, np.int64)
+    p_oks = np.ascontiguousarray(p_oks, np.float64)
+    crowd_u8 = np.ascontiguousarray(crowd, np.uint8)
+    ign_u8 = np.ascontiguousarray(g_ignore, np.uint8)
+    thr = np.ascontiguousarray(thr, np.float64)
+    g_ann = np.ascontiguousarray(g_ann, np.int64)
+    n_img = int(max(d_img[-1] if n_det else -1, g_img[-1] if n_gt else -1)) + 1
+    # Pieces: images [i_k, i_{k+1}), cut where the detections split evenly.
+    n_pieces = max(1, min(parallel.threads(), n_det // _MATCH_MIN_DETS))
+    cut_img = [0]
+    for k in range(1, n_pieces):
+        i = int(d_img[k * n_det // n_pieces])
+        if i > cut_img[-1]:
+            cut_img.append(i)
+    cut_img.append(n_img)
+    img_cuts = np.asarray(cut_img, np.int64)
+    d_cut = np.searchsorted(d_img, img_cuts)
+    g_cut = np.searchsorted(g_img, img_cuts)
+    p_cut = np.searchsorted(p_det, d_cut)
+
+    def work(k: int) -> None:
+        _cocoeval_kernel.match(
+            int(d_cut[k]), int(d_cut[k + 1]), int(g_cut[k]), int(g_cut[k + 1]),
+            int(p_cut[k]), int(p_cut[k + 1]), p_det, p_gt, p_oks, crowd_u8, ign_u8, thr, g_ann,
+            id_rule, matched, det_match, det_ign, det_count, gt_match,
+        )  # fmt: skip
+
+    n_work = len(img_cuts) - 1
+    if n_work == 1:
+        work(0)
+    else:
+        with ThreadPoolExecutor(n_work, thread_name_prefix="posebench-match") as pool:
+            list(pool.map(work, range(n_work)))
+    return det_match, det_ign.view(bool), det_count.view(bool), gt_match
+
+
+#: Detections per thread below which the matching runs in one piece.
+_MATCH_MIN_DETS = 4096
+
+
+def match_detections(
+    gt: PoseSet,
+    dt: PoseSet,
+    images: ImageTable,
+    params: OksParams,
+    *,
+    category_id: int = 1,
+    gt_file: str = "<ground truth>",
+    pred_file: str = "<predictions>",
+    keypoint: int | None = None,
+    all_pairs: bool = False,
+) -> OksMatches:
+    """Per-image greedy OKS matching for all area ranges and thresholds at once.
+
+    Args:
+        gt: ground truth (visibility, bbox, area, iscrowd, num_keypoints, ann_id used).
+        dt: predictions (keypoints, score, bbox, keypoint_scores used).
+        images: the images evaluated (pycocotools: every GT image).
+        params: see :class:`OksParams`.
+        category_id: the category evaluated.
+        keypoint: score this keypoint alone (per-keypoint AP, see :func:`keypoint_ap`): OKS
+            over that keypoint for ground truth with it labelled; ground truth without it
+            labelled is ignored and matched on its whole-pose OKS.
+        all_pairs: keep the OKS of every (detection, GT) pair of an image in the records. By
+            default pairs that provably cannot reach the lowest threshold are skipped (their OKS
+            is below it by a bound from the keypoint boxes) and are absent from ``pair_*``.
+    """
+    image_ids = unique(images.id)
+    n_img = len(image_ids)
+    d_rows, d_img, d_rank = prepare_detections(dt, params, category_id, image_ids)
+    g_sel = np.flatnonzero((gt.category_id == category_id) & isin(gt.image_id, image_ids))
+    g_img_all = np.searchsorted(image_ids, gt.image_id[g_sel])
+    g_order = np.argsort(g_img_all, kind="stable")
+    g_rows = g_sel[g_order]
+    g_img = g_img_all[g_order]
+    n_det, n_gt = len(d_rows), len(g_rows)
+
+    vis = gt.visibility if gt.visibility is not None else np.full(gt.keypoints.shape[:2], 2.0)
+    if keypoint is not None:
+        # Per-keypoint AP: GT with keypoint j labelled is scored on j alone; GT without it is
+        # ignored for j and keeps its whole-pose OKS, so that it absorbs the detection of that
+        # person (neither TP nor FP), as COCOeval's ignored people without keypoints do.
+        lab_j = vis[:, keypoint] > 0
+        only = np.zeros(vis.shape[1], bool)
+        only[keypoint] = True
+        vis = np.where(lab_j[:, None] & ~only[None, :], 0.0, vis)
+        no_kp = ~lab_j[g_rows]
+    elif params.gt_ignore == "num_keypoints":
+        no_kp = gt.num_keypoints[g_rows] == 0
+    else:
+        no_kp = np.count_nonzero(vis[g_rows] > 0, axis=1) == 0
+    crowd = gt.iscrowd[g_rows]
+    base_ignore = crowd | no_kp
+    g_scale = _gt_scale(gt, g_rows, params, gt_file) if n_gt else np.zeros(0)
+    # Area used for the range test: the GT area, or the same 0.53·w·h stand-in (xtcocotools).
+    g_area = g_scale
+
+    # ---- OKS of all (detection, GT) pairs of the same image
+    gt_start = np.searchsorted(g_img, np.arange(n_img))
+    gt_count = np.searchsorted(g_img, np.arange(n_img), side="right") - gt_start
+    d_box = _det_boxes(dt.keypoints, d_rows)
+    g_vis = vis[g_rows]
+    g_nlab = np.count_nonzero(g_vis > 0, axis=1)
+    g_box = _gt_boxes(gt.keypoints[g_rows], g_vis, g_nlab, gt.bbox[g_rows])
+    var_max = float(((params.sigmas * 2) ** 2).max())
+    # A pair can match only if its OKS reaches the lowest threshold; 1e-6 of slack in the
+    # exponent keeps rounding from ever dropping a pair at the boundary.
+    e_max = None if all_pairs else -np.log(float(np.min(params.iou_thrs))) + 1e-6
+    p_det, p_gt = _candidate_pairs(d_img, gt_start, gt_count, d_box, g_box, g_scale, var_max, e_max)
+    pg_rows = g_rows[p_gt]
+    need_box = g_nlab[p_gt] == 0
+    if need_box.any() and not np.isfinite(gt.bbox[pg_rows[need_box]]).all():
+        bad = pg_rows[need_box][~np.isfinite(gt.bbox[pg_rows[need_box]]).all(axis=1)]
+        raise InputError(
+            "ground truth without labelled keypoints needs a 'bbox' to be scored against",
+            file=gt_file,
+            record=f"annotations[{int(bad[0])}]",
+            field="bbox",
+        )
+    p_oks = _oks_in_blocks(dt.keypoints, d_rows[p_det], gt.keypoints, pg_rows, g_vis, p_gt,
+                           gt.bbox, g_scale, params.sigmas)  # fmt: skip
+
+    # ---- greedy matching, then which matches count and which are ignored
+    lo = np.array([a[0] for a in params.area_ranges], dtype=np.float64)[:, None]
+    hi = np.array([a[1] for a in params.area_ranges], dtype=np.float64)[:, None]
+    g_ignore = base_ignore[None, :] | (g_area[None, :] < lo) | (g_area[None, :] > hi)  # (A, G)
+    thr = np.minimum(params.iou_thrs, 1 - 1e-10)  # pycocotools: iou = min([t, 1-1e-10])
+    g_ann = gt.ann_id[g_rows]
+    greedy = _greedy_match_kernel if _cocoeval_kernel is not None else _greedy_match_numpy
+    det_match, det_ignore, counts_as_match, gt_match = greedy(
+        p_det, p_gt, p_oks, d_img, d_rank, g_img, crowd, g_ignore, thr, g_ann, params
+    )
     d_area = _det_area(dt, d_rows, d_box, params, pred_file) if n_det else np.zeros(0)
     out_of_range = (d_area[None, :] < lo) | (d_area[None, :] > hi)  # (A, D)
     det_ignore |= ~counts_as_match & out_of_range[:, None, :]
     det_tp = counts_as_match & ~det_ignore
-
-    gt_match = np.full((n_area, n_thr, n_gt), -1, np.int32)
-    aa, tt, dd = np.nonzero(has)
-    gt_match[aa, tt, det_match[aa, tt, dd]] = dd
     return OksMatches(
         image_ids=image_ids,
         det_row=d_rows,
@@ -567,6 +712,9 @@ def accumulate(
         scores_sorted = d_scores[inds]
         nd = len(inds)
         order = sel[inds]
+        if _cocoeval_kernel is not None:
+            _accumulate_kernel(m, params, order, scores_sorted, g_in, mi, precision, recall, scores)
+            continue
         for a in range(n_area):
             npig = int(np.count_nonzero(~m.gt_ignore[a, g_in]))
             if npig == 0:
@@ -600,6 +748,58 @@ def accumulate(
                 precision[t, :, a, mi] = q
                 scores[t, :, a, mi] = ss
     return precision, recall, scores
+
+
+def _accumulate_kernel(
+    m: OksMatches,
+    params: OksParams,
+    order: IntArray,
+    scores_sorted: FloatArray,
+    g_in: BoolArray,
+    mi: int,
+    precision: FloatArray,
+    recall: FloatArray,
+    scores: FloatArray,
+) -> None:
+    """The (area range, threshold) loop of :func:`accumulate` by the compiled kernel, the pairs
+    shared among threads (each writes its own cells; the same bits as the numpy loop)."""
+    assert _cocoeval_kernel is not None
+    n_thr, n_area = len(params.iou_thrs), len(params.area_ranges)
+    order = np.ascontiguousarray(order, np.int64)
+    scores_sorted = np.ascontiguousarray(scores_sorted, np.float64)
+    rec_thrs = np.ascontiguousarray(params.rec_thrs, np.float64)
+    tp_u8 = np.ascontiguousarray(m.det_tp).view(np.uint8)
+    ign_u8 = np.ascontiguousarray(m.det_ignore).view(np.uint8)
+    eps = float(np.spacing(1))
+    jobs = []
+    for a in range(n_area):
+        npig = int(np.count_nonzero(~m.gt_ignore[a, g_in]))
+        if npig:
+            jobs += [(a, t, npig) for t in range(n_thr)]
+    n_rec = len(rec_thrs)
+
+    def work(part: list[tuple[int, int, int]]) -> None:
+        scratch = np.empty(2 * len(order))
+        q, ss, rc = np.empty(n_rec), np.empty(n_rec), np.empty(1)
+        for a, t, npig in part:
+            _cocoeval_kernel.accumulate(
+                order, tp_u8[a, t], ign_u8[a, t], npig, eps, rec_thrs, scores_sorted,
+                q, rc, ss, scratch,
+            )  # fmt: skip
+            precision[t, :, a, mi] = q
+            scores[t, :, a, mi] = ss
+            recall[t, a, mi] = rc[0]
+
+    n_work = max(1, min(parallel.threads(), len(jobs), len(order) // _ACC_MIN_DETS))
+    if n_work == 1:
+        work(jobs)
+    else:
+        with ThreadPoolExecutor(n_work, thread_name_prefix="posebench-accumulate") as pool:
+            list(pool.map(work, [jobs[i::n_work] for i in range(n_work)]))
+
+
+#: Detections below which accumulate runs in one thread.
+_ACC_MIN_DETS = 8192
 
 
 def summarize_stat(

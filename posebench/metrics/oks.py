@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from posebench.arrayutil import unique
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -63,7 +65,7 @@ def oks_pairs(
     # The reference sums np.exp(-e[vg > 0]) as a 1-D array: numpy's pairwise summation over the
     # labelled entries only. Summing row blocks of equal count c, compressed to (rows, c), gives
     # the same bits (numpy reduces each row of a 2-D array with the same pairwise kernel).
-    for c in np.unique(n_lab):
+    for c in unique(n_lab):
         rows = np.flatnonzero(n_lab == c)
         if c == 0:
             out[rows] = np.sum(sim[rows], axis=1) / k
