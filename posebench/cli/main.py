@@ -139,8 +139,13 @@ def _option(argv: Sequence[str], name: str) -> str | None:
 def _prefetch_results(argv: Sequence[str]) -> None:
     """Start parsing ``--pred`` while numpy and the scoring modules import (an optimisation:
     :mod:`posebench.formats.prefetch`; the reader uses it only for that very, unchanged file)."""
+    from posebench.metrics import table as metric_table  # imports no numpy
+
     pred = _option(argv, "--pred")
-    if pred is None or pred.startswith("sample:") or (_option(argv, "--metric") or "oks") != "oks":
+    metric = _option(argv, "--metric") or metric_table.score_choices()[0]
+    rows = [r for r in metric_table.METRIC_TABLE.values() if r.score_name == metric]
+    # only the scorer of people matched by OKS reads a results file the prefetch knows
+    if pred is None or pred.startswith("sample:") or not rows or rows[0].records != "matches":
         return
     from posebench import parallel
     from posebench.formats import prefetch
