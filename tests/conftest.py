@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,3 +61,22 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
         os.environ.pop("POSEBENCH_CACHE", None)
     else:
         os.environ["POSEBENCH_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A local 2-CPU Ray cluster for a Ray test module (``tests/test_run_ray.py``,
+    ``tests/test_examine_ray.py``), owned by the test process: subprocess drivers and the
+    executors join it by address; token authentication off, as for any throwaway local
+    cluster."""
+    import ray
+
+    old = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+    if old is None:
+        os.environ.pop("RAY_AUTH_MODE", None)
+    else:
+        os.environ["RAY_AUTH_MODE"] = old

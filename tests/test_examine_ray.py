@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +35,6 @@ SMALL = ["--body", "mannequin", "--size", "64", "--agents", "3", "--rollouts", "
          "--progress", "never"]  # fmt: skip
 #: what may differ between two runs of the same search: when, how long, where.
 NOT_RESULTS = ("created", "timings", "throughput", "executor")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """A local 2-CPU cluster owned by the test process (token authentication off, as for any
-    throwaway local cluster); the examiner's executor joins it instead of starting its own."""
-    old = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
-    if old is None:
-        os.environ.pop("RAY_AUTH_MODE", None)
-    else:
-        os.environ["RAY_AUTH_MODE"] = old
 
 
 def _results(out: Path) -> dict[str, Any]:

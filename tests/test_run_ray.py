@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +30,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.flaky(reruns=2, reruns_delay=5)]
 
 ADAPTER = "tests.fake_adapters:WorkerLoggingJitter"
 CONDS = ("clean", "contrast@3", "rectangles@2")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """A local 2-CPU cluster owned by the test process (subprocess drivers join it by address;
-    token authentication off, as for any throwaway local cluster)."""
-    old = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
-    if old is None:
-        os.environ.pop("RAY_AUTH_MODE", None)
-    else:
-        os.environ["RAY_AUTH_MODE"] = old
 
 
 @pytest.fixture(scope="module")

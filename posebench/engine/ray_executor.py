@@ -63,40 +63,59 @@ def _import_ray() -> Any:
     return ray
 
 
-class UnitWorker:
-    """The body of one Ray actor: an adapter and a dataset, built once."""
+class ActorBody:
+    """What every posebench Ray actor does (:class:`UnitWorker`, the examiner's worker): take
+    the driver's environment and import path, build its state once, and keep a build error for
+    the first call, which raises it so that the driver reports it (Ray does not retry a worker
+    that can never start)."""
 
-    def __init__(self, spec: WorkerSpec, cwd: str | None = None) -> None:
-        os.environ.update(spec.env)
+    error: Exception | None = None
+
+    def _start(self, env: dict[str, str], cwd: str | None, build: Callable[[], None]) -> None:
+        os.environ.update(env)
         if cwd and cwd not in sys.path:
             sys.path.insert(0, cwd)  # ``module:attr`` adapters resolve as on the driver
         logging.basicConfig(level=logging.WARNING)
-        self.spec = spec
-        self.error: Exception | None = None
         try:
-            self.adapter, self.dataset = build_worker(spec)
-        except Exception as e:  # raised by the first call: the driver reports it, Ray does not
-            self.error = e  # retry a worker that can never start
+            build()
+        except Exception as e:
+            self.error = e
 
     def _ready(self) -> None:
         if self.error is not None:
             raise self.error
 
+    def _adapter(self) -> Any:
+        """The adapter this actor built (None before)."""
+        return getattr(self, "adapter", None)
+
     def describe(self) -> AdapterDescription:
         self._ready()
-        return describe(self.adapter)
+        return describe(self._adapter())
 
     def pid(self) -> int:
         return os.getpid()
 
+    def close(self) -> None:
+        close = getattr(self._adapter(), "close", None)
+        if callable(close):
+            close()
+
+
+class UnitWorker(ActorBody):
+    """The body of one Ray actor: an adapter and a dataset, built once."""
+
+    def __init__(self, spec: WorkerSpec, cwd: str | None = None) -> None:
+        self.spec = spec
+
+        def build() -> None:
+            self.adapter, self.dataset = build_worker(spec)
+
+        self._start(spec.env, cwd, build)
+
     def run(self, unit: WorkUnit) -> UnitOutput:
         self._ready()
         return compute_unit(self.adapter, self.dataset, unit, self.spec)
-
-    def close(self) -> None:
-        close = getattr(getattr(self, "adapter", None), "close", None)
-        if callable(close):
-            close()
 
 
 class RayExecutor:

@@ -44,13 +44,12 @@ Flow of one ``evaluate(x)``::
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from posebench.adapter import Adapter
-from posebench.engine.execute import AdapterDescription, describe
+from posebench.engine.execute import describe
+from posebench.engine.ray_executor import ActorBody
 from posebench.errors import InputError
 from posebench.examiner.env import ChunkScore, EvalChunk, Evaluator
 from posebench.examiner.params import SearchSpace
@@ -109,30 +108,17 @@ def build_evaluator(spec: ExaminerSpec, adapter: Adapter | None = None) -> Evalu
     )  # fmt: skip
 
 
-class ExaminerWorker:
+class ExaminerWorker(ActorBody):
     """The body of one Ray actor: an evaluator (adapter, body model, renderer), built once."""
 
     def __init__(self, spec: ExaminerSpec, cwd: str | None = None) -> None:
-        os.environ.update(spec.env)
-        if cwd and cwd not in sys.path:
-            sys.path.insert(0, cwd)  # ``module:attr`` adapters resolve as on the driver
-        logging.basicConfig(level=logging.WARNING)
-        self.error: Exception | None = None
-        try:
+        def build() -> None:
             self.evaluator = build_evaluator(spec)
-        except Exception as e:  # raised by the first call: the driver reports it, Ray does not
-            self.error = e  # retry a worker that can never start
 
-    def _ready(self) -> None:
-        if self.error is not None:
-            raise self.error
+        self._start(spec.env, cwd, build)
 
-    def describe(self) -> AdapterDescription:
-        self._ready()
-        return describe(self.evaluator.adapter)
-
-    def pid(self) -> int:
-        return os.getpid()
+    def _adapter(self) -> Any:
+        return getattr(getattr(self, "evaluator", None), "adapter", None)
 
     def torch_threads(self) -> int:
         import torch
@@ -142,12 +128,6 @@ class ExaminerWorker:
     def run(self, chunk: EvalChunk) -> ChunkScore:
         self._ready()
         return self.evaluator.score_chunk(chunk.x, chunk.start)
-
-    def close(self) -> None:
-        ev = getattr(self, "evaluator", None)
-        close = getattr(getattr(ev, "adapter", None), "close", None)
-        if callable(close):
-            close()
 
 
 class RayEvaluator(Evaluator):
