@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,34 @@ import numpy as np
 from posebench.adapter import Batch
 from posebench.adapters.oracle import JitterAdapter
 from posebench.poseset import PoseSet
+
+
+def kill_once_at_call(calls: int) -> None:
+    """SIGKILL this process at call ``$POSEBENCH_TEST_KILL_AT`` (default 2) of the first worker
+    that gets there: the first to create ``$POSEBENCH_TEST_KILL_MARKER`` writes its pid into it
+    and dies; the others (and the retries) go on."""
+    import signal
+
+    marker = os.environ.get("POSEBENCH_TEST_KILL_MARKER")
+    if marker and calls == int(os.environ.get("POSEBENCH_TEST_KILL_AT", "2")):
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def log_batch(image_ids: Iterable[int], *extra: object) -> None:
+    """Append ``pid [extra ...] ids`` to ``$POSEBENCH_TEST_LOG`` (which worker did what)."""
+    log = os.environ.get("POSEBENCH_TEST_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(
+                " ".join([str(os.getpid()), *map(str, extra), *(str(int(i)) for i in image_ids)])
+                + "\n"
+            )
 
 
 class CountingJitter(JitterAdapter):
@@ -74,22 +103,9 @@ class WorkerLoggingJitter(PixelHashJitter):
         self.calls = 0
 
     def predict(self, batch: Batch) -> PoseSet:
-        import signal
 
         self.calls += 1
-        marker = os.environ.get("POSEBENCH_TEST_KILL_MARKER")
-        if marker and self.calls == int(os.environ.get("POSEBENCH_TEST_KILL_AT", "2")):
-            try:
-                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pass
-            else:
-                os.write(fd, str(os.getpid()).encode())
-                os.close(fd)
-                os.kill(os.getpid(), signal.SIGKILL)
+        kill_once_at_call(self.calls)
         out = super().predict(batch)
-        log = os.environ.get("POSEBENCH_TEST_LOG")
-        if log:
-            with open(log, "a") as f:
-                f.write(f"{os.getpid()} " + " ".join(str(int(i)) for i in batch.image_ids) + "\n")
+        log_batch(batch.image_ids)
         return out

@@ -156,26 +156,12 @@ class KilledOnceRaisedRightArmBlind(RaisedRightArmBlind):
         self.calls = 0
 
     def predict(self, batch):  # type: ignore[no-untyped-def]
-        import os
-        import signal
-
         import torch
 
+        from tests.fake_adapters import kill_once_at_call, log_batch
+
         self.calls += 1
-        marker = os.environ.get("POSEBENCH_TEST_KILL_MARKER")
-        if marker and self.calls == int(os.environ.get("POSEBENCH_TEST_KILL_AT", "2")):
-            try:
-                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pass
-            else:
-                os.write(fd, str(os.getpid()).encode())
-                os.close(fd)
-                os.kill(os.getpid(), signal.SIGKILL)
+        kill_once_at_call(self.calls)
         out = super().predict(batch)
-        log = os.environ.get("POSEBENCH_TEST_LOG")
-        if log:
-            with open(log, "a") as f:
-                ids = " ".join(str(int(i)) for i in batch.image_ids)
-                f.write(f"{os.getpid()} {torch.get_num_threads()} {ids}\n")
+        log_batch(batch.image_ids, torch.get_num_threads())
         return out
