@@ -149,6 +149,11 @@ class SearchConfig:
     stay_iters: int = 3
     diversity: float = 0.5
     mode_radius: float = 0.5
+    scout_queries: int = 32
+    common_rate: float = 0.05
+    broad_std: float = 0.58
+    broad_lr: float = 0.2
+    broad_share: float = 0.85
     max_regions: int | None = None
 
     def __post_init__(self) -> None:
@@ -313,8 +318,11 @@ def search(evaluator: Evaluator, config: SearchConfig | None = None) -> SearchRe
 
     if cfg.method == "random":
         found, iters = _random_search(evaluator, cfg, rng, hist, phase1_cap, start_queries)
+        p_base = math.nan
     else:
-        found, iters = _find_failures(evaluator, cfg, rng, hist, phase1_cap, start_queries)
+        found, iters, p_base = _find_failures(
+            evaluator, cfg, rng, hist, phase1_cap, start_queries, budget
+        )
     reps = _representatives(found, cfg, d)
     modes = _grow_regions(evaluator, cfg, rng, hist, reps) if reps and cfg.method == "pg" else []
     if cfg.method == "random":
@@ -325,6 +333,9 @@ def search(evaluator: Evaluator, config: SearchConfig | None = None) -> SearchRe
     h = hist.arrays(d)
     stats = search_stats(h, cfg.threshold, cfg.mode_radius, cfg.agents)
     stats["iterations_per_agent"] = [int(i) for i in iters]
+    if cfg.method == "pg":
+        stats["scout_failure_rate"] = p_base
+        stats["regime"] = "common" if p_base >= cfg.common_rate else "rare"
     result = SearchResult(
         failure_modes=modes,
         agents=cfg.agents,
@@ -462,6 +473,22 @@ def _random_search(
     return found, iters
 
 
+def _novel(
+    archive: FloatArray, x: FloatArray, fails: npt.NDArray[np.bool_], radius: float
+) -> tuple[npt.NDArray[np.bool_], FloatArray]:
+    """Which failing rows of ``x`` (B, D) start a new failure mode: farther than ``radius``
+    (RMS, as :func:`distinct_modes`) from every archived mode and every earlier new one, in
+    order. Returns the (B,) flags and the archive with the new modes appended."""
+    scale = math.sqrt(x.shape[1])
+    new = np.zeros(len(x), bool)
+    for j in np.flatnonzero(fails):
+        if len(archive) and (np.linalg.norm(archive - x[j], axis=1) / scale < radius).any():
+            continue
+        new[j] = True
+        archive = np.vstack([archive, x[j]])
+    return new, archive
+
+
 def _find_failures(
     evaluator: Evaluator,
     cfg: SearchConfig,
@@ -469,39 +496,91 @@ def _find_failures(
     hist: _History,
     cap: int | None,
     q0: int,
-) -> tuple[list[_Found], npt.NDArray[np.int64]]:
-    """Phase 1: REINFORCE agents that keep searching after a hit.
+    share_budget: int | None = None,
+) -> tuple[list[_Found], npt.NDArray[np.int64], float]:
+    """Phase 1: a uniform scout round, then REINFORCE agents that keep searching after a hit.
 
-    Every failing rollout is recorded. After a hit an agent keeps its policy for
-    ``stay_iters`` iterations (collecting the failures around it), then restarts at the
-    candidate point (of 32 uniform ones) farthest from every failure found so far, with a fresh
-    policy; an agent that finds nothing in ``max_iters`` iterations restarts the same way. The
-    reward adds a novelty bonus for rollouts far from other agents' failures (``diversity``).
+    The scout round (uniform draws, the baseline's own distribution, until ``scout_queries``
+    scenes are scored) estimates the base failure rate ``p``. Every failing rollout is recorded;
+    a failure farther than ``mode_radius`` from every failure mode found so far starts a new
+    mode (the archive).
+
+    Rare failures (``p < common_rate``): the agents climb. The reward is the error plus a
+    novelty bonus for rollouts far from every failure found so far (``diversity``). After a hit
+    an agent keeps its policy for ``stay_iters`` iterations (collecting the failures around it),
+    then restarts at the candidate point (of 32 uniform ones) farthest from every failure found
+    so far, with a fresh policy; an agent that finds nothing in ``max_iters`` iterations
+    restarts the same way.
+
+    Common failures (``p >= common_rate``): uniform sampling already finds a new mode with
+    nearly every failure, so narrowing a policy only adds near-duplicates. The policies stay as
+    broad as a uniform draw (std at least ``broad_std``) and only move their means; the reward
+    is the error plus ``2 * diversity`` for each failure that starts a new mode, and an agent
+    restarts far away once ``stay_iters`` iterations in a row bring no new mode.
+
+    Returns the failures, the iterations per agent and the scout's failure rate.
     """
     n, d = cfg.agents, evaluator.space.size
     scale = math.sqrt(d)
+    iters = np.zeros(n, np.int64)
+    found: list[_Found] = []
+    archive = np.zeros((0, d))
+    proposed0 = getattr(evaluator, "proposed", 0)
+
+    def rollouts() -> int:
+        left = None if cap is None else cap - (evaluator.queries - q0)
+        return cfg.rollouts if left is None else min(cfg.rollouts, left // n)
+
+    def over_proposed() -> bool:  # nearly every scene is rejected: stop instead of looping
+        return cap is not None and getattr(evaluator, "proposed", 0) - proposed0 > 50 * cap
+
+    # Scout: uniform rounds until scout_queries scenes are scored.
+    scored = fails = 0
+    while scored < cfg.scout_queries and not over_proposed():
+        m = rollouts()
+        if m < 1:
+            break
+        x = rng.uniform(-1.0, 1.0, (n, m, d))
+        ev = evaluator.evaluate(x.reshape(-1, d))
+        err = ev.errors.reshape(n, m)
+        hist.add(x.reshape(-1, d), ev.errors, np.repeat(np.arange(n), m), 0)
+        iters += 1
+        f = _fails(ev.errors, cfg.threshold)
+        scored += int(np.isfinite(ev.errors).sum())
+        fails += int(f.sum())
+        _, archive = _novel(archive, x.reshape(-1, d), f, cfg.mode_radius)
+        for a in range(n):
+            _record(found, a, x[a], err[a], ev, a * m + np.arange(m), int(iters[a]),
+                    cfg.threshold)  # fmt: skip
+    p_base = fails / scored if scored else math.nan
+    common = bool(scored) and p_base >= cfg.common_rate
+    std0 = max(cfg.broad_std, cfg.init_std) if common else cfg.init_std
+    floor = cfg.broad_std if common else cfg.min_std
+    lo_ls, hi_ls = math.log(floor), math.log(max(cfg.max_std, floor))
+    log.info("examiner: scout failure rate %.3f of %d scenes: %s failures", p_base, scored,
+             "common" if common else "rare")  # fmt: skip
+
     mu = rng.uniform(-0.8, 0.8, (n, d))
-    log_std = np.full((n, d), math.log(cfg.init_std))
-    lo_ls, hi_ls = math.log(cfg.min_std), math.log(cfg.max_std)
+    log_std = np.full((n, d), math.log(std0))
     m1 = np.zeros((2, n, d))
     m2 = np.zeros((2, n, d))
     t = np.zeros(n)
-    iters = np.zeros(n, np.int64)
     since = np.zeros(n, np.int64)  # iterations since the agent's (re)start
     hit_at = np.full(n, -1)  # iteration of the first hit since the (re)start
-    found: list[_Found] = []
+    dry = np.zeros(n, np.int64)  # iterations in a row without a new mode (common failures)
     b1, b2 = 0.9, 0.999
-    proposed0 = getattr(evaluator, "proposed", 0)
+    if common and cap is not None and share_budget is not None:
+        # common failures: broad sampling is what covers modes, so regions get less
+        cap = int(share_budget * max(cfg.broad_share, cfg.search_share))
+    lr = cfg.broad_lr if common else cfg.lr
     while True:
-        left = None if cap is None else cap - (evaluator.queries - q0)
-        m = cfg.rollouts
-        if left is not None:
-            m = min(m, left // n)
+        m = rollouts()
+        if cap is not None:
             if m < 2:  # one rollout per agent carries no baseline; stop here
                 break
         elif iters.max() >= cfg.max_iters:
             break
-        if cap is not None and getattr(evaluator, "proposed", 0) - proposed0 > 50 * cap:
+        if over_proposed():
             break
         std = np.exp(log_std)
         eps = rng.standard_normal((n, m, d))
@@ -512,10 +591,18 @@ def _find_failures(
         iters += 1
         since += 1
         r = np.nan_to_num(err, nan=0.0)
-        if cfg.diversity > 0 and found:
-            pts = np.array([f.point for f in found])
+        f = _fails(ev.errors, cfg.threshold)
+        if common:
+            new, archive = _novel(archive, x.reshape(-1, d), f, cfg.mode_radius)
+            new = new.reshape(n, m)
+            r += 2.0 * cfg.diversity * new
+            dry = np.where(new.any(1), 0, dry + 1)
+        elif cfg.diversity > 0 and found:
+            pts = np.array([fd.point for fd in found])
             dist = np.linalg.norm(x[:, :, None] - pts[None, None], axis=-1).min(2) / scale
             r += cfg.diversity * np.minimum(dist / cfg.mode_radius, 1.0)
+        if not common:
+            _, archive = _novel(archive, x.reshape(-1, d), f, cfg.mode_radius)
         for a in range(n):
             k = _record(found, a, x[a], err[a], ev, a * m + np.arange(m), int(iters[a]),
                         cfg.threshold)  # fmt: skip
@@ -531,33 +618,37 @@ def _find_failures(
             m2[k2] = b2 * m2[k2] + (1 - b2) * g**2
             mh = m1[k2] / (1 - b1**t)[:, None]
             vh = m2[k2] / (1 - b2**t)[:, None]
-            step = cfg.lr * mh / (np.sqrt(vh) + 1e-8)
+            step = lr * mh / (np.sqrt(vh) + 1e-8)
             if k2 == 0:
                 mu = np.clip(mu + step, -1.0, 1.0)
             else:
                 log_std = np.clip(log_std + step, lo_ls, hi_ls)
-        # Restarts: after staying around a hit, or after max_iters without one.
-        # A hit at the first iteration after a (re)start is a common failure: exploiting it
-        # adds near-duplicates, so the agent restarts at once; a hit that took climbing is
-        # worth staying around.
-        stay = np.where(hit_at <= 1, 0, cfg.stay_iters)
-        done = (hit_at >= 0) & (since - hit_at >= stay)
+        if common:
+            # Restart once the policy stops bringing new modes.
+            done = dry >= cfg.stay_iters
+        else:
+            # Restarts: after staying around a hit, or after max_iters without one. A hit at
+            # the first iteration after a (re)start exploits nothing (the failure was there
+            # for the taking), so the agent restarts at once; a hit that took climbing is
+            # worth staying around.
+            stay = np.where(hit_at <= 1, 0, cfg.stay_iters)
+            done = (hit_at >= 0) & (since - hit_at >= stay)
         done |= (hit_at < 0) & (since >= cfg.max_iters)
         for ai in np.flatnonzero(done):
             cand = rng.uniform(-0.9, 0.9, (32, d))
-            if found:
-                pts = np.array([f.point for f in found])
-                far = np.linalg.norm(cand[:, None] - pts[None], axis=-1).min(1)
+            if len(archive):
+                far = np.linalg.norm(cand[:, None] - archive[None], axis=-1).min(1)
                 mu[ai] = cand[int(np.argmax(far))]
             else:
                 mu[ai] = cand[0]
-            log_std[ai] = math.log(cfg.init_std)
+            log_std[ai] = math.log(std0)
             m1[:, ai] = 0.0
             m2[:, ai] = 0.0
             t[ai] = 0
             since[ai] = 0
             hit_at[ai] = -1
-    return found, iters
+            dry[ai] = 0
+    return found, iters, p_base
 
 
 def _representatives(found: list[_Found], cfg: SearchConfig, d: int) -> list[_Found]:
@@ -597,24 +688,53 @@ def _grow_regions(
 ) -> list[FailureMode]:
     """Phase 2: grow a box around failure points, then verify each box.
 
-    Only as many regions as can run three full rounds and their verification within the budget
-    left are grown (the first of ``found``), so that every grown region can finish."""
+    First every box grows in all dimensions at once (a cube of half-width ``w`` around its
+    point, ``region_samples`` uniform points per proposal; a round costs ``region_samples`` per
+    region whatever the dimension), then dimension by dimension while the budget lasts. Only as
+    many regions are grown as can afford four cube rounds and their verification in the budget
+    left (the first of ``found``)."""
     space = evaluator.space
     d, k = space.size, cfg.region_samples
     left0 = evaluator.remaining
     if left0 is not None:
-        per = 3 * 2 * d * k + cfg.verify_samples
+        per = 4 * k + min(cfg.verify_samples, 16)
         found = found[: max(1, left0 // per)]
     s = len(found)
     pts = np.array([f.point for f in found])
-    lo = np.clip(pts - cfg.init_width, -1.0, 1.0)
-    hi = np.clip(pts + cfg.init_width, -1.0, 1.0)
-    step = np.full((s, d, 2), cfg.init_step)  # side 0: lower bound, side 1: upper bound
-    frozen = np.stack([lo <= -1.0, hi >= 1.0], -1)
     agent_ids = np.array([f.agent for f in found])
     verify = cfg.verify_samples
     if evaluator.remaining is not None:  # at most half of what is left goes to verification
         verify = min(verify, evaluator.remaining // (2 * s))
+    # Cube rounds: grow the half-width w of every box while k uniform points in the proposed
+    # cube fail at the region rate (steps grow by 1.5x on acceptance, halve on rejection).
+    w = np.full(s, cfg.init_width)
+    wstep = np.full(s, cfg.init_step)
+    active = (wstep >= cfg.min_step) & (w < 1.0)
+    for _ in range(cfg.max_rounds):
+        idx = np.flatnonzero(active)
+        if not len(idx):
+            break
+        left = evaluator.remaining
+        if left is not None:
+            fit = max(left - verify * s, 0) // k
+            if fit < 1:
+                break
+            if fit < len(idx):
+                idx = np.sort(rng.choice(idx, fit, replace=False))
+        w_new = np.minimum(w[idx] + wstep[idx], 1.0)
+        c_lo = np.clip(pts[idx] - w_new[:, None], -1.0, 1.0)
+        c_hi = np.clip(pts[idx] + w_new[:, None], -1.0, 1.0)
+        x = c_lo[:, None] + rng.uniform(size=(len(idx), k, d)) * (c_hi - c_lo)[:, None]
+        ev = evaluator.evaluate(x.reshape(-1, d))
+        hist.add(x.reshape(-1, d), ev.errors, np.repeat(agent_ids[idx], k), 1)
+        ok = _fails(ev.errors, cfg.threshold).reshape(len(idx), k).mean(1) >= cfg.region_rate
+        w[idx] = np.where(ok, w_new, w[idx])
+        wstep[idx] = np.where(ok, np.minimum(wstep[idx] * 1.5, cfg.max_step), wstep[idx] * 0.5)
+        active = (wstep >= cfg.min_step) & (w < 1.0)
+    lo = np.clip(pts - w[:, None], -1.0, 1.0)
+    hi = np.clip(pts + w[:, None], -1.0, 1.0)
+    step = np.full((s, d, 2), cfg.init_step)  # side 0: lower bound, side 1: upper bound
+    frozen = np.stack([lo <= -1.0, hi >= 1.0], -1)
     for _ in range(cfg.max_rounds):
         props = np.argwhere(~frozen)  # (P, 3): region, dim, side
         if not len(props):
