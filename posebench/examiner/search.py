@@ -153,7 +153,7 @@ class SearchConfig:
     common_rate: float = 0.05
     broad_std: float = 0.58
     broad_lr: float = 0.2
-    broad_share: float = 0.85
+    broad_share: float = 0.8
     max_regions: int | None = None
 
     def __post_init__(self) -> None:
@@ -302,6 +302,19 @@ class _History:
 def _fails(err: FloatArray, threshold: float) -> npt.NDArray[np.bool_]:
     """Failure flags; NaN (nothing scorable) is not a failure."""
     return np.asarray(np.nan_to_num(err, nan=-np.inf) >= threshold)
+
+
+def _region_rate(
+    err: FloatArray, threshold: float, regions: int, k: int
+) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """Failure share among the scored samples of each region's ``k`` (rejected scenes, NaN,
+    are no sample) and how many were scored; a region with fewer than ``max(2, k // 2)``
+    scored samples gets NaN (never accepted). err: (regions * k,). Returns (regions,) twice."""
+    e = np.asarray(err, np.float64).reshape(regions, k)
+    scored = np.isfinite(e).sum(1)
+    fails = _fails(e, threshold).sum(1)
+    rate = np.where(scored >= max(2, k // 2), fails / np.maximum(scored, 1), math.nan)
+    return rate, scored.astype(np.int64)
 
 
 def search(evaluator: Evaluator, config: SearchConfig | None = None) -> SearchResult:
@@ -697,17 +710,18 @@ def _grow_regions(
     d, k = space.size, cfg.region_samples
     left0 = evaluator.remaining
     if left0 is not None:
-        per = 4 * k + min(cfg.verify_samples, 16)
+        per = 3 * k + min(cfg.verify_samples, 16)
         found = found[: max(1, left0 // per)]
     s = len(found)
     pts = np.array([f.point for f in found])
     agent_ids = np.array([f.agent for f in found])
     verify = cfg.verify_samples
-    if evaluator.remaining is not None:  # at most half of what is left goes to verification
-        verify = min(verify, evaluator.remaining // (2 * s))
+    if left0 is not None:  # a third of what is left verifies, a third may verify a cut-back
+        verify = min(verify, left0 // (3 * s))
     # Cube rounds: grow the half-width w of every box while k uniform points in the proposed
     # cube fail at the region rate (steps grow by 1.5x on acceptance, halve on rejection).
     w = np.full(s, cfg.init_width)
+    cubes: list[list[float]] = [[cfg.init_width] for _ in range(s)]  # half-widths that passed
     wstep = np.full(s, cfg.init_step)
     active = (wstep >= cfg.min_step) & (w < 1.0)
     for _ in range(cfg.max_rounds):
@@ -716,7 +730,7 @@ def _grow_regions(
             break
         left = evaluator.remaining
         if left is not None:
-            fit = max(left - verify * s, 0) // k
+            fit = max(left - 2 * verify * s, 0) // k
             if fit < 1:
                 break
             if fit < len(idx):
@@ -727,8 +741,10 @@ def _grow_regions(
         x = c_lo[:, None] + rng.uniform(size=(len(idx), k, d)) * (c_hi - c_lo)[:, None]
         ev = evaluator.evaluate(x.reshape(-1, d))
         hist.add(x.reshape(-1, d), ev.errors, np.repeat(agent_ids[idx], k), 1)
-        ok = _fails(ev.errors, cfg.threshold).reshape(len(idx), k).mean(1) >= cfg.region_rate
+        ok = _region_rate(ev.errors, cfg.threshold, len(idx), k)[0] >= cfg.region_rate
         w[idx] = np.where(ok, w_new, w[idx])
+        for i in idx[ok]:
+            cubes[i].append(float(w[i]))
         wstep[idx] = np.where(ok, np.minimum(wstep[idx] * 1.5, cfg.max_step), wstep[idx] * 0.5)
         active = (wstep >= cfg.min_step) & (w < 1.0)
     lo = np.clip(pts - w[:, None], -1.0, 1.0)
@@ -741,7 +757,7 @@ def _grow_regions(
             break
         left = evaluator.remaining
         if left is not None:
-            left -= verify * s + k * s  # keep the verification's and the check's shares
+            left -= 2 * verify * s + k * s  # keep the verifications' and the check's shares
             fit = max(left, 0) // k
             if fit < 1:
                 break
@@ -759,7 +775,7 @@ def _grow_regions(
         x[np.arange(len(props)), :, di] = strip
         ev = evaluator.evaluate(x.reshape(-1, d))
         hist.add(x.reshape(-1, d), ev.errors, np.repeat(agent_ids[ri], k), 1)
-        rate = _fails(ev.errors, cfg.threshold).reshape(len(props), k).mean(1)
+        rate = _region_rate(ev.errors, cfg.threshold, len(props), k)[0]
         ok = rate >= cfg.region_rate
         lo2, hi2 = lo.copy(), hi.copy()
         lo2[ri[ok & (side == 0)], di[ok & (side == 0)]] = new[ok & (side == 0)]
@@ -778,7 +794,7 @@ def _grow_regions(
             )
             evc = evaluator.evaluate(xc.reshape(-1, d))
             hist.add(xc.reshape(-1, d), evc.errors, np.repeat(agent_ids[grown], k), 1)
-            rate_c = _fails(evc.errors, cfg.threshold).reshape(len(grown), k).mean(1)
+            rate_c = _region_rate(evc.errors, cfg.threshold, len(grown), k)[0]
             bad = grown[rate_c < cfg.region_rate]
         if len(bad):
             acc = np.flatnonzero(ok & np.isin(ri, bad))
@@ -795,15 +811,47 @@ def _grow_regions(
         frozen[:, :, 0] |= lo <= -1.0
         frozen[:, :, 1] |= hi >= 1.0
         frozen |= step < cfg.min_step
-    # Verification: uniform samples inside each final box.
-    left = evaluator.remaining
-    nv = verify if left is None else min(max(verify, 1), max(left, 0) // s)
+    # Verification: uniform samples inside each final box. A box that fails its verification
+    # (a few lucky acceptances can grow a box past its mode) falls back to the last cube that
+    # passed before it, verified afresh, while the budget allows.
     rates = np.full(s, math.nan)
-    if nv > 0:
-        x = lo[:, None] + rng.uniform(size=(s, nv, d)) * (hi - lo)[:, None]
+    scored = np.zeros(s, np.int64)
+    last = [(lo[i].copy(), hi[i].copy()) for i in range(s)]  # the box each rate is about
+    cut = np.zeros(s, bool)
+    todo = np.arange(s)
+    for _ in range(4):
+        left = evaluator.remaining
+        nv = verify if left is None else min(max(verify, 1), max(left, 0) // len(todo))
+        if nv < 1:
+            break
+        x = lo[todo, None] + rng.uniform(size=(len(todo), nv, d)) * (hi - lo)[todo, None]
         ev = evaluator.evaluate(x.reshape(-1, d))
-        hist.add(x.reshape(-1, d), ev.errors, np.repeat(agent_ids, nv), 2)
-        rates = _fails(ev.errors, cfg.threshold).reshape(s, nv).mean(1)
+        hist.add(x.reshape(-1, d), ev.errors, np.repeat(agent_ids[todo], nv), 2)
+        e = ev.errors.reshape(len(todo), nv)
+        scored[todo] = np.isfinite(e).sum(1)
+        nf = _fails(e, cfg.threshold).sum(1)
+        rates[todo] = np.where(scored[todo] > 0, nf / np.maximum(scored[todo], 1), math.nan)
+        back = []
+        for i in todo:
+            last[i] = (lo[i].copy(), hi[i].copy())
+            cube = (np.clip(pts[i] - cubes[i][-1], -1, 1), np.clip(pts[i] + cubes[i][-1], -1, 1))
+            if rates[i] >= cfg.region_rate:
+                continue
+            if np.array_equal(lo[i], cube[0]) and np.array_equal(hi[i], cube[1]):
+                if len(cubes[i]) < 2:
+                    continue
+                cubes[i].pop()
+            lo[i] = np.clip(pts[i] - cubes[i][-1], -1.0, 1.0)
+            hi[i] = np.clip(pts[i] + cubes[i][-1], -1.0, 1.0)
+            back.append(i)
+        todo = np.array(back, np.int64)
+        left = evaluator.remaining
+        if not len(todo) or (left is not None and left // len(todo) < 8):
+            break  # nothing to cut back, or too little budget to verify a smaller box
+        cut[todo] = True
+    for i in range(s):
+        lo[i], hi[i] = last[i]
+    frozen[cut] = False  # a box cut back is not finished
     span = space.highs() - space.lows()
     is_pose = np.array([dim.group == "pose" for dim in space.dims])
     finished = np.asarray(frozen.all(axis=(1, 2)), bool)
@@ -813,7 +861,7 @@ def _grow_regions(
         # Evidence: a box of positive width in every dimension whose uniform samples (at least
         # 8) fail at the region rate. A zero-width box is one scene, never a region.
         evidence = bool(
-            (width > 0).all() and nv >= 8 and np.isfinite(rates[i])
+            (width > 0).all() and scored[i] >= 8 and np.isfinite(rates[i])
             and rates[i] >= cfg.region_rate
         )  # fmt: skip
         rad = width * span
@@ -834,7 +882,7 @@ def _grow_regions(
                 norm_gap=float(np.linalg.norm(width)),
                 norm_gap_rad=float(np.linalg.norm(rad[is_pose])),
                 region_failure_rate=float(rates[i]),
-                region_verified=int(nv),
+                region_verified=int(scored[i]),
                 prediction=f.ev.predictions[f.row],
                 keypoints=f.ev.keypoints[f.row],
                 visibility=f.ev.visibility[f.row],
