@@ -4,37 +4,59 @@ uniform random search every run is compared with.
 ``method="pg"``, two phases, every agent batched into one :meth:`Evaluator.evaluate` call per
 step:
 
-1. **Find failures.** Each of N agents holds a diagonal Gaussian policy over the normalised
-   space ``[-1, 1]^D`` (mean and log-std, means started uniformly at random). Per iteration it
-   draws ``rollouts`` points (clipped to the box); the reward is the model's error plus a
-   novelty bonus (``diversity``) for rollouts far from every failure found so far. REINFORCE
-   with a baseline (the mean reward of the agent's rollouts, advantages divided by their std)
-   and Adam move mean and log-std up the expected reward. Every failing rollout (error at or
-   above ``threshold``) is recorded. An agent does not stop at its first hit: after a hit it
-   had to climb to it stays ``stay_iters`` iterations (collecting the failures around it), then
-   restarts with a fresh policy at the farthest of 32 uniform candidates from all failures
-   found (PoseExaminer's multi-agent diversity); a hit at the first iteration after a restart
-   (a common failure) restarts it at once; ``max_iters`` without a hit restarts it too. Phase 1
-   ends when its share of the budget (``search_share``) is spent.
+1. **Find failures.** A scout round first draws uniform scenes (the baseline's own
+   distribution) until ``scout_queries`` are scored; their failure share ``p`` is the base
+   failure rate, reported as ``scout_failure_rate``, and sets the regime. Then each of N agents
+   holds a diagonal Gaussian policy over the normalised space ``[-1, 1]^D`` (mean and log-std,
+   means started uniformly at random) and draws ``rollouts`` points per iteration (clipped to
+   the box). REINFORCE with a baseline (the mean reward of the agent's rollouts, advantages
+   divided by their std) and Adam move mean and log-std up the expected reward. Every failing
+   rollout (error at or above ``threshold``) is recorded; one farther than ``mode_radius`` from
+   every failure mode found so far starts a new mode (an archive, the dedup of
+   :func:`distinct_modes`).
+
+   *Rare failures* (``p < common_rate``): the agents climb. The reward is the model's error
+   plus a novelty bonus (``diversity``) for rollouts far from every failure found so far. An
+   agent does not stop at its first hit: after a hit it had to climb to it stays
+   ``stay_iters`` iterations (collecting the failures around it), then restarts with a fresh
+   policy at the farthest of 32 uniform candidates from all failure modes found
+   (PoseExaminer's multi-agent diversity); a hit at the first iteration after a restart
+   restarts it at once; ``max_iters`` without a hit restarts it too. Phase 1 takes
+   ``search_share`` of the budget.
+
+   *Common failures* (``p >= common_rate``): uniform sampling already finds a new mode with
+   nearly every failure (in 45 dimensions two uniform scenes lie 0.82 apart, RMS), and a
+   policy that narrows onto one failure only adds near-duplicates. So the policies stay as
+   broad as a uniform draw (std at least ``broad_std``, the std of a uniform draw on
+   [-1, 1]) and only their means move, with Adam steps of ``broad_lr``, towards where new
+   modes are denser; the reward is the error plus ``2 * diversity`` for each failure that
+   starts a new mode (a novelty archive), and an agent restarts far away once ``stay_iters``
+   iterations in a row bring no new mode. Phase 1 takes ``broad_share`` of the budget: with
+   failures common, searching covers more modes than growing regions.
 2. **Grow failure regions** around one failure per distinct mode (dedup at ``mode_radius``,
-   worst first, at most ``max_regions``; only as many as can run three full rounds and their
-   verification in the budget left, so that a grown region can finish). Around each point a
-   box ``[lo, hi]`` (half-width ``init_width`` > 0: a region is never one scene)
-   grows dimension by dimension: every round proposes, for each dimension and
+   worst first, at most ``max_regions``; only as many as can afford three cube rounds and a
+   verification in the budget left). Around each point a box grows, first as a cube: the
+   half-width ``w`` of all dimensions at once (from ``init_width`` > 0: a region is never one
+   scene) is proposed to grow by a step, scored on ``region_samples`` points uniform in the
+   proposed cube and accepted when the failure share among the scored ones is at least
+   ``region_rate`` (a round costs ``region_samples`` per region whatever the dimension; steps
+   grow 1.5x on acceptance, halve on rejection, and stop below ``min_step``). Then, while
+   the budget lasts, dimension by dimension: every round proposes, for each dimension and
    side not yet frozen, to move the bound outwards by that side's step; the proposal is scored
    on ``region_samples`` points drawn uniformly in the slab it would add (the dimension in the
    new strip, every other dimension uniform in the current box; PoseExaminer samples just
-   beyond the boundary the same way). It is accepted when the share of failures among them is
-   at least ``region_rate``; accepted steps grow by 1.5x, rejected ones halve, and a side
-   freezes below ``min_step`` or at the space's edge (a region whose sides are all frozen is
+   beyond the boundary the same way). It is accepted at the same rate; a side freezes below
+   ``min_step`` or at the space's edge (a region whose sides are all frozen is
    ``finished``). All proposals of a round are scored in one
    batch, so two accepted expansions can meet in a corner neither slab covered: a box that took
    several expansions in a round is checked on ``region_samples`` uniform points and, if it
-   fails the check, keeps only one of them. A final
-   ``verify_samples`` points drawn uniformly in each box measure its actual failure rate, which
-   is reported; a region is ``evidence`` only with positive width in every dimension, at least
-   8 verification samples and a verified rate of at least ``region_rate``, and only such
-   regions enter the region-size summary.
+   fails the check, keeps only one of them. Finally up to ``verify_samples`` points drawn
+   uniformly in each box measure its actual failure rate, which is reported; a box that fails
+   its verification (a few lucky acceptances of 8 samples can grow a box past its mode) is
+   cut back to the last cube that passed before it and verified afresh, while the budget
+   allows. A region is ``evidence`` only with positive width in every dimension, at least 8
+   scored verification samples and a verified rate of at least ``region_rate``, and only such
+   regions enter the region-size summary. Rejected scenes (NaN errors) are no sample anywhere.
 
 ``method="random"``: each agent is a stream of ``rollouts`` uniform draws per iteration, for the
 whole budget; its failures are reported as points (no region, never evidence).
@@ -125,6 +147,15 @@ class SearchConfig:
             dimension) belong to one failure mode (the dedup radius of every mode count).
         max_regions: regions grown (the distinct modes with the highest error first;
             default: ``agents``).
+        scout_queries: scored uniform scenes of the scout round that estimates the base
+            failure rate.
+        common_rate: a base failure rate at or above which failures count as common (the
+            policies stay broad; see the module docstring).
+        broad_std: the policies' smallest std when failures are common (0.58: a uniform
+            draw's std on [-1, 1], 1/sqrt(3)).
+        broad_lr: Adam step size on the means when failures are common (a policy that broad
+            has a coarse gradient; 0.2 is a third of its std).
+        broad_share: share of the budget phase 1 may use when failures are common.
     """
 
     agents: int = 8
