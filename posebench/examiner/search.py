@@ -369,6 +369,12 @@ def search(evaluator: Evaluator, config: SearchConfig | None = None) -> SearchRe
         )
     reps = _representatives(found, cfg, d)
     modes = _grow_regions(evaluator, cfg, rng, hist, reps) if reps and cfg.method == "pg" else []
+    left = evaluator.remaining
+    if cfg.method == "pg" and left is not None and left >= 2 * cfg.agents:
+        # what the regions left of the budget: more search, from where it stopped
+        found, iters, _ = _find_failures(
+            evaluator, cfg, rng, hist, left, evaluator.queries, None, (p_base, found, iters)
+        )
     if cfg.method == "random":
         modes = [_point_mode(space, f) for f in reps]
     evid = [m for m in modes if m.evidence]
@@ -541,6 +547,7 @@ def _find_failures(
     cap: int | None,
     q0: int,
     share_budget: int | None = None,
+    resume: tuple[float, list[_Found], npt.NDArray[np.int64]] | None = None,
 ) -> tuple[list[_Found], npt.NDArray[np.int64], float]:
     """Phase 1: a uniform scout round, then REINFORCE agents that keep searching after a hit.
 
@@ -562,13 +569,20 @@ def _find_failures(
     is the error plus ``2 * diversity`` for each failure that starts a new mode, and an agent
     restarts far away once ``stay_iters`` iterations in a row bring no new mode.
 
-    Returns the failures, the iterations per agent and the scout's failure rate.
+    ``resume`` (the scout's rate, the failures and the iterations of an earlier call) skips the
+    scout and goes on from there: what the region phase leaves of the budget is searched too.
+
+    Returns the failures (with the earlier ones), the iterations per agent and the scout's
+    failure rate.
     """
     n, d = cfg.agents, evaluator.space.size
     scale = math.sqrt(d)
-    iters = np.zeros(n, np.int64)
-    found: list[_Found] = []
+    iters = np.zeros(n, np.int64) if resume is None else resume[2].copy()
+    found: list[_Found] = [] if resume is None else list(resume[1])
     archive = np.zeros((0, d))
+    if found:
+        pts = np.array([fd.point for fd in found])
+        _, archive = _novel(archive, pts, np.ones(len(pts), bool), cfg.mode_radius)
     proposed0 = getattr(evaluator, "proposed", 0)
 
     def rollouts() -> int:
@@ -580,7 +594,7 @@ def _find_failures(
 
     # Scout: uniform rounds until scout_queries scenes are scored.
     scored = fails = 0
-    while scored < cfg.scout_queries and not over_proposed():
+    while resume is None and scored < cfg.scout_queries and not over_proposed():
         m = rollouts()
         if m < 1:
             break
@@ -596,13 +610,14 @@ def _find_failures(
         for a in range(n):
             _record(found, a, x[a], err[a], ev, a * m + np.arange(m), int(iters[a]),
                     cfg.threshold)  # fmt: skip
-    p_base = fails / scored if scored else math.nan
-    common = bool(scored) and p_base >= cfg.common_rate
+    p_base = (fails / scored if scored else math.nan) if resume is None else resume[0]
+    common = bool(p_base >= cfg.common_rate)
     std0 = max(cfg.broad_std, cfg.init_std) if common else cfg.init_std
     floor = cfg.broad_std if common else cfg.min_std
     lo_ls, hi_ls = math.log(floor), math.log(max(cfg.max_std, floor))
-    log.info("examiner: scout failure rate %.3f of %d scenes: %s failures", p_base, scored,
-             "common" if common else "rare")  # fmt: skip
+    if resume is None:
+        log.info("examiner: scout failure rate %.3f of %d scenes: %s failures", p_base, scored,
+                 "common" if common else "rare")  # fmt: skip
 
     mu = rng.uniform(-0.8, 0.8, (n, d))
     log_std = np.full((n, d), math.log(std0))
