@@ -276,7 +276,7 @@ class _PlantedModes:
 
 # Common planted weaknesses: three or four separated modes (different dimensions), together
 # failing 30-50% of uniform scenes (measured in the test on random search's own scenes).
-# SMPL_SPACE: the default space (37 dimensions, like the README's 45), with three in four
+# SMPL_SPACE: the default space (37 dimensions, like the README's 48), with three in four
 # proposed scenes rejected as in the README setting; SMALL_SPACE: 8 dimensions, no rejection.
 SMPL_SPACE = default_space()
 SMALL_SPACE = default_space(

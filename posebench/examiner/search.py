@@ -25,7 +25,7 @@ step:
    ``search_share`` of the budget.
 
    *Common failures* (``p >= common_rate``): uniform sampling already finds a new mode with
-   nearly every failure (in 45 dimensions two uniform scenes lie 0.82 apart, RMS), and a
+   nearly every failure (in many dimensions two uniform scenes lie about 0.82 apart, RMS), and a
    policy that narrows onto one failure only adds near-duplicates. So the policies stay as
    broad as a uniform draw (std at least ``broad_std``, the std of a uniform draw on
    [-1, 1]) and only their means move, with Adam steps of ``broad_lr``, towards where new
