@@ -397,3 +397,14 @@ def test_mediapipe_completes_a_small_search_on_the_shipped_body() -> None:
     js = res.to_json()
     assert js["queries"] == res.queries
     assert {"success_rate", "region_size", "failure_modes", "seed"} <= set(js)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("broad_share", 0.0), ("broad_std", 0.0), ("common_rate", math.nan), ("scout_queries", -1)],
+)
+def test_search_config_names_a_bad_field(field: str, value: float) -> None:
+    from posebench.errors import InputError
+
+    with pytest.raises(InputError, match=field):
+        SearchConfig(**{field: value})  # type: ignore[arg-type]

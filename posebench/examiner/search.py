@@ -204,6 +204,14 @@ class SearchConfig:
             raise InputError(f"must be in (0, 1], got {self.search_share}", field="search_share")
         if not math.isfinite(self.threshold):
             raise InputError("must be finite", field="threshold")
+        if not 0 < self.broad_share <= 1:
+            raise InputError(f"must be in (0, 1], got {self.broad_share}", field="broad_share")
+        if not self.broad_std > 0:
+            raise InputError(f"must be > 0, got {self.broad_std}", field="broad_std")
+        if not self.common_rate >= 0:
+            raise InputError(f"must be >= 0, got {self.common_rate}", field="common_rate")
+        if self.scout_queries < 0:
+            raise InputError(f"must be >= 0, got {self.scout_queries}", field="scout_queries")
 
 
 @dataclass
