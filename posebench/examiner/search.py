@@ -34,8 +34,7 @@ step:
    iterations in a row bring no new mode. Phase 1 takes ``broad_share`` of the budget: with
    failures common, searching covers more modes than growing regions.
 2. **Grow failure regions** around one failure per distinct mode (dedup at ``mode_radius``,
-   worst first and, among equal errors, the least occluded body first, at most
-   ``max_regions``; only as many as can afford three cube rounds and a
+   worst first, at most ``max_regions``; only as many as can afford three cube rounds and a
    verification in the budget left). Around each point a box grows, first as a cube: the
    half-width ``w`` of all dimensions at once (from ``init_width`` > 0: a region is never one
    scene) is proposed to grow by a step, scored on ``region_samples`` points uniform in the
@@ -720,21 +719,17 @@ def _find_failures(
 
 
 def _representatives(found: list[_Found], cfg: SearchConfig, d: int) -> list[_Found]:
-    """One failure per distinct mode (dedup at ``mode_radius``), at most ``max_regions`` of
-    them, in the order regions are grown: highest error first and, among equal errors (1 - OKS
-    is often exactly 1), the least occluded body first: a failure on a body the model could
-    see says more about the model than one on a body hidden behind the occluder."""
+    """One failure per distinct mode (dedup at ``mode_radius``, highest error first), at most
+    ``max_regions`` of them, in agent order; each carries its mode's sample count."""
     if not found:
         return []
-
-    def occluded(f: _Found) -> float:
-        return float(f.ev.occluded[f.row]) if f.ev.occluded is not None else 0.0
-
-    order = sorted(range(len(found)), key=lambda i: (-found[i].error, occluded(found[i])))
+    order = sorted(range(len(found)), key=lambda i: -found[i].error)
     x = np.array([found[i].point for i in order])
     keep = distinct_modes(x, cfg.mode_radius)
     cap = cfg.max_regions if cfg.max_regions is not None else cfg.agents
-    return [found[order[i]] for i in keep[:cap]]
+    reps = [found[order[i]] for i in keep[:cap]]
+    reps.sort(key=lambda f: (f.agent, f.iterations))
+    return reps
 
 
 def _point_mode(space: Any, f: _Found) -> FailureMode:
