@@ -29,8 +29,9 @@ step:
    policy that narrows onto one failure only adds near-duplicates. So the policies stay as
    broad as a uniform draw (std at least ``broad_std``, the std of a uniform draw on
    [-1, 1]) and only their means move, with Adam steps of ``broad_lr``, towards where new
-   modes are denser; the reward is the error plus ``2 * diversity`` for each failure that
-   starts a new mode (a novelty archive), and an agent restarts far away once ``stay_iters``
+   modes are denser; the reward is ``2 * diversity`` for each failure that starts a new mode
+   (a novelty archive) and nothing else (the error of a repeat failure would pull the policy
+   onto what it has found), and an agent restarts far away once ``stay_iters``
    iterations in a row bring no new mode. Phase 1 takes ``broad_share`` of the budget: with
    failures common, searching covers more modes than growing regions.
 2. **Grow failure regions** around one failure per distinct mode (dedup at ``mode_radius``,
@@ -574,7 +575,7 @@ def _find_failures(
     Common failures (``p >= common_rate``): uniform sampling already finds a new mode with
     nearly every failure, so narrowing a policy only adds near-duplicates. The policies stay as
     broad as a uniform draw (std at least ``broad_std``) and only move their means; the reward
-    is the error plus ``2 * diversity`` for each failure that starts a new mode, and an agent
+    is ``2 * diversity`` for each failure that starts a new mode, nothing else, and an agent
     restarts far away once ``stay_iters`` iterations in a row bring no new mode.
 
     ``resume`` (the scout's rate, the failures and the iterations of an earlier call) skips the
@@ -662,7 +663,9 @@ def _find_failures(
         if common:
             new, archive = _novel(archive, x.reshape(-1, d), f, cfg.mode_radius)
             new = new.reshape(n, m)
-            r += 2.0 * cfg.diversity * new
+            # only a new mode earns reward: the error of a repeat failure would pull the
+            # policy onto what it has already found
+            r = np.asarray(2.0 * cfg.diversity * new, np.float64)
             dry = np.where(new.any(1), 0, dry + 1)
         elif cfg.diversity > 0 and found:
             pts = np.array([fd.point for fd in found])
