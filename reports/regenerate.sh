@@ -82,7 +82,7 @@ for suite in coco-c occlusion lowlight; do
         --suite "$suite" --dataset coco-sample --boxes gt --ci 200 "${stress_limit[@]}"
 done
 
-# --- failure searches of both real models on the shipped mannequin body
+# --- failure searches of both real models on the default anny body
 examine mediapipe-examine --adapter mediapipe
 examine yolo11n-pose-examine --adapter yolo11n-pose
 

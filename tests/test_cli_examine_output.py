@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from posebench.cli.examine import stop_reason
+from posebench.cli.examine import stop_reason, why_no_evidence
 from posebench.cli.main import main
 
 
@@ -52,3 +52,16 @@ def test_examine_prints_progress_and_why_it_stopped(
     )  # fmt: skip
     assert code == 0
     assert "examine: " not in capsys.readouterr().err
+
+
+def test_why_a_region_is_no_evidence_in_words() -> None:
+    base = {"width": [0.1, 0.2], "region_verified_samples": 16, "region_failure_rate": 0.75}
+    assert why_no_evidence(base, 0.9) == "75% of 16 verification samples fail, under 90%"
+    assert why_no_evidence({**base, "width": [0.1, 0.0]}, 0.9) == (
+        "a point, no region (zero width)"
+    )
+    assert why_no_evidence({**base, "region_verified_samples": 5}, 0.9) == (
+        "5 scored verification samples, 8 needed"
+    )
+    assert why_no_evidence({**base, "region_failure_rate": float("nan")}, 0.9) == "not verified"
+    assert why_no_evidence({**base, "evidence": True}, 0.9) == "evidence"

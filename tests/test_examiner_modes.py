@@ -68,11 +68,20 @@ def test_photo_check_compares_the_people_in_the_mode_with_the_rest() -> None:
     assert pc["oks_rest"] == pytest.approx((0.5 + 0.6 + 0.8 + 0.8 + 0.9 + 0.7) / 6)
     assert pc["holds"] is True
     # fewer than min_people in the mode: the most common feature goes first (the arm, 5
-    # people), then the view (3 people): nothing is left to match on
+    # people), then the view alone has 3: too few; the rarest single feature with enough
+    # people is the arm (5)
     pc4 = photo_check(mode, f, oks, dataset="toy", min_people=4)
-    assert pc4["matched_on"] == {}
-    assert pc4["in_mode"] == 9
-    assert pc4["holds"] is False
+    assert pc4["matched_on"] == {"right_arm": "above the head"}
+    assert pc4["in_mode"] == 5
+    assert pc4["rest"] == 4
+    assert pc4["oks_in_mode"] == pytest.approx((0.1 + 0.2 + 0.3 + 0.5 + 0.6) / 5)
+    assert pc4["oks_rest"] == pytest.approx((0.8 + 0.8 + 0.9 + 0.7) / 4)
+    assert pc4["holds"] is True
+    # no feature has 6 people: nothing is left to match on
+    pc6 = photo_check(mode, f, oks, dataset="toy", min_people=6)
+    assert pc6["matched_on"] == {}
+    assert pc6["in_mode"] == 9
+    assert pc6["holds"] is False
     pc3 = photo_check(_only_arm(f), f, oks, dataset="toy", min_people=4)
     assert pc3["matched_on"] == {"right_arm": "above the head"}
     assert pc3["in_mode"] == 5

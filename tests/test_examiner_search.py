@@ -221,6 +221,141 @@ def test_budget_is_never_exceeded() -> None:
         assert res.queries == bump.queries
 
 
+class _PlantedModes:
+    """A cheap synthetic evaluator (no rendering) with planted failure modes.
+
+    A mode is a conjunction of half-spaces ``sign * (x[dim] - cut) > 0``; the error is
+    ``0.6 + 0.4 * min(margin, 1)`` inside a mode (a failure at threshold 0.5) and a sigmoid of
+    the (negative) margin outside, so the policy gradient has a slope. With ``reject`` > 0 the
+    scenes past a fixed random direction are rejected as the examiner rejects bodies out of
+    balance: NaN error and no query, which is the Evaluator's contract.
+    """
+
+    metric = "oks"
+
+    def __init__(
+        self, space: SearchSpace, modes: list[list[tuple[int, int, float]]], budget: int,
+        reject: float = 0.0,
+    ) -> None:  # fmt: skip
+        self.space, self.modes, self.budget = space, modes, budget
+        self.queries = self.proposed = 0
+        w = np.random.default_rng(123).normal(size=space.size)
+        self.w = w / np.linalg.norm(w)
+        # the share `reject` of uniform scenes lies past the cut (measured, not assumed)
+        proj = np.random.default_rng(7).uniform(-1, 1, (20000, space.size)) @ self.w
+        self.cut = np.quantile(proj, 1.0 - reject) if reject > 0 else np.inf
+
+    @property
+    def remaining(self) -> int:
+        return self.budget - self.queries
+
+    def margin(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """(N,) the largest margin over the modes (> 0: inside a mode)."""
+        per = [np.min([s * (x[:, d] - c) for d, s, c in m], axis=0) for m in self.modes]
+        return np.asarray(np.max(per, axis=0))
+
+    def which(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        """(N,) the first mode each point is in, -1 for none."""
+        inside = np.array(
+            [np.min([s * (x[:, d] - c) for d, s, c in m], axis=0) > 0 for m in self.modes]
+        )
+        return np.where(inside.any(0), inside.argmax(0), -1)
+
+    def evaluate(self, x: npt.ArrayLike) -> Evaluation:
+        xa = np.asarray(x, np.float64)
+        assert self.queries + len(xa) <= self.budget  # the Evaluator raises BudgetExhausted
+        self.proposed += len(xa)
+        ok = xa @ self.w <= self.cut
+        self.queries += int(ok.sum())
+        m = self.margin(xa)
+        e = np.where(m > 0, 0.6 + 0.4 * np.minimum(m, 1.0), 0.6 / (1.0 + np.exp(-3.0 * m)))
+        e = np.where(ok, e, np.nan)
+        z = np.zeros((len(xa), 17, 2))
+        return Evaluation(e, z, z, np.zeros((len(xa), 17)), np.zeros((len(xa), 4)), ok)
+
+
+# Common planted weaknesses: three or four separated modes (different dimensions), together
+# failing 30-50% of uniform scenes (measured in the test on random search's own scenes).
+# SMPL_SPACE: the default space (37 dimensions, like the README's 48), with three in four
+# proposed scenes rejected as in the README setting; SMALL_SPACE: 8 dimensions, no rejection.
+SMPL_SPACE = default_space()
+SMALL_SPACE = default_space(
+    ("camera",), include=("right_shoulder", "right_elbow", "left_shoulder.z")
+)
+COMMON = {
+    "37-dims-rejecting": (
+        SMPL_SPACE,
+        [[(26, 1, 0.5)], [(3, -1, -0.6), (29, 1, 0.0)], [(10, 1, 0.6), (17, 1, 0.0)],
+         [(33, -1, -0.7)]],
+        0.75,
+    ),
+    "8-dims": (
+        SMALL_SPACE,
+        [[(0, 1, 0.4)], [(4, -1, -0.5), (5, 1, 0.0)], [(6, 1, 0.6), (1, -1, 0.0)]],
+        0.0,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(COMMON))
+def test_common_planted_modes_search_covers_as_many_modes_as_random(case: str) -> None:
+    space, modes, reject = COMMON[case]
+    for seed in (0, 1, 2):
+        cfg = SearchConfig(seed=seed)  # the CLI's defaults: 8 agents, 8 rollouts
+        pg_ev = _PlantedModes(space, modes, 600, reject)
+        pg = search(pg_ev, cfg)  # type: ignore[arg-type]
+        rnd_ev = _PlantedModes(space, modes, 600, reject)
+        rnd = search(rnd_ev, dataclasses.replace(cfg, method="random"))  # type: ignore[arg-type]
+        # the weakness is common: measured on random search's own scored scenes
+        fpq_rnd = rnd.stats["failures_per_query"]
+        assert 0.3 <= fpq_rnd <= 0.5, fpq_rnd
+        assert pg.stats["regime"] == "common"
+        assert pg.queries <= 600
+        assert rnd.queries <= 600
+        assert pg.queries >= 600 - 8 * 8  # the budget is spent, not saved
+        # coverage: at least as many distinct modes as random search at the same budget, and
+        # every planted mode among the failures
+        assert pg.stats["distinct_modes"] >= rnd.stats["distinct_modes"], (seed, pg.stats)
+        assert pg.stats["failures_per_query"] >= fpq_rnd
+        h = pg.history
+        failing = h["x"][np.nan_to_num(h["error"], nan=0.0) >= cfg.threshold]
+        assert set(pg_ev.which(failing)) == set(range(len(modes)))
+        assert pg.stats["agents_with_failure"] == cfg.agents
+        assert min(pg.stats["iterations_per_agent"]) > 1
+        # regions: at least two with evidence, and each evidence box really fails (the planted
+        # truth on fresh uniform points inside it)
+        evid = [m for m in pg.failure_modes if m.evidence]
+        assert len(evid) >= 2, [
+            (m.region_verified, m.region_failure_rate) for m in pg.failure_modes
+        ]
+        rng = np.random.default_rng(seed)
+        for m in evid:
+            assert (m.width > 0).all()
+            assert m.region_verified >= 8
+            assert m.region_failure_rate >= cfg.region_rate
+            inside = m.lower + rng.uniform(size=(400, space.size)) * (m.upper - m.lower)
+            assert (pg_ev.margin(inside) > 0).mean() >= 0.8
+
+
+def test_rare_planted_mode_search_beats_random_in_most_agents() -> None:
+    """One mode holding 0.2% of uniform scenes (three half-spaces at the edge of the box)."""
+    modes = [[(0, 1, 0.75), (1, 1, 0.7), (4, -1, -0.7)]]
+    x = np.random.default_rng(0).uniform(-1, 1, (200_000, SMALL_SPACE.size))
+    rate = float((_PlantedModes(SMALL_SPACE, modes, 1).margin(x) > 0).mean())
+    assert rate < 0.01
+    agents_hit = 0
+    for seed in (0, 1, 2):
+        cfg = SearchConfig(agents=4, max_iters=25, seed=seed, max_rounds=4, verify_samples=16)
+        pg = search(_PlantedModes(SMALL_SPACE, modes, 800), cfg)  # type: ignore[arg-type]
+        rnd = search(_PlantedModes(SMALL_SPACE, modes, 800),  # type: ignore[arg-type]
+                     dataclasses.replace(cfg, method="random"))  # fmt: skip
+        assert pg.stats["regime"] == "rare"
+        assert pg.stats["failures_per_query"] >= 4 * max(rnd.stats["failures_per_query"], rate)
+        assert pg.stats["distinct_modes"] >= 1
+        agents_hit += pg.stats["agents_with_failure"]
+    assert agents_hit >= 9  # most of the 3 x 4 agents
+
+
 def test_auto_threshold() -> None:
     assert auto_threshold([0.1, 0.2, 0.3], "oks") == pytest.approx(0.6)
     assert auto_threshold([0.0, 0.0], "oks") == 0.5
@@ -262,3 +397,14 @@ def test_mediapipe_completes_a_small_search_on_the_shipped_body() -> None:
     js = res.to_json()
     assert js["queries"] == res.queries
     assert {"success_rate", "region_size", "failure_modes", "seed"} <= set(js)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("broad_share", 0.0), ("broad_std", 0.0), ("common_rate", math.nan), ("scout_queries", -1)],
+)
+def test_search_config_names_a_bad_field(field: str, value: float) -> None:
+    from posebench.errors import InputError
+
+    with pytest.raises(InputError, match=field):
+        SearchConfig(**{field: value})  # type: ignore[arg-type]

@@ -412,7 +412,8 @@ def test_search_beside_random_modes_in_words_and_settings(tmp_path: Path) -> Non
                    "rejected": 7, "camera_elevation": [-10.0, 35.0]}  # fmt: skip
     ex["stats"] = {"queries": 600, "failures": 171, "failures_per_query": 0.285,
                    "distinct_modes": 9, "mode_radius": 0.5, "queries_to_first_failure": 82,
-                   "agents_with_failure": 4, "iterations_per_agent": [18, 18, 18, 18]}  # fmt: skip
+                   "agents_with_failure": 4, "iterations_per_agent": [18, 18, 18, 18],
+                   "scout_failure_rate": 0.0, "regime": "rare"}  # fmt: skip
     ex["baseline"] = {"method": "random", "stats": {
         "queries": 600, "failures": 1, "failures_per_query": 0.0017, "distinct_modes": 1,
         "mode_radius": 0.5, "queries_to_first_failure": 189, "agents_with_failure": 1}}  # fmt: skip
@@ -431,6 +432,7 @@ def test_search_beside_random_modes_in_words_and_settings(tmp_path: Path) -> Non
     assert "| queries to first failure | 82 | 189 |" in md
     assert "| iterations per agent | 18 18 18 18 | — |" in md
     assert "| calibration scenes over the threshold | 3% | — |" in md
+    assert "| uniform scout scenes that fail (regime) | 0% (rare) | — |" in md
     plain = md.replace("\\", "")  # the Markdown escapes the settings' "|" and backticks
     assert "body:mannequin|size:" in plain
     assert "|bg:photos|occ:box|implausible:reject|search:pg|radius:0.5|elev:-10..35" in plain

@@ -598,6 +598,22 @@ def write_examination(
     write_samples(out / "samples.parquet", rows)
 
 
+def why_no_evidence(fm: dict[str, Any], region_rate: float) -> str:
+    """Why a failure mode's region is not evidence, in words (``evidence`` when it is)."""
+    if fm.get("evidence"):
+        return "evidence"
+    width = fm.get("width") or []
+    nv = int(fm.get("region_verified_samples") or 0)
+    rate = fm.get("region_failure_rate")
+    if not width or min(width) <= 0:
+        return "a point, no region (zero width)"
+    if nv < 8:
+        return f"{nv} scored verification samples, 8 needed"
+    if rate is None or not math.isfinite(rate):
+        return "not verified"
+    return f"{100 * rate:.0f}% of {nv} verification samples fail, under {100 * region_rate:.0f}%"
+
+
 def format_examination(res: dict[str, Any]) -> str:
     """A short text summary of an examiner run: the search beside the random baseline, the
     failure modes in words and their check on real photos."""
@@ -646,6 +662,16 @@ def format_examination(res: dict[str, Any]) -> str:
         its = st.get("iterations_per_agent")
         if its:
             lines.append(f"  iterations per agent    {' '.join(str(i) for i in its)}")
+        if st.get("regime"):
+            p = st.get("scout_failure_rate")
+            lines.append(
+                f"  scout: {f(None if p is None else 100 * p, '.0f')}% of uniform scenes fail: "
+                + (
+                    "common failures, the policies stay broad"
+                    if st["regime"] == "common"
+                    else "rare failures, the policies climb"
+                )
+            )
     lines.append(
         f"success   {ex['successes']}/{ex['agents']} agents ({100 * ex['success_rate']:.0f}%)"
     )
@@ -653,12 +679,20 @@ def format_examination(res: dict[str, Any]) -> str:
         f"regions   NormGap {f(rs['norm_gap'])} (normalised)  {f(rs['norm_gap_rad'])} rad (pose)"
         f"  mean width {f(rs['mean_width'])}  (regions with evidence only)"
     )
-    for fm in ex["failure_modes"]:
+    rate = float((ex.get("config") or {}).get("region_rate", 0.9))
+    modes = ex["failure_modes"]
+    if modes and ex.get("method", "pg") != "random" and not any(m.get("evidence") for m in modes):
+        lines.append(
+            "  no region is evidence: "
+            + "; ".join(f"agent {m['agent']}: {why_no_evidence(m, rate)}" for m in modes)
+        )
+    for fm in modes:
         ev = "evidence" if fm.get("evidence") else "no evidence"
         fin = "finished" if fm.get("finished") else "unfinished"
+        nv = fm.get("region_verified_samples")
         lines.append(
             f"  agent {fm['agent']:>2} (iteration {fm['iterations']}): error {fm['error']:.3f}, "
-            f"region failure rate {f(fm['region_failure_rate'])} ({ev}, {fin}), NormGap "
+            f"region failure rate {f(fm['region_failure_rate'])} of {nv} ({ev}, {fin}), NormGap "
             f"{fm['norm_gap']:.3f}  {fm['image']}"
         )
         if fm.get("description"):

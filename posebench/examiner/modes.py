@@ -193,8 +193,9 @@ def photo_check(
 
     The mode's non-ordinary features must all agree; when fewer than ``min_people`` people
     match, features are dropped one by one, the most common in the dataset first (the rarest,
-    most telling ones are kept longest), until enough do (``matched_on`` lists the features
-    used; empty when the mode is ordinary or nothing is left).
+    most telling ones are kept longest), until enough do; when even the rarest alone has too
+    few, the rarest single feature that has enough is used (``matched_on`` lists the features
+    used; empty when the mode is ordinary or no feature has enough people).
 
     Args:
         features: the failure mode's features (:meth:`ModeFeatures.row`).
@@ -215,6 +216,13 @@ def photo_check(
         if sel.sum() >= min_people or not used:
             break
         used.pop()  # drop the most common remaining feature
+    if not used and keys:
+        # even the rarest feature alone has too few people: the rarest one that has enough
+        count = {k: int((ok & (vals[k] == features[k])).sum()) for k in keys}
+        enough = [k for k in keys if count[k] >= min_people]
+        if enough:
+            used = [enough[0]]  # keys are sorted rarest first
+            sel = ok & (vals[used[0]] == features[used[0]])
     rest = ok & ~sel
     return {
         "dataset": dataset,

@@ -4,37 +4,60 @@ uniform random search every run is compared with.
 ``method="pg"``, two phases, every agent batched into one :meth:`Evaluator.evaluate` call per
 step:
 
-1. **Find failures.** Each of N agents holds a diagonal Gaussian policy over the normalised
-   space ``[-1, 1]^D`` (mean and log-std, means started uniformly at random). Per iteration it
-   draws ``rollouts`` points (clipped to the box); the reward is the model's error plus a
-   novelty bonus (``diversity``) for rollouts far from every failure found so far. REINFORCE
-   with a baseline (the mean reward of the agent's rollouts, advantages divided by their std)
-   and Adam move mean and log-std up the expected reward. Every failing rollout (error at or
-   above ``threshold``) is recorded. An agent does not stop at its first hit: after a hit it
-   had to climb to it stays ``stay_iters`` iterations (collecting the failures around it), then
-   restarts with a fresh policy at the farthest of 32 uniform candidates from all failures
-   found (PoseExaminer's multi-agent diversity); a hit at the first iteration after a restart
-   (a common failure) restarts it at once; ``max_iters`` without a hit restarts it too. Phase 1
-   ends when its share of the budget (``search_share``) is spent.
+1. **Find failures.** A scout round first draws uniform scenes (the baseline's own
+   distribution) until ``scout_queries`` are scored; their failure share ``p`` is the base
+   failure rate, reported as ``scout_failure_rate``, and sets the regime. Then each of N agents
+   holds a diagonal Gaussian policy over the normalised space ``[-1, 1]^D`` (mean and log-std,
+   means started uniformly at random) and draws ``rollouts`` points per iteration (clipped to
+   the box). REINFORCE with a baseline (the mean reward of the agent's rollouts, advantages
+   divided by their std) and Adam move mean and log-std up the expected reward. Every failing
+   rollout (error at or above ``threshold``) is recorded; one farther than ``mode_radius`` from
+   every failure mode found so far starts a new mode (an archive, the dedup of
+   :func:`distinct_modes`).
+
+   *Rare failures* (``p < common_rate``): the agents climb. The reward is the model's error
+   plus a novelty bonus (``diversity``) for rollouts far from every failure found so far. An
+   agent does not stop at its first hit: after a hit it had to climb to it stays
+   ``stay_iters`` iterations (collecting the failures around it), then restarts with a fresh
+   policy at the farthest of 32 uniform candidates from all failure modes found
+   (PoseExaminer's multi-agent diversity); a hit at the first iteration after a restart
+   restarts it at once; ``max_iters`` without a hit restarts it too. Phase 1 takes
+   ``search_share`` of the budget.
+
+   *Common failures* (``p >= common_rate``): uniform sampling already finds a new mode with
+   nearly every failure (in many dimensions two uniform scenes lie about 0.82 apart, RMS), and a
+   policy that narrows onto one failure only adds near-duplicates. So the policies stay as
+   broad as a uniform draw (std at least ``broad_std``, the std of a uniform draw on
+   [-1, 1]) and only their means move, with Adam steps of ``broad_lr``, towards where new
+   modes are denser; the reward is ``2 * diversity`` for each failure that starts a new mode
+   (a novelty archive) and nothing else (the error of a repeat failure would pull the policy
+   onto what it has found), and an agent restarts far away once ``stay_iters``
+   iterations in a row bring no new mode. Phase 1 takes ``broad_share`` of the budget: with
+   failures common, searching covers more modes than growing regions.
 2. **Grow failure regions** around one failure per distinct mode (dedup at ``mode_radius``,
-   worst first, at most ``max_regions``; only as many as can run three full rounds and their
-   verification in the budget left, so that a grown region can finish). Around each point a
-   box ``[lo, hi]`` (half-width ``init_width`` > 0: a region is never one scene)
-   grows dimension by dimension: every round proposes, for each dimension and
+   worst first, at most ``max_regions``; only as many as can afford three cube rounds and a
+   verification in the budget left). Around each point a box grows, first as a cube: the
+   half-width ``w`` of all dimensions at once (from ``init_width`` > 0: a region is never one
+   scene) is proposed to grow by a step, scored on ``region_samples`` points uniform in the
+   proposed cube and accepted when the failure share among the scored ones is at least
+   ``region_rate`` (a round costs ``region_samples`` per region whatever the dimension; steps
+   grow 1.5x on acceptance, halve on rejection, and stop below ``min_step``). Then, while
+   the budget lasts, dimension by dimension: every round proposes, for each dimension and
    side not yet frozen, to move the bound outwards by that side's step; the proposal is scored
    on ``region_samples`` points drawn uniformly in the slab it would add (the dimension in the
    new strip, every other dimension uniform in the current box; PoseExaminer samples just
-   beyond the boundary the same way). It is accepted when the share of failures among them is
-   at least ``region_rate``; accepted steps grow by 1.5x, rejected ones halve, and a side
-   freezes below ``min_step`` or at the space's edge (a region whose sides are all frozen is
+   beyond the boundary the same way). It is accepted at the same rate; a side freezes below
+   ``min_step`` or at the space's edge (a region whose sides are all frozen is
    ``finished``). All proposals of a round are scored in one
    batch, so two accepted expansions can meet in a corner neither slab covered: a box that took
    several expansions in a round is checked on ``region_samples`` uniform points and, if it
-   fails the check, keeps only one of them. A final
-   ``verify_samples`` points drawn uniformly in each box measure its actual failure rate, which
-   is reported; a region is ``evidence`` only with positive width in every dimension, at least
-   8 verification samples and a verified rate of at least ``region_rate``, and only such
-   regions enter the region-size summary.
+   fails the check, keeps only one of them. Finally up to ``verify_samples`` points drawn
+   uniformly in each box measure its actual failure rate, which is reported; a box that fails
+   its verification (a few lucky acceptances of 8 samples can grow a box past its mode) is
+   cut back to the last cube that passed before it and verified afresh, while the budget
+   allows. A region is ``evidence`` only with positive width in every dimension, at least 8
+   scored verification samples and a verified rate of at least ``region_rate``, and only such
+   regions enter the region-size summary. Rejected scenes (NaN errors) are no sample anywhere.
 
 ``method="random"``: each agent is a stream of ``rollouts`` uniform draws per iteration, for the
 whole budget; its failures are reported as points (no region, never evidence).
@@ -125,6 +148,15 @@ class SearchConfig:
             dimension) belong to one failure mode (the dedup radius of every mode count).
         max_regions: regions grown (the distinct modes with the highest error first;
             default: ``agents``).
+        scout_queries: scored uniform scenes of the scout round that estimates the base
+            failure rate.
+        common_rate: a base failure rate at or above which failures count as common (the
+            policies stay broad; see the module docstring).
+        broad_std: the policies' smallest std when failures are common (0.58: a uniform
+            draw's std on [-1, 1], 1/sqrt(3)).
+        broad_lr: Adam step size on the means when failures are common (a policy that broad
+            has a coarse gradient; 0.2 is a third of its std).
+        broad_share: share of the budget phase 1 may use when failures are common.
     """
 
     agents: int = 8
@@ -149,6 +181,11 @@ class SearchConfig:
     stay_iters: int = 3
     diversity: float = 0.5
     mode_radius: float = 0.5
+    scout_queries: int = 32
+    common_rate: float = 0.05
+    broad_std: float = 0.58
+    broad_lr: float = 0.2
+    broad_share: float = 0.8
     max_regions: int | None = None
 
     def __post_init__(self) -> None:
@@ -168,6 +205,14 @@ class SearchConfig:
             raise InputError(f"must be in (0, 1], got {self.search_share}", field="search_share")
         if not math.isfinite(self.threshold):
             raise InputError("must be finite", field="threshold")
+        if not 0 < self.broad_share <= 1:
+            raise InputError(f"must be in (0, 1], got {self.broad_share}", field="broad_share")
+        if not self.broad_std > 0:
+            raise InputError(f"must be > 0, got {self.broad_std}", field="broad_std")
+        if not self.common_rate >= 0:
+            raise InputError(f"must be >= 0, got {self.common_rate}", field="common_rate")
+        if self.scout_queries < 0:
+            raise InputError(f"must be >= 0, got {self.scout_queries}", field="scout_queries")
 
 
 @dataclass
@@ -299,6 +344,19 @@ def _fails(err: FloatArray, threshold: float) -> npt.NDArray[np.bool_]:
     return np.asarray(np.nan_to_num(err, nan=-np.inf) >= threshold)
 
 
+def _region_rate(
+    err: FloatArray, threshold: float, regions: int, k: int
+) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """Failure share among the scored samples of each region's ``k`` (rejected scenes, NaN,
+    are no sample) and how many were scored; a region with fewer than ``max(2, k // 2)``
+    scored samples gets NaN (never accepted). err: (regions * k,). Returns (regions,) twice."""
+    e = np.asarray(err, np.float64).reshape(regions, k)
+    scored = np.isfinite(e).sum(1)
+    fails = _fails(e, threshold).sum(1)
+    rate = np.where(scored >= max(2, k // 2), fails / np.maximum(scored, 1), math.nan)
+    return rate, scored.astype(np.int64)
+
+
 def search(evaluator: Evaluator, config: SearchConfig | None = None) -> SearchResult:
     """Run the search of ``config.method`` (see the module docstring)."""
     cfg = config or SearchConfig()
@@ -313,10 +371,19 @@ def search(evaluator: Evaluator, config: SearchConfig | None = None) -> SearchRe
 
     if cfg.method == "random":
         found, iters = _random_search(evaluator, cfg, rng, hist, phase1_cap, start_queries)
+        p_base = math.nan
     else:
-        found, iters = _find_failures(evaluator, cfg, rng, hist, phase1_cap, start_queries)
+        found, iters, p_base = _find_failures(
+            evaluator, cfg, rng, hist, phase1_cap, start_queries, budget
+        )
     reps = _representatives(found, cfg, d)
     modes = _grow_regions(evaluator, cfg, rng, hist, reps) if reps and cfg.method == "pg" else []
+    left = evaluator.remaining
+    if cfg.method == "pg" and left is not None and left >= 2 * cfg.agents:
+        # what the regions left of the budget: more search, from where it stopped
+        found, iters, _ = _find_failures(
+            evaluator, cfg, rng, hist, left, evaluator.queries, None, (p_base, found, iters)
+        )
     if cfg.method == "random":
         modes = [_point_mode(space, f) for f in reps]
     evid = [m for m in modes if m.evidence]
@@ -325,6 +392,9 @@ def search(evaluator: Evaluator, config: SearchConfig | None = None) -> SearchRe
     h = hist.arrays(d)
     stats = search_stats(h, cfg.threshold, cfg.mode_radius, cfg.agents)
     stats["iterations_per_agent"] = [int(i) for i in iters]
+    if cfg.method == "pg":
+        stats["scout_failure_rate"] = p_base
+        stats["regime"] = "common" if p_base >= cfg.common_rate else "rare"
     result = SearchResult(
         failure_modes=modes,
         agents=cfg.agents,
@@ -462,6 +532,22 @@ def _random_search(
     return found, iters
 
 
+def _novel(
+    archive: FloatArray, x: FloatArray, fails: npt.NDArray[np.bool_], radius: float
+) -> tuple[npt.NDArray[np.bool_], FloatArray]:
+    """Which failing rows of ``x`` (B, D) start a new failure mode: farther than ``radius``
+    (RMS, as :func:`distinct_modes`) from every archived mode and every earlier new one, in
+    order. Returns the (B,) flags and the archive with the new modes appended."""
+    scale = math.sqrt(x.shape[1])
+    new = np.zeros(len(x), bool)
+    for j in np.flatnonzero(fails):
+        if len(archive) and (np.linalg.norm(archive - x[j], axis=1) / scale < radius).any():
+            continue
+        new[j] = True
+        archive = np.vstack([archive, x[j]])
+    return new, archive
+
+
 def _find_failures(
     evaluator: Evaluator,
     cfg: SearchConfig,
@@ -469,39 +555,100 @@ def _find_failures(
     hist: _History,
     cap: int | None,
     q0: int,
-) -> tuple[list[_Found], npt.NDArray[np.int64]]:
-    """Phase 1: REINFORCE agents that keep searching after a hit.
+    share_budget: int | None = None,
+    resume: tuple[float, list[_Found], npt.NDArray[np.int64]] | None = None,
+) -> tuple[list[_Found], npt.NDArray[np.int64], float]:
+    """Phase 1: a uniform scout round, then REINFORCE agents that keep searching after a hit.
 
-    Every failing rollout is recorded. After a hit an agent keeps its policy for
-    ``stay_iters`` iterations (collecting the failures around it), then restarts at the
-    candidate point (of 32 uniform ones) farthest from every failure found so far, with a fresh
-    policy; an agent that finds nothing in ``max_iters`` iterations restarts the same way. The
-    reward adds a novelty bonus for rollouts far from other agents' failures (``diversity``).
+    The scout round (uniform draws, the baseline's own distribution, until ``scout_queries``
+    scenes are scored) estimates the base failure rate ``p``. Every failing rollout is recorded;
+    a failure farther than ``mode_radius`` from every failure mode found so far starts a new
+    mode (the archive).
+
+    Rare failures (``p < common_rate``): the agents climb. The reward is the error plus a
+    novelty bonus for rollouts far from every failure found so far (``diversity``). After a hit
+    an agent keeps its policy for ``stay_iters`` iterations (collecting the failures around it),
+    then restarts at the candidate point (of 32 uniform ones) farthest from every failure found
+    so far, with a fresh policy; an agent that finds nothing in ``max_iters`` iterations
+    restarts the same way.
+
+    Common failures (``p >= common_rate``): uniform sampling already finds a new mode with
+    nearly every failure, so narrowing a policy only adds near-duplicates. The policies stay as
+    broad as a uniform draw (std at least ``broad_std``) and only move their means; the reward
+    is ``2 * diversity`` for each failure that starts a new mode, nothing else, and an agent
+    restarts far away once ``stay_iters`` iterations in a row bring no new mode.
+
+    ``resume`` (the scout's rate, the failures and the iterations of an earlier call) skips the
+    scout and goes on from there: what the region phase leaves of the budget is searched too.
+
+    Returns the failures (with the earlier ones), the iterations per agent and the scout's
+    failure rate.
     """
     n, d = cfg.agents, evaluator.space.size
     scale = math.sqrt(d)
+    iters = np.zeros(n, np.int64) if resume is None else resume[2].copy()
+    found: list[_Found] = [] if resume is None else list(resume[1])
+    archive = np.zeros((0, d))
+    if found:
+        pts = np.array([fd.point for fd in found])
+        _, archive = _novel(archive, pts, np.ones(len(pts), bool), cfg.mode_radius)
+    proposed0 = getattr(evaluator, "proposed", 0)
+
+    def rollouts() -> int:
+        left = None if cap is None else cap - (evaluator.queries - q0)
+        return cfg.rollouts if left is None else min(cfg.rollouts, left // n)
+
+    def over_proposed() -> bool:  # nearly every scene is rejected: stop instead of looping
+        return cap is not None and getattr(evaluator, "proposed", 0) - proposed0 > 50 * cap
+
+    # Scout: uniform rounds until scout_queries scenes are scored.
+    scored = fails = 0
+    while resume is None and scored < cfg.scout_queries and not over_proposed():
+        m = rollouts()
+        if m < 1:
+            break
+        x = rng.uniform(-1.0, 1.0, (n, m, d))
+        ev = evaluator.evaluate(x.reshape(-1, d))
+        err = ev.errors.reshape(n, m)
+        hist.add(x.reshape(-1, d), ev.errors, np.repeat(np.arange(n), m), 0)
+        iters += 1
+        f = _fails(ev.errors, cfg.threshold)
+        scored += int(np.isfinite(ev.errors).sum())
+        fails += int(f.sum())
+        _, archive = _novel(archive, x.reshape(-1, d), f, cfg.mode_radius)
+        for a in range(n):
+            _record(found, a, x[a], err[a], ev, a * m + np.arange(m), int(iters[a]),
+                    cfg.threshold)  # fmt: skip
+    p_base = (fails / scored if scored else math.nan) if resume is None else resume[0]
+    common = bool(p_base >= cfg.common_rate)
+    std0 = max(cfg.broad_std, cfg.init_std) if common else cfg.init_std
+    floor = cfg.broad_std if common else cfg.min_std
+    lo_ls, hi_ls = math.log(floor), math.log(max(cfg.max_std, floor))
+    if resume is None:
+        log.info("examiner: scout failure rate %.3f of %d scenes: %s failures", p_base, scored,
+                 "common" if common else "rare")  # fmt: skip
+
     mu = rng.uniform(-0.8, 0.8, (n, d))
-    log_std = np.full((n, d), math.log(cfg.init_std))
-    lo_ls, hi_ls = math.log(cfg.min_std), math.log(cfg.max_std)
+    log_std = np.full((n, d), math.log(std0))
     m1 = np.zeros((2, n, d))
     m2 = np.zeros((2, n, d))
     t = np.zeros(n)
-    iters = np.zeros(n, np.int64)
     since = np.zeros(n, np.int64)  # iterations since the agent's (re)start
     hit_at = np.full(n, -1)  # iteration of the first hit since the (re)start
-    found: list[_Found] = []
+    dry = np.zeros(n, np.int64)  # iterations in a row without a new mode (common failures)
     b1, b2 = 0.9, 0.999
-    proposed0 = getattr(evaluator, "proposed", 0)
+    if common and cap is not None and share_budget is not None:
+        # common failures: broad sampling is what covers modes, so regions get less
+        cap = int(share_budget * max(cfg.broad_share, cfg.search_share))
+    lr = cfg.broad_lr if common else cfg.lr
     while True:
-        left = None if cap is None else cap - (evaluator.queries - q0)
-        m = cfg.rollouts
-        if left is not None:
-            m = min(m, left // n)
+        m = rollouts()
+        if cap is not None:
             if m < 2:  # one rollout per agent carries no baseline; stop here
                 break
         elif iters.max() >= cfg.max_iters:
             break
-        if cap is not None and getattr(evaluator, "proposed", 0) - proposed0 > 50 * cap:
+        if over_proposed():
             break
         std = np.exp(log_std)
         eps = rng.standard_normal((n, m, d))
@@ -512,10 +659,20 @@ def _find_failures(
         iters += 1
         since += 1
         r = np.nan_to_num(err, nan=0.0)
-        if cfg.diversity > 0 and found:
-            pts = np.array([f.point for f in found])
+        f = _fails(ev.errors, cfg.threshold)
+        if common:
+            new, archive = _novel(archive, x.reshape(-1, d), f, cfg.mode_radius)
+            new = new.reshape(n, m)
+            # only a new mode earns reward: the error of a repeat failure would pull the
+            # policy onto what it has already found
+            r = np.asarray(2.0 * cfg.diversity * new, np.float64)
+            dry = np.where(new.any(1), 0, dry + 1)
+        elif cfg.diversity > 0 and found:
+            pts = np.array([fd.point for fd in found])
             dist = np.linalg.norm(x[:, :, None] - pts[None, None], axis=-1).min(2) / scale
             r += cfg.diversity * np.minimum(dist / cfg.mode_radius, 1.0)
+        if not common:
+            _, archive = _novel(archive, x.reshape(-1, d), f, cfg.mode_radius)
         for a in range(n):
             k = _record(found, a, x[a], err[a], ev, a * m + np.arange(m), int(iters[a]),
                         cfg.threshold)  # fmt: skip
@@ -531,33 +688,37 @@ def _find_failures(
             m2[k2] = b2 * m2[k2] + (1 - b2) * g**2
             mh = m1[k2] / (1 - b1**t)[:, None]
             vh = m2[k2] / (1 - b2**t)[:, None]
-            step = cfg.lr * mh / (np.sqrt(vh) + 1e-8)
+            step = lr * mh / (np.sqrt(vh) + 1e-8)
             if k2 == 0:
                 mu = np.clip(mu + step, -1.0, 1.0)
             else:
                 log_std = np.clip(log_std + step, lo_ls, hi_ls)
-        # Restarts: after staying around a hit, or after max_iters without one.
-        # A hit at the first iteration after a (re)start is a common failure: exploiting it
-        # adds near-duplicates, so the agent restarts at once; a hit that took climbing is
-        # worth staying around.
-        stay = np.where(hit_at <= 1, 0, cfg.stay_iters)
-        done = (hit_at >= 0) & (since - hit_at >= stay)
+        if common:
+            # Restart once the policy stops bringing new modes.
+            done = dry >= cfg.stay_iters
+        else:
+            # Restarts: after staying around a hit, or after max_iters without one. A hit at
+            # the first iteration after a (re)start exploits nothing (the failure was there
+            # for the taking), so the agent restarts at once; a hit that took climbing is
+            # worth staying around.
+            stay = np.where(hit_at <= 1, 0, cfg.stay_iters)
+            done = (hit_at >= 0) & (since - hit_at >= stay)
         done |= (hit_at < 0) & (since >= cfg.max_iters)
         for ai in np.flatnonzero(done):
             cand = rng.uniform(-0.9, 0.9, (32, d))
-            if found:
-                pts = np.array([f.point for f in found])
-                far = np.linalg.norm(cand[:, None] - pts[None], axis=-1).min(1)
+            if len(archive):
+                far = np.linalg.norm(cand[:, None] - archive[None], axis=-1).min(1)
                 mu[ai] = cand[int(np.argmax(far))]
             else:
                 mu[ai] = cand[0]
-            log_std[ai] = math.log(cfg.init_std)
+            log_std[ai] = math.log(std0)
             m1[:, ai] = 0.0
             m2[:, ai] = 0.0
             t[ai] = 0
             since[ai] = 0
             hit_at[ai] = -1
-    return found, iters
+            dry[ai] = 0
+    return found, iters, p_base
 
 
 def _representatives(found: list[_Found], cfg: SearchConfig, d: int) -> list[_Found]:
@@ -597,31 +758,63 @@ def _grow_regions(
 ) -> list[FailureMode]:
     """Phase 2: grow a box around failure points, then verify each box.
 
-    Only as many regions as can run three full rounds and their verification within the budget
-    left are grown (the first of ``found``), so that every grown region can finish."""
+    First every box grows in all dimensions at once (a cube of half-width ``w`` around its
+    point, ``region_samples`` uniform points per proposal; a round costs ``region_samples`` per
+    region whatever the dimension), then dimension by dimension while the budget lasts. Only as
+    many regions are grown as can afford four cube rounds and their verification in the budget
+    left (the first of ``found``)."""
     space = evaluator.space
     d, k = space.size, cfg.region_samples
     left0 = evaluator.remaining
     if left0 is not None:
-        per = 3 * 2 * d * k + cfg.verify_samples
+        per = 3 * k + min(cfg.verify_samples, 16)
         found = found[: max(1, left0 // per)]
     s = len(found)
     pts = np.array([f.point for f in found])
-    lo = np.clip(pts - cfg.init_width, -1.0, 1.0)
-    hi = np.clip(pts + cfg.init_width, -1.0, 1.0)
-    step = np.full((s, d, 2), cfg.init_step)  # side 0: lower bound, side 1: upper bound
-    frozen = np.stack([lo <= -1.0, hi >= 1.0], -1)
     agent_ids = np.array([f.agent for f in found])
     verify = cfg.verify_samples
-    if evaluator.remaining is not None:  # at most half of what is left goes to verification
-        verify = min(verify, evaluator.remaining // (2 * s))
+    if left0 is not None:  # a third of what is left verifies, a third may verify a cut-back
+        verify = min(verify, left0 // (3 * s))
+    # Cube rounds: grow the half-width w of every box while k uniform points in the proposed
+    # cube fail at the region rate (steps grow by 1.5x on acceptance, halve on rejection).
+    w = np.full(s, cfg.init_width)
+    cubes: list[list[float]] = [[cfg.init_width] for _ in range(s)]  # half-widths that passed
+    wstep = np.full(s, cfg.init_step)
+    active = (wstep >= cfg.min_step) & (w < 1.0)
+    for _ in range(cfg.max_rounds):
+        idx = np.flatnonzero(active)
+        if not len(idx):
+            break
+        left = evaluator.remaining
+        if left is not None:
+            fit = max(left - 2 * verify * s, 0) // k
+            if fit < 1:
+                break
+            if fit < len(idx):
+                idx = np.sort(rng.choice(idx, fit, replace=False))
+        w_new = np.minimum(w[idx] + wstep[idx], 1.0)
+        c_lo = np.clip(pts[idx] - w_new[:, None], -1.0, 1.0)
+        c_hi = np.clip(pts[idx] + w_new[:, None], -1.0, 1.0)
+        x = c_lo[:, None] + rng.uniform(size=(len(idx), k, d)) * (c_hi - c_lo)[:, None]
+        ev = evaluator.evaluate(x.reshape(-1, d))
+        hist.add(x.reshape(-1, d), ev.errors, np.repeat(agent_ids[idx], k), 1)
+        ok = _region_rate(ev.errors, cfg.threshold, len(idx), k)[0] >= cfg.region_rate
+        w[idx] = np.where(ok, w_new, w[idx])
+        for i in idx[ok]:
+            cubes[i].append(float(w[i]))
+        wstep[idx] = np.where(ok, np.minimum(wstep[idx] * 1.5, cfg.max_step), wstep[idx] * 0.5)
+        active = (wstep >= cfg.min_step) & (w < 1.0)
+    lo = np.clip(pts - w[:, None], -1.0, 1.0)
+    hi = np.clip(pts + w[:, None], -1.0, 1.0)
+    step = np.full((s, d, 2), cfg.init_step)  # side 0: lower bound, side 1: upper bound
+    frozen = np.stack([lo <= -1.0, hi >= 1.0], -1)
     for _ in range(cfg.max_rounds):
         props = np.argwhere(~frozen)  # (P, 3): region, dim, side
         if not len(props):
             break
         left = evaluator.remaining
         if left is not None:
-            left -= verify * s + k * s  # keep the verification's and the check's shares
+            left -= 2 * verify * s + k * s  # keep the verifications' and the check's shares
             fit = max(left, 0) // k
             if fit < 1:
                 break
@@ -639,7 +832,7 @@ def _grow_regions(
         x[np.arange(len(props)), :, di] = strip
         ev = evaluator.evaluate(x.reshape(-1, d))
         hist.add(x.reshape(-1, d), ev.errors, np.repeat(agent_ids[ri], k), 1)
-        rate = _fails(ev.errors, cfg.threshold).reshape(len(props), k).mean(1)
+        rate = _region_rate(ev.errors, cfg.threshold, len(props), k)[0]
         ok = rate >= cfg.region_rate
         lo2, hi2 = lo.copy(), hi.copy()
         lo2[ri[ok & (side == 0)], di[ok & (side == 0)]] = new[ok & (side == 0)]
@@ -658,7 +851,7 @@ def _grow_regions(
             )
             evc = evaluator.evaluate(xc.reshape(-1, d))
             hist.add(xc.reshape(-1, d), evc.errors, np.repeat(agent_ids[grown], k), 1)
-            rate_c = _fails(evc.errors, cfg.threshold).reshape(len(grown), k).mean(1)
+            rate_c = _region_rate(evc.errors, cfg.threshold, len(grown), k)[0]
             bad = grown[rate_c < cfg.region_rate]
         if len(bad):
             acc = np.flatnonzero(ok & np.isin(ri, bad))
@@ -675,15 +868,47 @@ def _grow_regions(
         frozen[:, :, 0] |= lo <= -1.0
         frozen[:, :, 1] |= hi >= 1.0
         frozen |= step < cfg.min_step
-    # Verification: uniform samples inside each final box.
-    left = evaluator.remaining
-    nv = verify if left is None else min(max(verify, 1), max(left, 0) // s)
+    # Verification: uniform samples inside each final box. A box that fails its verification
+    # (a few lucky acceptances can grow a box past its mode) falls back to the last cube that
+    # passed before it, verified afresh, while the budget allows.
     rates = np.full(s, math.nan)
-    if nv > 0:
-        x = lo[:, None] + rng.uniform(size=(s, nv, d)) * (hi - lo)[:, None]
+    scored = np.zeros(s, np.int64)
+    last = [(lo[i].copy(), hi[i].copy()) for i in range(s)]  # the box each rate is about
+    cut = np.zeros(s, bool)
+    todo = np.arange(s)
+    for _ in range(4):
+        left = evaluator.remaining
+        nv = verify if left is None else min(max(verify, 1), max(left, 0) // len(todo))
+        if nv < 1:
+            break
+        x = lo[todo, None] + rng.uniform(size=(len(todo), nv, d)) * (hi - lo)[todo, None]
         ev = evaluator.evaluate(x.reshape(-1, d))
-        hist.add(x.reshape(-1, d), ev.errors, np.repeat(agent_ids, nv), 2)
-        rates = _fails(ev.errors, cfg.threshold).reshape(s, nv).mean(1)
+        hist.add(x.reshape(-1, d), ev.errors, np.repeat(agent_ids[todo], nv), 2)
+        e = ev.errors.reshape(len(todo), nv)
+        scored[todo] = np.isfinite(e).sum(1)
+        nf = _fails(e, cfg.threshold).sum(1)
+        rates[todo] = np.where(scored[todo] > 0, nf / np.maximum(scored[todo], 1), math.nan)
+        back = []
+        for i in todo:
+            last[i] = (lo[i].copy(), hi[i].copy())
+            cube = (np.clip(pts[i] - cubes[i][-1], -1, 1), np.clip(pts[i] + cubes[i][-1], -1, 1))
+            if rates[i] >= cfg.region_rate:
+                continue
+            if np.array_equal(lo[i], cube[0]) and np.array_equal(hi[i], cube[1]):
+                if len(cubes[i]) < 2:
+                    continue
+                cubes[i].pop()
+            lo[i] = np.clip(pts[i] - cubes[i][-1], -1.0, 1.0)
+            hi[i] = np.clip(pts[i] + cubes[i][-1], -1.0, 1.0)
+            back.append(i)
+        todo = np.array(back, np.int64)
+        left = evaluator.remaining
+        if not len(todo) or (left is not None and left // len(todo) < 8):
+            break  # nothing to cut back, or too little budget to verify a smaller box
+        cut[todo] = True
+    for i in range(s):
+        lo[i], hi[i] = last[i]
+    frozen[cut] = False  # a box cut back is not finished
     span = space.highs() - space.lows()
     is_pose = np.array([dim.group == "pose" for dim in space.dims])
     finished = np.asarray(frozen.all(axis=(1, 2)), bool)
@@ -693,7 +918,7 @@ def _grow_regions(
         # Evidence: a box of positive width in every dimension whose uniform samples (at least
         # 8) fail at the region rate. A zero-width box is one scene, never a region.
         evidence = bool(
-            (width > 0).all() and nv >= 8 and np.isfinite(rates[i])
+            (width > 0).all() and scored[i] >= 8 and np.isfinite(rates[i])
             and rates[i] >= cfg.region_rate
         )  # fmt: skip
         rad = width * span
@@ -714,7 +939,7 @@ def _grow_regions(
                 norm_gap=float(np.linalg.norm(width)),
                 norm_gap_rad=float(np.linalg.norm(rad[is_pose])),
                 region_failure_rate=float(rates[i]),
-                region_verified=int(nv),
+                region_verified=int(scored[i]),
                 prediction=f.ev.predictions[f.row],
                 keypoints=f.ev.keypoints[f.row],
                 visibility=f.ev.visibility[f.row],

@@ -15,6 +15,7 @@ the link.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -457,6 +458,10 @@ def examiner_blocks(s: exm.Search) -> list[Block]:
                          _stat(s.baseline.get(key), digits) if s.baseline else "—"])  # fmt: skip
         its = s.stats.get("iterations_per_agent") or []
         rows.append(["iterations per agent", " ".join(str(i) for i in its) or "—", "—"])
+        scout = s.stats.get("scout_failure_rate")
+        if isinstance(scout, (int, float)) and math.isfinite(scout):
+            rows.append(["uniform scout scenes that fail (regime)",
+                         f"{100 * scout:.0f}% ({s.stats.get('regime', '?')})", "—"])  # fmt: skip
         if s.calibration_failure_rate is not None:
             rows.append(["calibration scenes over the threshold",
                          f"{100 * s.calibration_failure_rate:.0f}%", "—"])  # fmt: skip
