@@ -449,3 +449,27 @@ def test_search_beside_random_modes_in_words_and_settings(tmp_path: Path) -> Non
     card = next(c for c in s.cards if c.photo_checks)
     assert card.to_json()["photo_checks"][0]["in_mode"] == 9
     assert card.evidence is True
+
+
+def test_rendered_png_is_inlined_as_a_smaller_jpeg(tmp_path: Path) -> None:
+    """A photographic PNG (here a real photo saved as PNG) goes into the page as a JPEG of under
+    half its bytes and the same size; a PNG that JPEG does not halve stays as it is."""
+    import io
+
+    from PIL import Image
+
+    from posebench.report.html import image_uri
+
+    photo = Image.open(Path(__file__).parent / "data" / "corruptions" / "000000197388.jpg")
+    png = tmp_path / "render.png"
+    photo.save(png)
+    uri, why = image_uri(png)
+    assert why is None
+    assert uri is not None
+    assert uri.startswith("data:image/jpeg;base64,")
+    jpeg = base64.b64decode(uri.split(",", 1)[1])
+    assert 2 * len(jpeg) < png.stat().st_size
+    assert Image.open(io.BytesIO(jpeg)).size == photo.size
+    flat = tmp_path / "flat.png"
+    Image.new("RGB", (64, 64), (40, 90, 200)).save(flat)
+    assert image_uri(flat) == ("data:image/png;base64," + _uri(flat), None)

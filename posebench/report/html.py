@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -268,10 +269,28 @@ def image_uri(path: Path) -> tuple[str | None, str | None]:
     except OSError as e:
         return None, f"image not readable: {path.name} ({e.strerror})"
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        jpeg = _smaller_jpeg(data)
+        if jpeg is not None:
+            return data_uri(jpeg, "image/jpeg"), None
         return data_uri(data, "image/png"), None
     if data.startswith(b"\xff\xd8\xff"):
         return data_uri(data, "image/jpeg"), None
     return None, f"not a PNG or JPEG image: {path.name}"
+
+
+def _smaller_jpeg(png: bytes, quality: int = 85) -> bytes | None:
+    """A rendered PNG (the examiner's failure and region images) re-encoded as JPEG when that
+    is under half its size (renders are photographic: a quarter of the bytes, which the page
+    inlines; the run folder keeps the PNG); None otherwise or where it cannot be decoded."""
+    from PIL import Image, UnidentifiedImageError  # matplotlib's own dependency
+
+    try:
+        rgb = Image.open(io.BytesIO(png)).convert("RGB")
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        return None  # embedded as it is, or reported, as before
+    buf = io.BytesIO()
+    rgb.save(buf, format="JPEG", quality=quality)
+    return buf.getvalue() if 2 * buf.tell() < len(png) else None
 
 
 def gallery_cards(cards: Sequence[exm.Card]) -> list[dict[str, Any]]:
